@@ -1,0 +1,53 @@
+// Package unmirror rewrites a TensorFlow SavedModel that was written under a
+// distribution strategy into a strategy-free SavedModel that loads and
+// computes the same on one CPU or one GPU, without TensorFlow.
+//
+// # The problem
+//
+// Models trained with tf.distribute.MirroredStrategy, MultiWorkerMirroredStrategy,
+// ParameterServerStrategy or Horovod carry their training topology into the
+// saved artifact. Loading it anywhere else fails, in TensorFlow's own words:
+//
+//   - "Cannot assign a device for operation dense/kernel: {{node dense/kernel}}
+//     was explicitly assigned to /job:localhost/replica:0/task:0/device:GPU:1 but
+//     available devices are [ /job:localhost/replica:0/task:0/device:CPU:0 ]"
+//     (device strings pinned in the main graph and in function bodies; the C++
+//     loader used by TF Serving, Go and Java does not soft-place);
+//   - the same error for /job:worker and /job:ps devices, which even soft
+//     placement cannot fix, since it keeps job, replica and task;
+//   - "No OpKernel was registered to support Op 'NcclAllReduce'" (NCCL ops
+//     have GPU kernels only);
+//   - collectives with group_size > 1 that wait forever for peers;
+//   - "Could not find variable dense/kernel/replica_1" for per-replica
+//     variables that nothing restores;
+//   - "Looks like you are trying to run a loaded non-Keras model that was
+//     trained using tf.distribute.experimental.ParameterServerStrategy with
+//     variable partitioning, which is not currently supported" for sharded
+//     variables.
+//
+// # Packages and data flow
+//
+// A rewrite reads a model, edits it in memory with a pipeline of passes, and
+// writes a new directory atomically; the input is never modified.
+//
+//	read                 model                     passes                     write
+//	savedmodel.Read  ->  savedmodel.Model      ->  rewrite.Pipeline       ->  Model.Write
+//	(saved_model.pb,     (SavedModel proto,        (replicas, devices,        (temp dir, fsync,
+//	 variables/ index)    graphdef index,           collectives, saver,        rename; unchanged
+//	                      bundle handle)            prune, shards, verify)     shards streamed)
+//
+//   - [github.com/unmirror/unmirror/device]: TensorFlow device names: parse,
+//     print, match, merge, and the remap policy for a one-device target.
+//   - [github.com/unmirror/unmirror/savedmodel]: read and write SavedModel
+//     directories (MetaGraphDefs, SavedObjectGraph, assets, fingerprint).
+//   - savedmodel/bundle and savedmodel/table: the TensorBundle checkpoint under
+//     variables/ and the LevelDB-style table its index is stored in, read and
+//     written as streams with CRC32C checks.
+//   - [github.com/unmirror/unmirror/graphdef]: an indexed, editable view of a
+//     GraphDef and its function library.
+//   - [github.com/unmirror/unmirror/rewrite]: the pass pipeline and the passes.
+//   - examples/unmirror: the command-line tool.
+//
+// TensorFlow itself is used only to make the fixture models under testdata/
+// and to check conformance; it is never needed at run time.
+package unmirror
