@@ -1,0 +1,214 @@
+package fingerprint
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Marshal serializes m the way TensorFlow's C++ code does with
+// SetSerializationDeterministic(true): fields in ascending field-number
+// order (oneof members included, unlike protobuf-go, which writes oneof
+// fields last), map entries sorted by key with both key and value always
+// written, packed encoding for packed repeated scalars, and unknown fields
+// appended after the known ones.
+//
+// For a message parsed from a file TensorFlow wrote, the result is
+// byte-identical to that file whenever its maps were written sorted (every
+// TF 2.x writer does). Unmarshalling the result with proto.Unmarshal gives a
+// message proto.Equal to m.
+func Marshal(m proto.Message) []byte {
+	if m == nil {
+		return nil
+	}
+	return AppendMarshal(nil, m)
+}
+
+// AppendMarshal appends the encoding of m described at Marshal to b.
+func AppendMarshal(b []byte, m proto.Message) []byte {
+	return appendMessage(b, m.ProtoReflect())
+}
+
+var sortedFieldsCache sync.Map // protoreflect.MessageDescriptor -> []protoreflect.FieldDescriptor
+
+// sortedFields returns the fields of md in field-number order.
+func sortedFields(md protoreflect.MessageDescriptor) []protoreflect.FieldDescriptor {
+	if v, ok := sortedFieldsCache.Load(md); ok {
+		return v.([]protoreflect.FieldDescriptor)
+	}
+	fds := md.Fields()
+	out := make([]protoreflect.FieldDescriptor, fds.Len())
+	for i := range out {
+		out[i] = fds.Get(i)
+	}
+	slices.SortFunc(out, func(a, b protoreflect.FieldDescriptor) int { return cmp.Compare(a.Number(), b.Number()) })
+	sortedFieldsCache.Store(md, out)
+	return out
+}
+
+func appendMessage(b []byte, m protoreflect.Message) []byte {
+	if !m.IsValid() {
+		return b
+	}
+	for _, fd := range sortedFields(m.Descriptor()) {
+		switch {
+		case fd.IsList():
+			if !m.Has(fd) {
+				continue
+			}
+			b = appendList(b, fd, m.Get(fd).List())
+		case fd.IsMap():
+			if !m.Has(fd) {
+				continue
+			}
+			b = appendMap(b, fd, m.Get(fd).Map())
+		default:
+			if !m.Has(fd) {
+				continue
+			}
+			b = appendField(b, fd, m.Get(fd))
+		}
+	}
+	return append(b, m.GetUnknown()...)
+}
+
+func appendList(b []byte, fd protoreflect.FieldDescriptor, l protoreflect.List) []byte {
+	if fd.IsPacked() {
+		b = protowire.AppendTag(b, fd.Number(), protowire.BytesType)
+		return appendDelimited(b, func(b []byte) []byte {
+			for i := 0; i < l.Len(); i++ {
+				b = appendScalar(b, fd, l.Get(i))
+			}
+			return b
+		})
+	}
+	for i := 0; i < l.Len(); i++ {
+		b = appendField(b, fd, l.Get(i))
+	}
+	return b
+}
+
+func appendMap(b []byte, fd protoreflect.FieldDescriptor, mp protoreflect.Map) []byte {
+	keys := make([]protoreflect.MapKey, 0, mp.Len())
+	mp.Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool {
+		keys = append(keys, k)
+		return true
+	})
+	slices.SortFunc(keys, compareMapKeys)
+	kd, vd := fd.MapKey(), fd.MapValue()
+	for _, k := range keys {
+		v := mp.Get(k)
+		b = protowire.AppendTag(b, fd.Number(), protowire.BytesType)
+		b = appendDelimited(b, func(b []byte) []byte {
+			b = appendField(b, kd, k.Value())
+			return appendField(b, vd, v)
+		})
+	}
+	return b
+}
+
+func compareMapKeys(a, b protoreflect.MapKey) int {
+	switch x := a.Interface().(type) {
+	case string:
+		return strings.Compare(x, b.String())
+	case bool:
+		if x == b.Bool() {
+			return 0
+		}
+		if !x {
+			return -1
+		}
+		return 1
+	case int32, int64:
+		return cmp.Compare(a.Int(), b.Int())
+	default:
+		return cmp.Compare(a.Uint(), b.Uint())
+	}
+}
+
+// appendField appends one tagged, non-repeated value.
+func appendField(b []byte, fd protoreflect.FieldDescriptor, v protoreflect.Value) []byte {
+	switch fd.Kind() {
+	case protoreflect.MessageKind:
+		b = protowire.AppendTag(b, fd.Number(), protowire.BytesType)
+		return appendDelimited(b, func(b []byte) []byte { return appendMessage(b, v.Message()) })
+	case protoreflect.GroupKind:
+		b = protowire.AppendTag(b, fd.Number(), protowire.StartGroupType)
+		b = appendMessage(b, v.Message())
+		return protowire.AppendTag(b, fd.Number(), protowire.EndGroupType)
+	}
+	b = protowire.AppendTag(b, fd.Number(), wireType(fd.Kind()))
+	return appendScalar(b, fd, v)
+}
+
+func wireType(k protoreflect.Kind) protowire.Type {
+	switch k {
+	case protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind, protoreflect.FloatKind:
+		return protowire.Fixed32Type
+	case protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind, protoreflect.DoubleKind:
+		return protowire.Fixed64Type
+	case protoreflect.StringKind, protoreflect.BytesKind, protoreflect.MessageKind:
+		return protowire.BytesType
+	case protoreflect.GroupKind:
+		return protowire.StartGroupType
+	}
+	return protowire.VarintType
+}
+
+// appendScalar appends an untagged scalar value.
+func appendScalar(b []byte, fd protoreflect.FieldDescriptor, v protoreflect.Value) []byte {
+	switch fd.Kind() {
+	case protoreflect.BoolKind:
+		return protowire.AppendVarint(b, protowire.EncodeBool(v.Bool()))
+	case protoreflect.EnumKind:
+		return protowire.AppendVarint(b, uint64(int64(v.Enum())))
+	case protoreflect.Int32Kind, protoreflect.Int64Kind:
+		return protowire.AppendVarint(b, uint64(v.Int()))
+	case protoreflect.Uint32Kind, protoreflect.Uint64Kind:
+		return protowire.AppendVarint(b, v.Uint())
+	case protoreflect.Sint32Kind, protoreflect.Sint64Kind:
+		return protowire.AppendVarint(b, protowire.EncodeZigZag(v.Int()))
+	case protoreflect.Fixed32Kind:
+		return protowire.AppendFixed32(b, uint32(v.Uint()))
+	case protoreflect.Sfixed32Kind:
+		return protowire.AppendFixed32(b, uint32(v.Int()))
+	case protoreflect.FloatKind:
+		return protowire.AppendFixed32(b, math.Float32bits(float32(v.Float())))
+	case protoreflect.Fixed64Kind:
+		return protowire.AppendFixed64(b, v.Uint())
+	case protoreflect.Sfixed64Kind:
+		return protowire.AppendFixed64(b, uint64(v.Int()))
+	case protoreflect.DoubleKind:
+		return protowire.AppendFixed64(b, math.Float64bits(v.Float()))
+	case protoreflect.StringKind:
+		return protowire.AppendString(b, v.String())
+	case protoreflect.BytesKind:
+		return protowire.AppendBytes(b, v.Bytes())
+	}
+	return b
+}
+
+// appendDelimited appends the length-prefixed output of fn. It writes fn's
+// output in place after a one-byte length guess and moves it only when the
+// length needs more than one varint byte.
+func appendDelimited(b []byte, fn func([]byte) []byte) []byte {
+	start := len(b)
+	b = append(b, 0)
+	b = fn(b)
+	n := len(b) - start - 1
+	k := protowire.SizeVarint(uint64(n))
+	if k == 1 {
+		b[start] = byte(n)
+		return b
+	}
+	b = append(b, make([]byte, k-1)...)
+	copy(b[start+k:], b[start+1:start+1+n])
+	protowire.AppendVarint(b[start:start], uint64(n))
+	return b
+}
