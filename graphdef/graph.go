@@ -51,6 +51,7 @@ type Body struct {
 // unindexed exactly even after the caller changed the NodeDef.
 type entry struct {
 	def   *nodepb.NodeDef
+	name  string // name as indexed
 	op    string
 	refs  []string // producer name of each input, in input order
 	calls []string // functions named in func attrs
@@ -154,7 +155,7 @@ func producer(s string) string {
 
 // index adds n to b's index.
 func (b *Body) index(n *nodepb.NodeDef) {
-	e := &entry{def: n, op: n.GetOp()}
+	e := &entry{def: n, name: n.GetName(), op: n.GetOp()}
 	if len(n.Input) > 0 {
 		e.refs = make([]string, len(n.Input))
 		for i, in := range n.Input {
@@ -210,7 +211,7 @@ func (b *Body) unindex(e *entry) {
 	if len(b.g.byOp[e.op]) == 0 {
 		delete(b.g.byOp, e.op)
 	}
-	delete(b.nodes, n.GetName())
+	delete(b.nodes, e.name)
 }
 
 func removeOne(s []*nodepb.NodeDef, n *nodepb.NodeDef) []*nodepb.NodeDef {

@@ -11,6 +11,7 @@ import (
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 	opdefpb "github.com/wamuir/graft/tensorflow/core/framework/op_def_go_proto"
+	tensorpb "github.com/wamuir/graft/tensorflow/core/framework/tensor_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
@@ -85,6 +86,11 @@ func colocAttr(names ...string) *attrpb.AttrValue {
 		l.S = append(l.S, []byte(ColocPrefix+n))
 	}
 	return &attrpb.AttrValue{Value: &attrpb.AttrValue_List{List: l}}
+}
+
+// konst is a Const node with an (empty) value, as the loader requires.
+func konst(name string) *nodepb.NodeDef {
+	return withAttr(node(name, "Const"), "value", &attrpb.AttrValue{Value: &attrpb.AttrValue_Tensor{Tensor: &tensorpb.TensorProto{Dtype: 1}}})
 }
 
 func withDevice(n *nodepb.NodeDef, d string) *nodepb.NodeDef {
