@@ -1,0 +1,70 @@
+// Package savedmodel reads and writes TensorFlow SavedModel directories
+// without TensorFlow.
+//
+// # Directory layout
+//
+// A SavedModel directory, as TensorFlow 2.18 writes and reads it
+// (tensorflow/cc/saved_model/constants.h, reader.cc, loader.cc):
+//
+//	saved_model.pb                  SavedModel proto, binary
+//	  or saved_model.pbtxt          the same in protobuf text format
+//	  (saved_model.cpb              chunked proto-splitter form: not supported here)
+//	variables/variables.index       TensorBundle index (see package bundle)
+//	variables/variables.data-NNNNN-of-MMMMM
+//	assets/...                      files fed to the graph by AssetFileDef
+//	assets.extra/...                files for serving infrastructure, never read by TF
+//	keras_metadata.pb               legacy Keras SavedMetadata (see KerasMetadata)
+//	debug/saved_model_debug_info.pb GraphDebugInfo, stack traces for error messages
+//	fingerprint.pb                  FingerprintDef (see package fingerprint)
+//
+// TensorFlow's C++ reader takes saved_model.pb when present and otherwise
+// saved_model.pbtxt. This package refuses a directory holding both
+// (ErrAmbiguous), since a rewrite could not tell which one the user means.
+// The MetaGraphDef used by a loader is chosen by exact tag-set equality
+// ([Model.MetaGraph]). The loader feeds "<dir>/variables/variables" to
+// SaverDef.filename_tensor_name and runs the restore op; when
+// variables/variables.index is absent it restores nothing. Asset file
+// names (AssetFileDef.filename) are joined to "<dir>/assets/".
+//
+// # Reading
+//
+// [Read] and [ReadFS] load the SavedModel proto (every MetaGraphDef), the
+// small files, the list of assets (names and sizes only) and the index of
+// the checkpoint through bundle.Open; no tensor data is read. The result is
+// a [Model]. Bad input gives a *[FormatError] (file, offset or key, reason)
+// or an error wrapping one of the sentinels ([ErrNotSavedModel],
+// [ErrUnsupported], [ErrAmbiguous], [ErrUnsafePath]) or the bundle
+// package's errors (bundle.ErrCorrupt); reading never panics. Asset names
+// that are absolute or contain "..", and symbolic links that leave the
+// directory, are ErrUnsafePath.
+//
+// saved_model.pbtxt is parsed with google.golang.org/protobuf's prototext,
+// which accepts TensorFlow's text format, including the expanded Any form
+// "[type.googleapis.com/tensorflow.AssetFileDef] { ... }" used in
+// collection_def (TF's half_plus_two_pbtxt test model reads).
+//
+// # Editing
+//
+// Rewrite passes edit [Model.Proto] in place, and the output checkpoint
+// through the plan methods: [Model.DeleteVariable], [Model.RenameVariable],
+// [Model.SetVariable], [Model.SetCheckpointObjectGraph]; they inspect it with
+// [Model.CheckpointKeys], [Model.CheckpointEntry], [Model.ListVariables],
+// [Model.OpenCheckpointEntry] and [Model.CheckpointObjectGraph]. The plan
+// holds metadata only; the bytes of a supplied entry come from a stream
+// opened during Write. Keras metadata is edited through [Model.Keras].
+//
+// # Writing
+//
+// [Model.Write] writes a directory TensorFlow loads, atomically (temporary
+// sibling directory, fsync, rename) and deterministically:
+// saved_model.pb is serialized in TensorFlow's own deterministic field
+// order, so an unedited TF 2.x model is written back byte for byte. An
+// unchanged checkpoint is copied (or hard-linked) file by file; a changed
+// one is rebuilt with bundle.Writer, input entries copied raw in the input's
+// data order. fingerprint.pb is never copied: a fresh one is computed from
+// the written files exactly as TensorFlow computes it (package fingerprint),
+// so it is never stale. saved_model.pbtxt output is produced by prototext,
+// whose spacing is stable for a given build of this package but not
+// across protobuf-go versions; it gets no fingerprint.pb (TensorFlow only
+// fingerprints saved_model.pb).
+package savedmodel

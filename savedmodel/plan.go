@@ -1,0 +1,223 @@
+package savedmodel
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"slices"
+
+	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
+	tsp "github.com/wamuir/graft/tensorflow/core/framework/tensor_shape_go_proto"
+	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/unmirror/unmirror/savedmodel/fingerprint"
+)
+
+// ObjectGraphKey is the checkpoint key of the serialized
+// TrackableObjectGraph, a DT_STRING scalar.
+const ObjectGraphKey = "_CHECKPOINTABLE_OBJECT_GRAPH"
+
+// The checkpoint plan.
+//
+// A Model carries a plan for the checkpoint Write produces: a set of output
+// keys, each either copied from an input key or supplied by the caller. It
+// starts as "the input checkpoint, unchanged". The edit methods below change
+// it; none of them reads or holds tensor data: a supplied entry brings a
+// function that opens its stored bytes when Write needs them.
+//
+// While the plan is unchanged, Write copies the index and data files as
+// byte streams. Once it changes, Write rebuilds the bundle: input entries
+// are copied raw (checksum-verified) in the input's data order, then new
+// entries in key order.
+
+// plan is the output checkpoint; nil means "same as the input".
+type plan struct {
+	entries map[string]*planned
+}
+
+// planned is one output entry.
+type planned struct {
+	src   string                        // input key to copy, when open is nil and entry is nil
+	entry *tfpb.BundleEntryProto        // caller-supplied metadata (new or replaced entry)
+	open  func() (io.ReadCloser, error) // stored bytes of a caller-supplied entry; nil: no data
+}
+
+func (m *Model) ensurePlan() *plan {
+	if m.plan != nil {
+		return m.plan
+	}
+	p := &plan{entries: map[string]*planned{}}
+	if m.Variables != nil {
+		for _, k := range m.Variables.Keys() {
+			p.entries[k] = &planned{src: k}
+		}
+	}
+	m.plan = p
+	return p
+}
+
+// CheckpointChanged reports whether any checkpoint edit was made since Read.
+func (m *Model) CheckpointChanged() bool { return m.plan != nil }
+
+// CheckpointKeys returns the keys of the planned output checkpoint, sorted.
+func (m *Model) CheckpointKeys() []string {
+	if m.plan == nil {
+		if m.Variables == nil {
+			return nil
+		}
+		return slices.Clone(m.Variables.Keys())
+	}
+	keys := make([]string, 0, len(m.plan.entries))
+	for k := range m.plan.entries {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// CheckpointEntry returns the planned index entry of key: the input's entry
+// for a copied key (with the input's shard, offset, size and checksum,
+// which Write recomputes), or the caller's entry for a supplied one. The
+// entry must not be modified.
+func (m *Model) CheckpointEntry(key string) (*tfpb.BundleEntryProto, bool) {
+	p, ok := m.lookup(key)
+	if !ok {
+		return nil, false
+	}
+	if p.entry != nil {
+		return p.entry, true
+	}
+	return m.Variables.Entry(p.src)
+}
+
+func (m *Model) lookup(key string) (*planned, bool) {
+	if m.plan != nil {
+		p, ok := m.plan.entries[key]
+		return p, ok
+	}
+	if m.Variables == nil {
+		return nil, false
+	}
+	if _, ok := m.Variables.Entry(key); !ok {
+		return nil, false
+	}
+	return &planned{src: key}, true
+}
+
+// OpenCheckpointEntry opens the stored bytes of the planned entry key: the
+// input's bytes (checksum verified at EOF by the bundle reader) or the
+// caller's stream.
+func (m *Model) OpenCheckpointEntry(key string) (io.ReadCloser, error) {
+	p, ok := m.lookup(key)
+	if !ok {
+		return nil, fmt.Errorf("savedmodel: checkpoint key %q: %w", key, ErrNoVariable)
+	}
+	return m.openPlanned(p)
+}
+
+func (m *Model) openPlanned(p *planned) (io.ReadCloser, error) {
+	switch {
+	case p.open != nil:
+		return p.open()
+	case p.entry != nil:
+		return io.NopCloser(bytes.NewReader(nil)), nil
+	}
+	return m.Variables.OpenEntry(p.src)
+}
+
+// DeleteVariable removes key from the planned checkpoint.
+func (m *Model) DeleteVariable(key string) error {
+	p := m.ensurePlan()
+	if _, ok := p.entries[key]; !ok {
+		return fmt.Errorf("savedmodel: delete checkpoint key %q: %w", key, ErrNoVariable)
+	}
+	delete(p.entries, key)
+	return nil
+}
+
+// RenameVariable moves the planned entry oldKey to newKey, which must not
+// be in use. The data is unchanged.
+func (m *Model) RenameVariable(oldKey, newKey string) error {
+	p := m.ensurePlan()
+	e, ok := p.entries[oldKey]
+	if !ok {
+		return fmt.Errorf("savedmodel: rename checkpoint key %q: %w", oldKey, ErrNoVariable)
+	}
+	if oldKey == newKey {
+		return nil
+	}
+	if newKey == "" {
+		return fmt.Errorf("savedmodel: rename checkpoint key %q to the empty key, which is the bundle header", oldKey)
+	}
+	if _, ok := p.entries[newKey]; ok {
+		return fmt.Errorf("savedmodel: rename checkpoint key %q to %q: %w", oldKey, newKey, ErrVariableExists)
+	}
+	delete(p.entries, oldKey)
+	p.entries[newKey] = e
+	return nil
+}
+
+// SetVariable adds key to the planned checkpoint, or replaces it. entry
+// gives dtype, shape and, for a sliced tensor's full-key entry, slices; its
+// shard_id, offset, size and crc32c are ignored (Write computes them from
+// the bytes). open returns a new stream of the entry's stored bytes each
+// time it is called (TensorBundle layout: raw little-endian values for
+// numeric types, TF's string layout for DT_STRING); Write calls it once and
+// closes the stream. open may be nil for an entry without data (a sliced
+// tensor's full-key entry, or a tensor with zero elements).
+//
+// entry is copied; the caller may reuse it.
+func (m *Model) SetVariable(key string, entry *tfpb.BundleEntryProto, open func() (io.ReadCloser, error)) error {
+	if key == "" {
+		return fmt.Errorf("savedmodel: set checkpoint key \"\": the empty key is the bundle header")
+	}
+	if entry == nil {
+		return fmt.Errorf("savedmodel: set checkpoint key %q: nil entry", key)
+	}
+	e := &tfpb.BundleEntryProto{Dtype: entry.GetDtype(), Shape: entry.GetShape(), Slices: entry.GetSlices()}
+	e = proto.Clone(e).(*tfpb.BundleEntryProto)
+	if e.Shape == nil {
+		e.Shape = &tsp.TensorShapeProto{}
+	}
+	m.ensurePlan().entries[key] = &planned{entry: e, open: open}
+	return nil
+}
+
+// SetCheckpointObjectGraph replaces the checkpoint's object graph
+// (ObjectGraphKey) with g, serialized deterministically. Call it after a
+// pass renames or deletes variables, so the graph's checkpoint_key
+// attributes name keys that exist.
+func (m *Model) SetCheckpointObjectGraph(g *tfpb.TrackableObjectGraph) error {
+	data := encodeStringScalar(fingerprint.Marshal(g))
+	entry := &tfpb.BundleEntryProto{Dtype: typespb.DataType_DT_STRING, Shape: &tsp.TensorShapeProto{}}
+	return m.SetVariable(ObjectGraphKey, entry, func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	})
+}
+
+// writeOrder returns the output keys in the order Write adds them: entries
+// copied from the input in the input's data order, then supplied entries
+// by key.
+func (m *Model) writeOrder() []string {
+	p := m.ensurePlan()
+	bySrc := map[string]string{}
+	var added []string
+	for k, e := range p.entries {
+		if e.entry == nil {
+			bySrc[e.src] = k
+		} else {
+			added = append(added, k)
+		}
+	}
+	out := make([]string, 0, len(p.entries))
+	if m.Variables != nil {
+		for _, src := range m.Variables.KeysInDataOrder() {
+			if k, ok := bySrc[src]; ok {
+				out = append(out, k)
+			}
+		}
+	}
+	slices.Sort(added)
+	return append(out, added...)
+}

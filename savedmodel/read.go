@@ -1,0 +1,291 @@
+package savedmodel
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/unmirror/unmirror/savedmodel/bundle"
+)
+
+// Format is the encoding of the SavedModel proto file.
+type Format int
+
+const (
+	// FormatDefault, in WriteOptions, means "the format the model was read
+	// from". A Model never reports it.
+	FormatDefault Format = iota
+	// FormatBinary is saved_model.pb.
+	FormatBinary
+	// FormatText is saved_model.pbtxt (protobuf text format).
+	FormatText
+)
+
+func (f Format) String() string {
+	switch f {
+	case FormatBinary:
+		return "binary"
+	case FormatText:
+		return "text"
+	}
+	return "default"
+}
+
+// Model is a SavedModel directory held in memory: every proto and small
+// file, the list of assets, and an open handle on the variables' index. No
+// tensor data and no asset content is loaded.
+//
+// A Model is not safe for concurrent use. Close releases the bundle reader.
+type Model struct {
+	// Proto is the SavedModel: every MetaGraphDef, in file order. Rewrite
+	// passes edit it in place.
+	Proto *tfpb.SavedModel
+	// Format is the encoding Proto was read from, and File its file name
+	// (SavedModelPB or SavedModelPBText).
+	Format Format
+	File   string
+	// Assets lists the files under assets/ and assets.extra/, sorted by
+	// path. Write copies them unchanged.
+	Assets []Asset
+	// Keras is keras_metadata.pb, nil if absent.
+	Keras *KerasMetadata
+	// Fingerprint is fingerprint.pb as read, nil if absent. Write never
+	// copies it: it writes a recomputed one (see WriteOptions.Fingerprint).
+	Fingerprint *tfpb.FingerprintDef
+	// DebugInfo is the content of debug/saved_model_debug_info.pb (a
+	// serialized GraphDebugInfo), nil if absent. Write copies it verbatim.
+	DebugInfo []byte
+	// Variables is the reader of variables/variables.{index,data-*}, nil
+	// when the model has no variables/variables.index. It reflects the
+	// input; the output checkpoint is described by the plan (see
+	// DeleteVariable and friends).
+	Variables *bundle.Reader
+
+	fsys fs.FS
+	dir  string // the OS directory read by Read, "" for ReadFS
+	plan *plan
+}
+
+// Read reads the SavedModel in the OS directory dir. See ReadFS.
+func Read(dir string) (*Model, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("savedmodel: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("savedmodel: %s is a file, not a directory: %w", dir, ErrNotSavedModel)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("savedmodel: %w", err)
+	}
+	m, err := readFS(os.DirFS(abs), dir)
+	if err != nil {
+		return nil, err
+	}
+	m.dir = abs
+	return m, nil
+}
+
+// ReadFS reads the SavedModel at the root of fsys:
+//
+//   - saved_model.pb, or saved_model.pbtxt (both present is an
+//     ErrAmbiguous error; a saved_model.cpb is ErrUnsupported; neither is
+//     ErrNotSavedModel);
+//   - fingerprint.pb, keras_metadata.pb, debug/saved_model_debug_info.pb
+//     when present;
+//   - the names and sizes of the files under assets/ and assets.extra/;
+//   - the index of variables/variables, through bundle.Open (only the
+//     index; data files are only checked to exist).
+//
+// Asset names in the MetaGraphDefs must be relative and free of "..";
+// symbolic links must stay inside the directory (ErrUnsafePath). Malformed
+// files give a *FormatError naming the file and, where known, the offset.
+func ReadFS(fsys fs.FS) (*Model, error) {
+	return readFS(fsys, ".")
+}
+
+func readFS(fsys fs.FS, name string) (m *Model, err error) {
+	m = &Model{fsys: fsys}
+	if err := m.readProto(name); err != nil {
+		return nil, err
+	}
+	if err := m.checkAssetNames(); err != nil {
+		return nil, err
+	}
+	if m.Fingerprint, err = readOptionalProto(fsys, FingerprintFile, &tfpb.FingerprintDef{}); err != nil {
+		return nil, err
+	}
+	b, err := readOptional(fsys, KerasMetadataFile)
+	if err != nil {
+		return nil, err
+	}
+	if b != nil {
+		if m.Keras, err = ParseKerasMetadata(b); err != nil {
+			return nil, err
+		}
+	}
+	if m.DebugInfo, err = readOptional(fsys, DebugInfoFile); err != nil {
+		return nil, err
+	}
+	for _, dir := range []string{AssetsDir, AssetsExtraDir} {
+		as, err := walkAssets(fsys, dir)
+		if err != nil {
+			return nil, fmt.Errorf("savedmodel: %w", err)
+		}
+		m.Assets = append(m.Assets, as...)
+	}
+	if err := m.openVariables(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// readProto finds and parses the SavedModel proto file.
+func (m *Model) readProto(dirName string) error {
+	var found [3]bool
+	for i, n := range []string{SavedModelPB, SavedModelPBText, SavedModelCPB} {
+		ok, err := exists(m.fsys, n)
+		if err != nil {
+			if errors.Is(err, fs.ErrInvalid) || isNotDir(err) {
+				return fmt.Errorf("savedmodel: %s is not a directory: %w", dirName, ErrNotSavedModel)
+			}
+			return fmt.Errorf("savedmodel: %w", err)
+		}
+		found[i] = ok
+	}
+	switch {
+	case found[2]:
+		return pathErr(SavedModelCPB, ErrUnsupported, "chunked SavedModel (proto splitter format) cannot be read")
+	case found[0] && found[1]:
+		return fmt.Errorf("savedmodel: %s: %w", dirName, ErrAmbiguous)
+	case found[0]:
+		m.Format, m.File = FormatBinary, SavedModelPB
+	case found[1]:
+		m.Format, m.File = FormatText, SavedModelPBText
+	default:
+		return fmt.Errorf("savedmodel: no %s or %s in %s: %w", SavedModelPB, SavedModelPBText, dirName, ErrNotSavedModel)
+	}
+	b, err := readFile(m.fsys, m.File)
+	if err != nil {
+		return err
+	}
+	sm := &tfpb.SavedModel{}
+	if m.Format == FormatBinary {
+		if err := proto.Unmarshal(b, sm); err != nil {
+			return formatErr(m.File, wireErrorOffset(b, sm.ProtoReflect().Descriptor()), "malformed SavedModel", err)
+		}
+	} else if err := prototext.Unmarshal(b, sm); err != nil {
+		return formatErr(m.File, -1, "malformed SavedModel text", err)
+	}
+	if len(sm.GetMetaGraphs()) == 0 {
+		return formatErr(m.File, -1, "SavedModel has no MetaGraphDef", nil)
+	}
+	m.Proto = sm
+	return nil
+}
+
+func isNotDir(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) && pe.Err != nil && pe.Err.Error() == "not a directory"
+}
+
+// checkAssetNames validates every AssetFileDef file name, both the
+// asset_file_def field and the legacy saved_model_assets collection.
+func (m *Model) checkAssetNames() error {
+	for _, mg := range m.Proto.GetMetaGraphs() {
+		for _, a := range mg.GetAssetFileDef() {
+			if err := checkAssetName(m.File, a.GetFilename()); err != nil {
+				return err
+			}
+		}
+		for _, any := range mg.GetCollectionDef()["saved_model_assets"].GetAnyList().GetValue() {
+			var a tfpb.AssetFileDef
+			if any.UnmarshalTo(&a) != nil {
+				continue // not an AssetFileDef; TF's loader would reject it, not our concern
+			}
+			if err := checkAssetName(m.File, a.GetFilename()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// openVariables opens the checkpoint index if there is one.
+func (m *Model) openVariables() error {
+	index := VariablesPrefix + ".index"
+	ok, err := exists(m.fsys, index)
+	if err != nil {
+		return fmt.Errorf("savedmodel: %w", err)
+	}
+	if !ok {
+		return nil
+	}
+	if _, err := resolve(m.fsys, index); err != nil {
+		return fmt.Errorf("savedmodel: %w", err)
+	}
+	r, err := bundle.Open(m.fsys, VariablesPrefix)
+	if err != nil {
+		return fmt.Errorf("savedmodel: variables: %w", err)
+	}
+	for i := 0; i < r.NumShards(); i++ {
+		if _, err := resolve(m.fsys, r.DataFile(i)); err != nil {
+			r.Close()
+			return fmt.Errorf("savedmodel: %w", err)
+		}
+	}
+	m.Variables = r
+	return nil
+}
+
+// Close releases the variables reader. The Model's protos stay usable.
+func (m *Model) Close() error {
+	if m.Variables == nil {
+		return nil
+	}
+	return m.Variables.Close()
+}
+
+// readFile reads a file of the model after checking that it stays inside.
+func readFile(fsys fs.FS, name string) ([]byte, error) {
+	real, err := resolve(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("savedmodel: %w", err)
+	}
+	b, err := fs.ReadFile(fsys, real)
+	if err != nil {
+		return nil, fmt.Errorf("savedmodel: %w", err)
+	}
+	return b, nil
+}
+
+// readOptional reads name, returning nil, nil if it does not exist.
+func readOptional(fsys fs.FS, name string) ([]byte, error) {
+	ok, err := exists(fsys, name)
+	if err != nil || !ok {
+		if err != nil && !isNotDir(err) {
+			return nil, fmt.Errorf("savedmodel: %w", err)
+		}
+		return nil, nil
+	}
+	return readFile(fsys, name)
+}
+
+func readOptionalProto[T proto.Message](fsys fs.FS, name string, msg T) (T, error) {
+	var zero T
+	b, err := readOptional(fsys, name)
+	if err != nil || b == nil {
+		return zero, err
+	}
+	if err := proto.Unmarshal(b, msg); err != nil {
+		return zero, formatErr(name, wireErrorOffset(b, msg.ProtoReflect().Descriptor()), "malformed file", err)
+	}
+	return msg, nil
+}
