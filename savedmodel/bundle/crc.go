@@ -69,7 +69,7 @@ func newChecker(dt types_go_proto.DataType, n int64) *checker {
 // write consumes p. It returns a structural error (the reason only).
 func (c *checker) write(p []byte) error {
 	if c.fixed {
-		c.crc = crc32.Update(c.crc, castagnoli, p)
+		c.crc = crc32Update(c.crc, p)
 		c.total += int64(len(p))
 		return nil
 	}
@@ -101,7 +101,7 @@ func (c *checker) write(p []byte) error {
 			if uint64(k) > c.pending {
 				k = int(c.pending)
 			}
-			c.crc = crc32.Update(c.crc, castagnoli, p[:k])
+			c.crc = crc32Update(c.crc, p[:k])
 			c.pending -= uint64(k)
 			p = p[k:]
 			c.total += int64(k)
@@ -122,10 +122,10 @@ func (c *checker) lengthDone() {
 	if c.dtype == types_go_proto.DataType_DT_STRING {
 		if l <= math.MaxUint32 {
 			binary.LittleEndian.PutUint32(buf[:], uint32(l))
-			c.crc = crc32.Update(c.crc, castagnoli, buf[:4])
+			c.crc = crc32Update(c.crc, buf[:4])
 		} else {
 			binary.LittleEndian.PutUint64(buf[:], l)
-			c.crc = crc32.Update(c.crc, castagnoli, buf[:])
+			c.crc = crc32Update(c.crc, buf[:])
 		}
 		if c.sumLen+l < c.sumLen {
 			c.sumLen = math.MaxUint64 // cannot be satisfied; reported at finish
@@ -139,7 +139,7 @@ func (c *checker) lengthDone() {
 		return
 	}
 	binary.LittleEndian.PutUint64(buf[:], l)
-	c.crc = crc32.Update(c.crc, castagnoli, buf[:])
+	c.crc = crc32Update(c.crc, buf[:])
 	c.pending = l
 	c.phase = phBytes
 	if l == 0 {
@@ -152,7 +152,7 @@ func (c *checker) checksumDone() {
 	if stored != c.crc && !c.badCk {
 		c.badCk, c.ckStored, c.ckActual = true, stored, c.crc
 	}
-	c.crc = crc32.Update(c.crc, castagnoli, c.ck[:])
+	c.crc = crc32Update(c.crc, c.ck[:])
 	c.nck = 0
 	if c.dtype == types_go_proto.DataType_DT_STRING {
 		c.pending = c.sumLen
@@ -189,3 +189,5 @@ func (c *checker) finish() (uint32, error) {
 	}
 	return c.crc, nil
 }
+
+func crc32Update(c uint32, p []byte) uint32 { return crc32.Update(c, castagnoli, p) }

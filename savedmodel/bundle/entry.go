@@ -14,14 +14,31 @@ import (
 )
 
 // entryProblem returns why an entry's metadata is invalid, or "" if it is
-// valid. shardSize returns the size of a shard, or -1 if there is none.
+// valid. shardSize returns the real size of a shard.
 func entryProblem(e *tfpb.BundleEntryProto, numShards int, shardSize func(int) int64) string {
+	if p := metaProblem(e, numShards); p != "" || len(e.GetSlices()) > 0 {
+		return p
+	}
+	off, size := e.GetOffset(), e.GetSize()
+	if off < 0 || size < 0 {
+		return fmt.Sprintf("negative offset %d or size %d", off, size)
+	}
+	ss := shardSize(int(e.GetShardId()))
+	if off > ss || size > ss-off {
+		return fmt.Sprintf("data [%d, %d+%d) lies beyond the end of shard %d (%d bytes)", off, off, size, e.GetShardId(), ss)
+	}
+	n, _ := NumElements(e.GetShape())
+	return sizeProblem(e.GetDtype(), n, size)
+}
+
+// metaProblem checks what an entry says about its tensor: dtype, shape,
+// slices, and the shard id of an entry with data.
+func metaProblem(e *tfpb.BundleEntryProto, numShards int) string {
 	dt := e.GetDtype()
 	if !storable(dt) {
 		return fmt.Sprintf("unsupported dtype %v", dt)
 	}
-	n, err := NumElements(e.GetShape())
-	if err != nil {
+	if _, err := NumElements(e.GetShape()); err != nil {
 		return "invalid tensor shape: " + err.Error()
 	}
 	if len(e.GetSlices()) > 0 {
@@ -38,17 +55,7 @@ func entryProblem(e *tfpb.BundleEntryProto, numShards int, shardSize func(int) i
 	if s := e.GetShardId(); s < 0 || int(s) >= numShards {
 		return fmt.Sprintf("shard_id %d out of range [0, %d)", s, numShards)
 	}
-	off, size := e.GetOffset(), e.GetSize()
-	if off < 0 || size < 0 {
-		return fmt.Sprintf("negative offset %d or size %d", off, size)
-	}
-	if shardSize != nil {
-		ss := shardSize(int(e.GetShardId()))
-		if off > ss || size > ss-off {
-			return fmt.Sprintf("data [%d, %d+%d) lies beyond the end of shard %d (%d bytes)", off, off, size, e.GetShardId(), ss)
-		}
-	}
-	return sizeProblem(dt, n, size)
+	return ""
 }
 
 // sizeProblem checks an entry's size against its dtype and element count.

@@ -88,39 +88,32 @@ func float64Converter(dt types_go_proto.DataType) func([]byte) float64 {
 }
 
 // halfToFloat64 decodes an IEEE 754 binary16 value.
-func halfToFloat64(h uint16) float64 {
-	sign := 1.0
-	if h&0x8000 != 0 {
-		sign = -1
-	}
-	exp := int(h>>10) & 0x1f
-	frac := float64(h & 0x3ff)
-	switch exp {
-	case 0:
-		return sign * math.Ldexp(frac, -24)
-	case 0x1f:
-		if frac != 0 {
-			return math.NaN()
-		}
-		return math.Inf(int(sign))
-	}
-	return sign * math.Ldexp(1024+frac, exp-25)
-}
+func halfToFloat64(h uint16) float64 { return minifloat(uint32(h), 5, 10, true) }
 
 // e4m3fnToFloat64 decodes float8 e4m3fn: bias 7, no infinities, NaN when
 // all exponent and mantissa bits are set.
-func e4m3fnToFloat64(b byte) float64 {
+func e4m3fnToFloat64(b byte) float64 { return minifloat(uint32(b), 4, 3, false) }
+
+// minifloat decodes a small binary float with a sign bit, expBits exponent
+// bits (bias 2^(expBits-1)-1) and mantBits mantissa bits. With ieee, an
+// all-ones exponent means infinity or NaN; without, only the all-ones
+// pattern is NaN and the rest of that binade holds finite numbers.
+func minifloat(v uint32, expBits, mantBits uint, ieee bool) float64 {
 	sign := 1.0
-	if b&0x80 != 0 {
+	if v>>(expBits+mantBits)&1 != 0 {
 		sign = -1
 	}
-	exp := int(b>>3) & 0xf
-	frac := float64(b & 7)
-	if exp == 0xf && b&7 == 7 {
+	maxExp := uint32(1)<<expBits - 1
+	exp := v >> mantBits & maxExp
+	frac := v & (1<<mantBits - 1)
+	bias := int(maxExp >> 1)
+	switch {
+	case ieee && exp == maxExp && frac != 0, !ieee && exp == maxExp && frac == 1<<mantBits-1:
 		return math.NaN()
+	case ieee && exp == maxExp:
+		return sign * math.Inf(1)
+	case exp == 0:
+		return sign * math.Ldexp(float64(frac), 1-bias-int(mantBits))
 	}
-	if exp == 0 {
-		return sign * math.Ldexp(frac, -9)
-	}
-	return sign * math.Ldexp(8+frac, exp-10)
+	return sign * math.Ldexp(float64(frac|1<<mantBits), int(exp)-bias-int(mantBits))
 }

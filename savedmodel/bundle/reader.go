@@ -40,6 +40,7 @@ type Reader struct {
 	keys       []string
 	entries    map[string]*tfpb.BundleEntryProto
 	shardSizes []int64
+	compressed bool
 
 	mu     sync.Mutex
 	shards map[int]fs.File // opened shards that implement io.ReaderAt
@@ -95,6 +96,7 @@ func Open(fsys fs.FS, prefix string) (*Reader, error) {
 	if err := t.Err(); err != nil {
 		return nil, r.indexError(err)
 	}
+	r.compressed = t.Compressed()
 	if first {
 		return nil, &CorruptError{File: name, Offset: -1, Reason: "no header entry"}
 	}
@@ -267,3 +269,8 @@ func (r *Reader) DataBytes() int64 {
 	}
 	return n
 }
+
+// IndexCompressed reports whether the index has snappy-compressed blocks
+// (TensorFlow writes none, but some old checkpoints have them); such an
+// index is not reproduced byte for byte by a Writer.
+func (r *Reader) IndexCompressed() bool { return r.compressed }

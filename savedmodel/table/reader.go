@@ -22,6 +22,8 @@ type Reader struct {
 	name  string
 	index []indexEntry
 	err   error
+	// compressed is set once a compressed block has been read.
+	compressed bool
 }
 
 type indexEntry struct {
@@ -114,6 +116,7 @@ func (t *Reader) readBlock(h handle, at int64) ([]byte, error) {
 		if err != nil {
 			return nil, t.corrupt(int64(h.offset), "corrupted compressed block contents")
 		}
+		t.compressed = true
 		return out, nil
 	default:
 		return nil, t.corrupt(int64(h.offset)+int64(h.size), fmt.Sprintf("bad block type %d", typ))
@@ -194,3 +197,9 @@ func (t *Reader) Get(key []byte) (value []byte, found bool, err error) {
 
 // NumBlocks returns the number of data blocks listed in the index.
 func (t *Reader) NumBlocks() int { return len(t.index) }
+
+// Compressed reports whether any block read so far (the index block when
+// NewReader returns, the data blocks once iterated) was stored compressed.
+// A table with compressed blocks cannot be rewritten byte for byte with
+// TensorFlow's TensorBundle options.
+func (t *Reader) Compressed() bool { return t.compressed }

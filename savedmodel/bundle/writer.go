@@ -1,0 +1,311 @@
+package bundle
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/unmirror/unmirror/savedmodel/table"
+	versions "github.com/wamuir/graft/tensorflow/core/framework/versions_go_proto"
+	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
+	"google.golang.org/protobuf/proto"
+)
+
+// copyBufferSize is the size of the buffer tensor bytes stream through.
+const copyBufferSize = 1 << 20
+
+// shardBufferSize is the write buffer of each data shard; writes larger than
+// it go straight to the file.
+const shardBufferSize = 64 << 10
+
+// WriterOptions configures a Writer. The zero value writes one shard.
+type WriterOptions struct {
+	NumShards int // number of data shards; 0 means 1
+}
+
+// Writer writes a bundle into an OS directory. Data shards are written as
+// tensors are added; the index is written on Close. Methods must be called
+// from one goroutine at a time.
+type Writer struct {
+	dir, prefix string
+	files       []*os.File
+	bufs        []*bufio.Writer
+	sizes       []int64
+	entries     map[string]*tfpb.BundleEntryProto
+	copyBuf     []byte
+	err         error // sticky: a data file may hold partial bytes
+	closed      bool
+}
+
+// NewWriter creates dir/prefix.index and the data shards
+// dir/prefix.data-NNNNN-of-NNNNN, truncating existing files. The index is
+// only created by Close.
+func NewWriter(dir, prefix string, opts WriterOptions) (*Writer, error) {
+	n := opts.NumShards
+	if n == 0 {
+		n = 1
+	}
+	if n < 0 || n > 99999 {
+		return nil, fmt.Errorf("bundle: NumShards %d out of range [1, 99999]", n)
+	}
+	w := &Writer{dir: dir, prefix: prefix, entries: map[string]*tfpb.BundleEntryProto{}}
+	for i := 0; i < n; i++ {
+		f, err := os.Create(filepath.Join(dir, DataName(prefix, i, n)))
+		if err != nil {
+			w.closeFiles()
+			return nil, fmt.Errorf("bundle: %w", err)
+		}
+		w.files = append(w.files, f)
+		w.bufs = append(w.bufs, bufio.NewWriterSize(f, shardBufferSize))
+		w.sizes = append(w.sizes, 0)
+	}
+	return w, nil
+}
+
+func (w *Writer) dataFile(i int) string { return DataName(w.prefix, i, len(w.sizes)) }
+
+// NumShards returns the number of data shards.
+func (w *Writer) NumShards() int { return len(w.sizes) }
+
+// check validates a key and entry before anything is written.
+func (w *Writer) check(key string, entry *tfpb.BundleEntryProto, hasData bool) error {
+	if w.closed {
+		return errors.New("bundle: writer is closed")
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if key == "" {
+		return errors.New("bundle: the empty key is reserved for the header")
+	}
+	if _, dup := w.entries[key]; dup {
+		return fmt.Errorf("bundle: duplicate key %q", key)
+	}
+	sliced := len(entry.GetSlices()) > 0
+	switch {
+	case sliced && hasData:
+		return fmt.Errorf("bundle: key %q: a sliced full-tensor entry has no data; add each slice under SliceKey", key)
+	case !sliced && !hasData:
+		return fmt.Errorf("bundle: key %q: no data for an entry without slices", key)
+	}
+	probe := proto.Clone(entry).(*tfpb.BundleEntryProto)
+	probe.Offset, probe.Size, probe.Crc32C = 0, 0, 0 // set by the writer
+	if sliced {
+		probe.ShardId = 0
+	}
+	if p := metaProblem(probe, len(w.sizes)); p != "" {
+		return fmt.Errorf("bundle: key %q: %s", key, p)
+	}
+	return nil
+}
+
+// Add appends one tensor. entry gives dtype, shape, slices and shard_id (<
+// NumShards); the writer sets offset, size and crc32c while streaming data,
+// which must be the stored bytes (as OpenEntry returns them). For fixed-size
+// dtypes the byte count must equal elements times the dtype size; strings
+// and variants must be in TensorFlow's layout (see WriteStrings), whose
+// embedded checksums are verified. data == nil with entry.Slices set adds a
+// sliced full-tensor entry. Keys may come in any order; a duplicate key is
+// an error. An error while streaming leaves the Writer failed: later calls
+// and Close return it.
+func (w *Writer) Add(key string, entry *tfpb.BundleEntryProto, data io.Reader) error {
+	if err := w.check(key, entry, data != nil); err != nil {
+		return err
+	}
+	e := proto.Clone(entry).(*tfpb.BundleEntryProto)
+	if data == nil {
+		e.ShardId, e.Offset, e.Size, e.Crc32C = 0, 0, 0, 0
+		w.entries[key] = e
+		return nil
+	}
+	n, _ := NumElements(e.GetShape())
+	c := newChecker(e.GetDtype(), n)
+	if want, err := TensorBytes(e.GetDtype(), e.GetShape()); err == nil {
+		data = io.LimitReader(data, want+1) // one byte more shows an overlong stream
+	}
+	size, err := w.stream(key, int(e.GetShardId()), data, c)
+	if err != nil {
+		return err
+	}
+	file := w.dataFile(int(e.GetShardId()))
+	crc, err := c.finish()
+	if err == nil && c.badCk {
+		err = &ChecksumError{File: file, Key: key, Stored: c.ckStored, Computed: c.ckActual}
+	}
+	if err == nil {
+		if p := sizeProblem(e.GetDtype(), n, size); p != "" {
+			err = errors.New(p)
+		}
+	}
+	if err != nil {
+		w.err = fmt.Errorf("bundle: %s: key %q: %w", file, key, err)
+		return w.err
+	}
+	e.Offset, e.Size, e.Crc32C = w.sizes[e.GetShardId()]-size, size, mask(crc)
+	w.entries[key] = e
+	return nil
+}
+
+// stream copies data into a shard through the copy buffer, feeding check
+// (if not nil), and returns the byte count.
+func (w *Writer) stream(key string, shard int, data io.Reader, check *checker) (int64, error) {
+	if w.copyBuf == nil {
+		w.copyBuf = make([]byte, copyBufferSize)
+	}
+	var total int64
+	for {
+		n, rerr := data.Read(w.copyBuf)
+		if n > 0 {
+			if check != nil {
+				if err := check.write(w.copyBuf[:n]); err != nil {
+					w.err = fmt.Errorf("bundle: %s: key %q: bad tensor layout: %w", w.dataFile(shard), key, err)
+					return total, w.err
+				}
+			}
+			if _, err := w.bufs[shard].Write(w.copyBuf[:n]); err != nil {
+				w.err = fmt.Errorf("bundle: %w", err)
+				return total, w.err
+			}
+			total += int64(n)
+			w.sizes[shard] += int64(n)
+		}
+		if rerr == io.EOF {
+			return total, nil
+		}
+		if rerr != nil {
+			w.err = fmt.Errorf("bundle: key %q: read data: %w", key, rerr)
+			return total, w.err
+		}
+	}
+}
+
+// Copy moves one entry's bytes from r to w without decoding them; r
+// verifies the checksum as they pass, and the entry keeps its stored
+// checksum and shard id (which must be < w.NumShards()). A sliced
+// full-tensor entry is copied as such; copy its slice keys too.
+func (w *Writer) Copy(r *Reader, key string) error {
+	e, ok := r.Entry(key)
+	if !ok {
+		return fmt.Errorf("bundle: %s: key %q: %w", r.IndexFile(), key, ErrNotFound)
+	}
+	if len(e.GetSlices()) > 0 {
+		return w.Add(key, e, nil)
+	}
+	if err := w.check(key, e, true); err != nil {
+		return err
+	}
+	rc, err := r.OpenEntry(key)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	size, err := w.stream(key, int(e.GetShardId()), rc, nil)
+	if err != nil {
+		return err
+	}
+	out := proto.Clone(e).(*tfpb.BundleEntryProto)
+	out.Offset = w.sizes[e.GetShardId()] - size
+	w.entries[key] = out
+	return nil
+}
+
+// Close flushes and syncs the data shards, then writes, syncs and closes the
+// index: the header (num_shards, little-endian, producer 1) and the entries
+// sorted by key. After a failed Add or Copy it closes the files, writes no
+// index and returns that error.
+func (w *Writer) Close() error {
+	if w.closed {
+		return errors.New("bundle: writer is closed")
+	}
+	w.closed = true
+	if w.err != nil {
+		w.closeFiles()
+		return w.err
+	}
+	for i, b := range w.bufs {
+		if err := b.Flush(); err != nil {
+			w.err = fmt.Errorf("bundle: %s: %w", w.dataFile(i), err)
+		} else if err := w.files[i].Sync(); err != nil {
+			w.err = fmt.Errorf("bundle: %w", err)
+		}
+		if w.err != nil {
+			w.closeFiles()
+			return w.err
+		}
+	}
+	if err := w.closeFiles(); err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	return w.writeIndex()
+}
+
+func (w *Writer) closeFiles() error {
+	var errs []error
+	for _, f := range w.files {
+		errs = append(errs, f.Close())
+	}
+	w.files = w.files[:0:0]
+	return errors.Join(errs...)
+}
+
+func (w *Writer) writeIndex() error {
+	name := filepath.Join(w.dir, IndexName(w.prefix))
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	bw := bufio.NewWriterSize(f, shardBufferSize)
+	t := table.NewWriter(bw, table.Options{})
+	err = w.addIndexEntries(t)
+	if err == nil {
+		err = t.Close()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("bundle: write %s: %w", name, err)
+	}
+	return nil
+}
+
+func (w *Writer) addIndexEntries(t *table.Writer) error {
+	header := &tfpb.BundleHeaderProto{
+		NumShards:  int32(len(w.sizes)),
+		Endianness: tfpb.BundleHeaderProto_LITTLE,
+		Version:    &versions.VersionDef{Producer: FormatVersion, MinConsumer: FormatMinConsumer},
+	}
+	opts := proto.MarshalOptions{Deterministic: true}
+	b, err := opts.Marshal(header)
+	if err != nil {
+		return err
+	}
+	if err := t.Add(nil, b); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(w.entries))
+	for k := range w.entries {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		b, err = opts.MarshalAppend(b[:0], w.entries[k])
+		if err != nil {
+			return err
+		}
+		if err := t.Add([]byte(k), b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
