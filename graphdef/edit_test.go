@@ -114,7 +114,7 @@ func state(g *Graph) string {
 func editSample() *Graph {
 	f := function("f", []string{"a", "h"}, []string{"y"}, map[string]string{"y": "id:output:0"},
 		node("read", "ReadVariableOp", "h"),
-		withAttr(node("all", "CollectiveReduceV2", "read:value:0", "gs", "^a"), "T", funcAttr("")),
+		withAttr(node("all", "CollectiveReduceV2", "read:value:0", "gs", "^a"), "T", typeAttr(1)),
 		konst("gs"),
 		withAttr(node("id", "Identity", "all:data:0"), ClassAttr, colocAttr("all")),
 		node("side", "AssignVariableOp", "h", "id:output:0"),
@@ -125,7 +125,7 @@ func editSample() *Graph {
 		node("x", "Placeholder"),
 		node("v", "VarHandleOp"),
 		node("v1", "VarHandleOp"),
-		withAttr(withAttr(node("nccl", "NcclAllReduce", "x", "^v"), "T", funcAttr("")), ClassAttr, colocAttr("v1")),
+		withAttr(withAttr(node("nccl", "NcclAllReduce", "x", "^v"), "T", typeAttr(1)), ClassAttr, colocAttr("v1")),
 		withAttr(node("call", "StatefulPartitionedCall", "nccl", "v1", "^init"), "f", funcAttr("f")),
 		node("init", "NoOp", "^v"),
 		node("out", "Identity", "call:0", "^init"),

@@ -190,4 +190,3 @@ func shiftKeys[V any](m map[uint32]V, pos int) map[uint32]V {
 	}
 	return out
 }
-

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 	"google.golang.org/protobuf/proto"
 )
@@ -131,6 +132,15 @@ func TestIndexRealModels(t *testing.T) {
 			}
 			if !proto.Equal(orig, m.mg.GetGraphDef()) {
 				t.Errorf("indexing changed the GraphDef")
+			}
+			// Writing the indexed graph back gives the same GraphDef.
+			b, err := proto.Marshal(g.GraphDef())
+			if err != nil {
+				t.Fatal(err)
+			}
+			back := &graphpb.GraphDef{}
+			if err := proto.Unmarshal(b, back); err != nil || !proto.Equal(back, orig) {
+				t.Errorf("GraphDef written back differs (err %v)", err)
 			}
 			t.Logf("%d nodes, %d inputs, %d functions", n, uses, len(g.Functions()))
 		})

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
@@ -12,6 +13,7 @@ import (
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 	opdefpb "github.com/wamuir/graft/tensorflow/core/framework/op_def_go_proto"
 	tensorpb "github.com/wamuir/graft/tensorflow/core/framework/tensor_go_proto"
+	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
@@ -44,7 +46,23 @@ func loadSavedModel(t testing.TB, dir string) *tfpb.SavedModel {
 	return sm
 }
 
+var (
+	modelsOnce sync.Once
+	models     []realModel
+)
+
+// realModels loads every MetaGraph once per test binary. Tests must not
+// modify them (clone first).
 func realModels(t testing.TB) []realModel {
+	t.Helper()
+	modelsOnce.Do(func() { models = loadRealModels(t) })
+	if len(models) == 0 {
+		t.Fatal("no real models loaded")
+	}
+	return models
+}
+
+func loadRealModels(t testing.TB) []realModel {
 	t.Helper()
 	root := tftree.Dir(t)
 	var out []realModel
@@ -86,6 +104,10 @@ func colocAttr(names ...string) *attrpb.AttrValue {
 		l.S = append(l.S, []byte(ColocPrefix+n))
 	}
 	return &attrpb.AttrValue{Value: &attrpb.AttrValue_List{List: l}}
+}
+
+func typeAttr(t int32) *attrpb.AttrValue {
+	return &attrpb.AttrValue{Value: &attrpb.AttrValue_Type{Type: typespb.DataType(t)}}
 }
 
 // konst is a Const node with an (empty) value, as the loader requires.

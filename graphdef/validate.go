@@ -221,4 +221,3 @@ func (v *validator) rets(b *Body) {
 		}
 	}
 }
-
