@@ -94,15 +94,6 @@ func TestReadTextModel(t *testing.T) {
 	if err := anys[0].UnmarshalTo(&a); err != nil || a.GetFilename() != "foo.txt" {
 		t.Errorf("asset %v, %v; want foo.txt", &a, err)
 	}
-	// It is the same model as half_plus_two in binary form.
-	bin, err := Read(tfModel(t, "half_plus_two/00000123"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bin.Close()
-	if !proto.Equal(bin.Proto.GetMetaGraphs()[0].GetGraphDef(), m.Proto.GetMetaGraphs()[0].GetGraphDef()) {
-		t.Log("half_plus_two and half_plus_two_pbtxt graphs differ (different exports)")
-	}
 }
 
 func TestMetaGraphByTags(t *testing.T) {

@@ -1,0 +1,467 @@
+package savedmodel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
+	"google.golang.org/protobuf/encoding/prototext"
+
+	"github.com/unmirror/unmirror/savedmodel/bundle"
+	"github.com/unmirror/unmirror/savedmodel/fingerprint"
+)
+
+// FingerprintMode says whether Write produces fingerprint.pb.
+type FingerprintMode int
+
+const (
+	// FingerprintAuto (the zero value) writes a recomputed fingerprint.pb
+	// when the input had one and the output is binary.
+	FingerprintAuto FingerprintMode = iota
+	// FingerprintAlways writes a recomputed fingerprint.pb whenever the
+	// output is binary (TensorFlow computes fingerprints only from
+	// saved_model.pb, so text output never gets one).
+	FingerprintAlways
+	// FingerprintNever writes no fingerprint.pb.
+	FingerprintNever
+)
+
+// WriteOptions configures Write. The zero value writes the input's format,
+// refuses an existing output, copies every file, and recomputes the
+// fingerprint if the input had one.
+type WriteOptions struct {
+	// Format selects saved_model.pb or saved_model.pbtxt; FormatDefault
+	// keeps the format the model was read from.
+	Format Format
+	// Overwrite replaces an existing output directory (atomically: the old
+	// one is renamed aside, the new one renamed in, then the old removed).
+	Overwrite bool
+	// HardLink hard-links the variables' data and index files and the
+	// assets instead of copying them, when the checkpoint plan is
+	// unchanged and the model was read from an OS directory on the same
+	// file system (falling back to copying when linking fails). The
+	// output then shares those files with the input: do not modify them.
+	HardLink bool
+	// Fingerprint controls fingerprint.pb; see FingerprintMode.
+	Fingerprint FingerprintMode
+}
+
+const tmpMarker = ".unmirror-tmp-"
+
+// Write writes the model as a SavedModel directory dir.
+//
+// The output holds saved_model.pb (or .pbtxt), variables/, assets/,
+// assets.extra/, keras_metadata.pb, debug/saved_model_debug_info.pb and
+// fingerprint.pb, as present in the model and selected by opts. Other files
+// of the input directory are not copied. saved_model.pb is serialized in
+// TensorFlow's deterministic order (fingerprint.Marshal), so an unedited
+// TF 2.x model is written back byte for byte.
+//
+// The checkpoint is copied file by file when the plan is unchanged, and
+// rebuilt with bundle.Writer otherwise (see the checkpoint plan methods).
+//
+// Write is atomic: it builds the output in a temporary sibling directory
+// named ".<base>.unmirror-tmp-<pid>-<random>", fsyncs every file and
+// directory, and renames it into place. On any error, or when ctx is
+// cancelled, the temporary directory is removed and dir is left as it was.
+// Temporary directories left by a killed run (whose process no longer
+// exists) are removed. The input is never modified. dir must not equal,
+// lie inside, or contain the input directory (ErrOutputOverlapsInput); an
+// existing dir is ErrOutputExists unless opts.Overwrite is set.
+func (m *Model) Write(ctx context.Context, dir string, opts WriteOptions) (err error) {
+	if m.Proto == nil {
+		return errors.New("savedmodel: write: model has no SavedModel proto")
+	}
+	out, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("savedmodel: write: %w", err)
+	}
+	if err := m.checkOverlap(out); err != nil {
+		return err
+	}
+	existing := false
+	if _, err := os.Lstat(out); err == nil {
+		if !opts.Overwrite {
+			return fmt.Errorf("savedmodel: write %s: %w", dir, ErrOutputExists)
+		}
+		existing = true
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("savedmodel: write: %w", err)
+	}
+	parent, base := filepath.Dir(out), filepath.Base(out)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("savedmodel: write: %w", err)
+	}
+	removeStale(parent, base)
+	tmp, err := os.MkdirTemp(parent, fmt.Sprintf(".%s%s%d-", base, tmpMarker, os.Getpid()))
+	if err != nil {
+		return fmt.Errorf("savedmodel: write: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("savedmodel: write: %w", err)
+	}
+	w := &dirWriter{ctx: ctx, root: tmp, dirs: []string{tmp}}
+	if err := m.writeContents(w, opts); err != nil {
+		return err
+	}
+	if err := w.syncDirs(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("savedmodel: write: %w", err)
+	}
+	return replaceDir(tmp, out, existing)
+}
+
+// checkOverlap refuses an output equal to, inside, or containing the input.
+func (m *Model) checkOverlap(out string) error {
+	if m.dir == "" {
+		return nil
+	}
+	in := evalPath(m.dir)
+	o := evalPath(out)
+	if o == in || within(o, in) || within(in, o) {
+		return fmt.Errorf("savedmodel: write %s: input is %s: %w", out, m.dir, ErrOutputOverlapsInput)
+	}
+	return nil
+}
+
+// evalPath resolves symbolic links in p, or in its longest existing prefix.
+func evalPath(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	parent := filepath.Dir(p)
+	if parent == p {
+		return p
+	}
+	return filepath.Join(evalPath(parent), filepath.Base(p))
+}
+
+// within reports whether p lies strictly inside dir.
+func within(p, dir string) bool {
+	rel, err := filepath.Rel(dir, p)
+	if err != nil || rel == "." || filepath.IsAbs(rel) {
+		return false
+	}
+	return rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+func (m *Model) writeContents(w *dirWriter, opts WriteOptions) error {
+	format := opts.Format
+	if format == FormatDefault {
+		format = m.Format
+	}
+	var pb []byte
+	if format == FormatText {
+		b, err := prototext.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m.Proto)
+		if err != nil {
+			return fmt.Errorf("savedmodel: write %s: %w", SavedModelPBText, err)
+		}
+		if err := w.writeBytes(SavedModelPBText, b); err != nil {
+			return err
+		}
+	} else {
+		pb = fingerprint.Marshal(m.Proto)
+		if err := w.writeBytes(SavedModelPB, pb); err != nil {
+			return err
+		}
+	}
+	index, err := m.writeVariables(w, opts)
+	if err != nil {
+		return err
+	}
+	for _, a := range m.Assets {
+		if err := w.copyFile(m, a.src, a.Path, opts.HardLink); err != nil {
+			return err
+		}
+	}
+	for _, d := range []string{AssetsDir, AssetsExtraDir} {
+		if ok, _ := exists(m.fsys, d); ok {
+			if err := w.mkdir(d); err != nil {
+				return err
+			}
+		}
+	}
+	if m.Keras != nil {
+		if err := w.writeBytes(KerasMetadataFile, m.Keras.Marshal()); err != nil {
+			return err
+		}
+	}
+	if m.DebugInfo != nil {
+		if err := w.writeBytes(DebugInfoFile, m.DebugInfo); err != nil {
+			return err
+		}
+	}
+	if pb == nil || opts.Fingerprint == FingerprintNever || (opts.Fingerprint == FingerprintAuto && m.Fingerprint == nil) {
+		return nil
+	}
+	fp, err := fingerprint.ComputeWithChecksum(m.Proto, fingerprint.Hash64(pb), index)
+	if err != nil {
+		return fmt.Errorf("savedmodel: write %s: %w", FingerprintFile, err)
+	}
+	return w.writeBytes(FingerprintFile, fingerprint.Marshal(fp))
+}
+
+// writeVariables writes variables/ and returns the bytes of the written
+// index (nil when there is none), which the fingerprint hashes.
+func (m *Model) writeVariables(w *dirWriter, opts WriteOptions) ([]byte, error) {
+	if ok, _ := exists(m.fsys, VariablesDir); ok || m.Variables != nil || m.plan != nil {
+		if err := w.mkdir(VariablesDir); err != nil {
+			return nil, err
+		}
+	}
+	if m.plan == nil {
+		if m.Variables == nil {
+			return nil, nil
+		}
+		for i := 0; i < m.Variables.NumShards(); i++ {
+			f := m.Variables.DataFile(i)
+			if err := w.copyFile(m, f, f, opts.HardLink); err != nil {
+				return nil, err
+			}
+		}
+		f := m.Variables.IndexFile()
+		if err := w.copyFile(m, f, f, opts.HardLink); err != nil {
+			return nil, err
+		}
+		return w.readBack(f)
+	}
+	return m.rewriteBundle(w)
+}
+
+// rewriteBundle writes the planned checkpoint through bundle.Writer.
+func (m *Model) rewriteBundle(w *dirWriter) ([]byte, error) {
+	shards := 1
+	if m.Variables != nil && m.Variables.NumShards() > 1 {
+		shards = m.Variables.NumShards()
+	}
+	bw, err := bundle.NewWriter(w.root, VariablesPrefix, bundle.WriterOptions{NumShards: shards})
+	if err != nil {
+		return nil, fmt.Errorf("savedmodel: write variables: %w", err)
+	}
+	for _, key := range m.writeOrder() {
+		if err := w.ctx.Err(); err != nil {
+			bw.Close()
+			return nil, fmt.Errorf("savedmodel: write variables: %w", err)
+		}
+		if err := m.addPlanned(w.ctx, bw, key); err != nil {
+			bw.Close()
+			return nil, fmt.Errorf("savedmodel: write variables: key %q: %w", key, err)
+		}
+	}
+	if err := bw.Close(); err != nil {
+		return nil, fmt.Errorf("savedmodel: write variables: %w", err)
+	}
+	return w.readBack(VariablesPrefix + ".index")
+}
+
+func (m *Model) addPlanned(ctx context.Context, bw *bundle.Writer, key string) error {
+	p := m.plan.entries[key]
+	if p.entry == nil && p.src == key {
+		return bw.Copy(m.Variables, key)
+	}
+	var e *tfpb.BundleEntryProto
+	if p.entry != nil {
+		e = p.entry
+	} else {
+		src, _ := m.Variables.Entry(p.src)
+		e = &tfpb.BundleEntryProto{Dtype: src.GetDtype(), Shape: src.GetShape(), Slices: src.GetSlices(), ShardId: src.GetShardId()}
+	}
+	if len(e.GetSlices()) > 0 {
+		return bw.Add(key, e, nil) // a sliced tensor's full-key entry has no data
+	}
+	rc, err := m.openPlanned(p)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return bw.Add(key, e, ctxReader{ctx: ctx, r: rc})
+}
+
+// dirWriter writes files under root, tracking directories to fsync.
+type dirWriter struct {
+	ctx  context.Context
+	root string
+	dirs []string
+}
+
+func (w *dirWriter) abs(rel string) string { return filepath.Join(w.root, filepath.FromSlash(rel)) }
+
+func (w *dirWriter) mkdir(rel string) error {
+	p := w.abs(rel)
+	if _, err := os.Stat(p); err == nil {
+		return nil
+	}
+	if parent := path.Dir(rel); parent != "." {
+		if err := w.mkdir(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(p, 0o755); err != nil {
+		return fmt.Errorf("savedmodel: write: %w", err)
+	}
+	w.dirs = append(w.dirs, p)
+	return nil
+}
+
+// create makes rel and its parent directories and calls fill with the file.
+func (w *dirWriter) create(rel string, fill func(io.Writer) error) error {
+	if err := w.ctx.Err(); err != nil {
+		return fmt.Errorf("savedmodel: write: %w", err)
+	}
+	if parent := path.Dir(rel); parent != "." {
+		if err := w.mkdir(parent); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(w.abs(rel), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("savedmodel: write: %w", err)
+	}
+	err = fill(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("savedmodel: write %s: %w", rel, err)
+	}
+	return nil
+}
+
+func (w *dirWriter) writeBytes(rel string, b []byte) error {
+	return w.create(rel, func(f io.Writer) error {
+		_, err := f.Write(b)
+		return err
+	})
+}
+
+// copyFile copies src (a path in m.fsys) to rel, hard-linking when asked
+// and possible.
+func (w *dirWriter) copyFile(m *Model, src, rel string, link bool) error {
+	if link && m.dir != "" {
+		real, err := resolve(m.fsys, src)
+		if err != nil {
+			return err
+		}
+		if parent := path.Dir(rel); parent != "." {
+			if err := w.mkdir(parent); err != nil {
+				return err
+			}
+		}
+		if os.Link(filepath.Join(m.dir, filepath.FromSlash(real)), w.abs(rel)) == nil {
+			return nil
+		}
+	}
+	real, err := resolve(m.fsys, src)
+	if err != nil {
+		return err
+	}
+	in, err := m.fsys.Open(real)
+	if err != nil {
+		return fmt.Errorf("savedmodel: %w", err)
+	}
+	defer in.Close()
+	return w.create(rel, func(f io.Writer) error {
+		_, err := io.Copy(f, ctxReader{ctx: w.ctx, r: in})
+		return err
+	})
+}
+
+func (w *dirWriter) readBack(rel string) ([]byte, error) {
+	b, err := os.ReadFile(w.abs(rel))
+	if err != nil {
+		return nil, fmt.Errorf("savedmodel: write: %w", err)
+	}
+	return b, nil
+}
+
+// syncDirs fsyncs every directory created, deepest first.
+func (w *dirWriter) syncDirs() error {
+	for i := len(w.dirs) - 1; i >= 0; i-- {
+		if err := syncPath(w.dirs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func syncPath(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("savedmodel: write: %w", err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("savedmodel: write: fsync %s: %w", p, err)
+	}
+	return nil
+}
+
+// ctxReader fails reads once ctx is done, so long copies stop promptly.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if c.ctx != nil {
+		if err := c.ctx.Err(); err != nil {
+			return 0, err
+		}
+	}
+	return c.r.Read(p)
+}
+
+// replaceDir renames tmp to out, first moving an existing out aside.
+func replaceDir(tmp, out string, existing bool) error {
+	parent := filepath.Dir(out)
+	if !existing {
+		if err := os.Rename(tmp, out); err != nil {
+			return fmt.Errorf("savedmodel: write: %w", err)
+		}
+		return syncPath(parent)
+	}
+	old, err := os.MkdirTemp(parent, fmt.Sprintf(".%s.unmirror-old-%d-", filepath.Base(out), os.Getpid()))
+	if err != nil {
+		return fmt.Errorf("savedmodel: write: %w", err)
+	}
+	// Rename onto the empty placeholder directory just created.
+	if err := os.Remove(old); err != nil {
+		return fmt.Errorf("savedmodel: write: %w", err)
+	}
+	if err := os.Rename(out, old); err != nil {
+		return fmt.Errorf("savedmodel: write: move old output aside: %w", err)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		if rerr := os.Rename(old, out); rerr != nil {
+			return fmt.Errorf("savedmodel: write: %w (and restoring the old output from %s failed: %v)", err, old, rerr)
+		}
+		return fmt.Errorf("savedmodel: write: %w", err)
+	}
+	if err := syncPath(parent); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(old); err != nil {
+		return fmt.Errorf("savedmodel: write: remove old output %s: %w", old, err)
+	}
+	return nil
+}
