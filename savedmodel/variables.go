@@ -1,16 +1,16 @@
 package savedmodel
 
 import (
-	"encoding/binary"
-	"errors"
+	"bytes"
 	"fmt"
-	"hash/crc32"
 	"io"
 
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	tslpb "github.com/wamuir/graft/tensorflow/core/framework/tensor_slice_go_proto"
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/unmirror/unmirror/savedmodel/bundle"
 )
 
 // Variable describes one entry of the planned output checkpoint.
@@ -85,46 +85,24 @@ func (m *Model) CheckpointObjectGraph() (*tfpb.TrackableObjectGraph, error) {
 	return g, nil
 }
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-func maskCRC(c uint32) uint32 { return ((c >> 15) | (c << 17)) + 0xa282ead8 }
-
-// encodeStringScalar lays out one string as TensorBundle stores a DT_STRING
-// tensor: varint64 length, fixed32 masked CRC-32C of the length (as a
-// little-endian uint32, or uint64 past 4 GiB), then the bytes.
+// encodeStringScalar lays out one string as TensorBundle stores a
+// DT_STRING scalar (see bundle.WriteStrings).
 func encodeStringScalar(s []byte) []byte {
-	b := binary.AppendUvarint(nil, uint64(len(s)))
-	b = binary.LittleEndian.AppendUint32(b, maskCRC(lengthCRC(uint64(len(s)))))
-	return append(b, s...)
-}
-
-func lengthCRC(n uint64) uint32 {
-	var lb [8]byte
-	if n > 0xffffffff {
-		binary.LittleEndian.PutUint64(lb[:], n)
-		return crc32.Checksum(lb[:8], castagnoli)
-	}
-	binary.LittleEndian.PutUint32(lb[:], uint32(n))
-	return crc32.Checksum(lb[:4], castagnoli)
+	var buf bytes.Buffer
+	bundle.WriteStrings(&buf, [][]byte{s}) // writing to a bytes.Buffer cannot fail
+	return buf.Bytes()
 }
 
 // decodeStringScalar is the inverse of encodeStringScalar; it checks the
 // length checksum and that nothing follows the string.
 func decodeStringScalar(b []byte) ([]byte, error) {
-	n, k := binary.Uvarint(b)
-	if k <= 0 {
-		return nil, errors.New("bad length varint")
+	r := bytes.NewReader(b)
+	strs, err := bundle.ReadStrings(r, 1)
+	if err != nil {
+		return nil, err
 	}
-	b = b[k:]
-	if len(b) < 4 {
-		return nil, errors.New("truncated length checksum")
+	if r.Len() != 0 {
+		return nil, fmt.Errorf("%d bytes after the string", r.Len())
 	}
-	if got, want := binary.LittleEndian.Uint32(b), maskCRC(lengthCRC(n)); got != want {
-		return nil, fmt.Errorf("length checksum %08x, want %08x", got, want)
-	}
-	b = b[4:]
-	if uint64(len(b)) != n {
-		return nil, fmt.Errorf("string length %d, but %d bytes stored", n, len(b))
-	}
-	return b, nil
+	return strs[0], nil
 }

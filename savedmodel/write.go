@@ -23,11 +23,14 @@ type FingerprintMode int
 
 const (
 	// FingerprintAuto (the zero value) writes a recomputed fingerprint.pb
-	// when the input had one and the output is binary.
+	// when the input had one and the output is binary, and leaves it out
+	// when it cannot be computed (a concrete function name that does not
+	// end in an integer, which makes TensorFlow's own save fail).
 	FingerprintAuto FingerprintMode = iota
 	// FingerprintAlways writes a recomputed fingerprint.pb whenever the
 	// output is binary (TensorFlow computes fingerprints only from
-	// saved_model.pb, so text output never gets one).
+	// saved_model.pb, so text output never gets one); Write fails when it
+	// cannot be computed.
 	FingerprintAlways
 	// FingerprintNever writes no fingerprint.pb.
 	FingerprintNever
@@ -210,6 +213,9 @@ func (m *Model) writeContents(w *dirWriter, opts WriteOptions) error {
 	}
 	fp, err := fingerprint.ComputeWithChecksum(m.Proto, fingerprint.Hash64(pb), index)
 	if err != nil {
+		if opts.Fingerprint == FingerprintAuto {
+			return nil // TF would fail the save; leaving the file out is never stale
+		}
 		return fmt.Errorf("savedmodel: write %s: %w", FingerprintFile, err)
 	}
 	return w.writeBytes(FingerprintFile, fingerprint.Marshal(fp))
