@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
+	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 )
 
 // Tag sets TensorFlow uses (tensorflow/cc/saved_model/tag_constants.h).

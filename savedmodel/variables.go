@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 
-	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	tslpb "github.com/wamuir/graft/tensorflow/core/framework/tensor_slice_go_proto"
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
+	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/unmirror/unmirror/savedmodel/bundle"
@@ -28,7 +28,6 @@ type Variable struct {
 	// slices; each slice is stored under its own key.
 	Slices []*tslpb.TensorSliceProto
 }
-
 
 // ListVariables lists the entries of the planned output checkpoint (the
 // input's until edited), sorted by key. The object graph entry
