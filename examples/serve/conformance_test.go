@@ -20,7 +20,7 @@ import (
 )
 
 var (
-	update      = flag.Bool("update", false, "rewrite testdata/before.json from this run")
+	update         = flag.Bool("update", false, "rewrite testdata/before.json from this run")
 	fixtureTimeout = flag.Duration("load-timeout", 60*time.Second, "deadline for loading and running one fixture")
 	models         = flag.String("models", modelsDir, "directory with manifest.json and the original fixtures "+
 		"(the golden file is only compared or written for the default)")
