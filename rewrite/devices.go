@@ -1,0 +1,482 @@
+package rewrite
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
+	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/unmirror/unmirror/device"
+	"github.com/unmirror/unmirror/graphdef"
+)
+
+// Devices is the pass that makes every device name of the model name only
+// the target's devices.
+//
+// It applies the device policy of the options ([Options.DevicePolicy]) to:
+//
+//   - NodeDef.device of every node of the main graph and of every library
+//     function of every MetaGraphDef;
+//   - SavedVariable.device, the device of every remaining
+//     experimental_distributed_variable_components entry, and
+//     SavedResource.device in the SavedObjectGraph (a SavedResource device may
+//     be a bare type such as "CPU", which Python's DeviceSpec accepts; it is
+//     read as "/device:CPU");
+//   - the device_filters and cluster_def of the serialized ConfigProto in the
+//     "config_proto" attr of call nodes: a filter such as "/job:worker/task:0"
+//     hides every device of a local process from the function runtime, so
+//     both are removed; the rest of the ConfigProto (allow_soft_placement,
+//     thread and optimizer options) is kept byte for byte when nothing changes.
+//
+// With the default policy every device becomes "" for a CPU target, and
+// "/device:CPU:0" or "/device:GPU:0" for a GPU target; no /job:, /replica:
+// or /task: survives. A name the device package cannot parse, or a type the
+// policy refuses (device.OtherError), stops the pass with an error naming the
+// node.
+//
+// # Colocation
+//
+// The "_class" attr ("loc:@node" entries) asks TensorFlow's placer to put a
+// node in the colocation group of another (ColocationGraph::ColocateAllNodes
+// in tensorflow/core/common_runtime/colocation_graph.cc). The placer merges
+// the requested devices of a group with MergeDevNames (ColocateNodes, through
+// Member::MergeDeviceNames) and then looks for a device that matches the
+// merged name and has a kernel for every member. The tfgo#16 error ("Could
+// not satisfy explicit device specification ” because the node
+// {{colocation_node X}} was colocated with a group of nodes that required
+// incompatible device ...") is what a node with no device gets when another
+// member of its group still names a device the process lacks.
+//
+// Colocation is kept: it carries real constraints (an op reading a variable
+// next to the variable, the saver's Assign next to what it restores), and
+// once the members' devices are remapped it constrains nothing that TF did
+// not already satisfy when the model was saved. What the pass changes:
+//
+//   - entries naming a node that does not exist in the same body are
+//     dropped (the attr is deleted when empty): TF would make a group of a
+//     name no node has, which means nothing, and graphdef.Validate reports
+//     them;
+//   - in Remap mode (the GPU target by default) the remapped devices of each
+//     colocation group are merged as the placer does (device.Spec.Merge,
+//     without soft placement, the C++ loader's default); a group whose
+//     members now ask for both /device:CPU:0 and /device:GPU:0 would fail
+//     with "Cannot colocate nodes", so every member of such a group gets ""
+//     and the placer picks one device with a kernel for all of them. Groups
+//     are formed by "_class" entries and, as the placer does
+//     (ColocateResourceOrRefEdge), by data edges from variable-handle ops
+//     (VarHandleOp, VariableV2, ...) to their consumers. In Clear mode every
+//     name is "", so no group can conflict.
+//
+// Every edited node gets one change record saying what its device (and
+// colocation) was and what it became.
+var Devices = &Pass{
+	Name: "devices",
+	Doc: "Devices remaps every device name (NodeDef.device in the main graph and every function, " +
+		"SavedVariable and SavedResource devices, device filters of call-node ConfigProtos) by the " +
+		"target's device policy, drops colocation entries naming missing nodes, and resolves " +
+		"colocation groups whose remapped devices conflict.",
+	Run: runDevices,
+}
+
+func init() { register(50, Devices) }
+
+func runDevices(c *Context) error {
+	pol := c.Options.DevicePolicy()
+	for mg, meta := range c.MetaGraphs() {
+		if err := c.Ctx.Err(); err != nil {
+			return err
+		}
+		if err := remapGraphDevices(c, mg, pol); err != nil {
+			return err
+		}
+		if err := remapObjectDevices(c, mg, meta.GetObjectGraphDef(), pol); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nodeEdit collects what happened to one node, so that each node gets one
+// change record.
+type devNodeEdit struct {
+	loc  graphdef.Location
+	what []string
+}
+
+func remapGraphDevices(c *Context, mg int, pol device.Policy) error {
+	g := c.Graph(mg)
+	edits := map[graphdef.Location]*devNodeEdit{}
+	var order []*devNodeEdit
+	note := func(loc graphdef.Location, format string, args ...any) {
+		e := edits[loc]
+		if e == nil {
+			e = &devNodeEdit{loc: loc}
+			edits[loc] = e
+			order = append(order, e)
+		}
+		e.what = append(e.what, fmt.Sprintf(format, args...))
+	}
+	for _, b := range g.Bodies() {
+		for i, n := range b.Nodes() {
+			if i&0xffff == 0 {
+				if err := c.Ctx.Err(); err != nil {
+					return err
+				}
+			}
+			loc := graphdef.Location{Function: b.Name(), Node: n.GetName()}
+			if n.Device != "" {
+				nd, err := pol.Apply(n.Device)
+				if err != nil {
+					return c.Errorf(Node(mg, loc.Function, loc.Node), "device %q: %w", n.Device, err)
+				}
+				if nd != n.Device {
+					note(loc, "device %q -> %q", n.Device, nd)
+					n.Device = nd
+				}
+			}
+			if msg, err := cleanConfigProto(n); err != nil {
+				return c.Errorf(Node(mg, loc.Function, loc.Node), "%w", err)
+			} else if msg != "" {
+				note(loc, "%s", msg)
+			}
+		}
+		if err := devPruneColocation(b, func(n *nodepb.NodeDef, dropped []string) {
+			note(graphdef.Location{Function: b.Name(), Node: n.GetName()},
+				"colocation with missing node(s) %s dropped", strings.Join(dropped, ", "))
+		}); err != nil {
+			return c.Errorf(Node(mg, b.Name(), ""), "%w", err)
+		}
+		if pol.EffectiveMode() == device.Remap {
+			if err := resolveColocationConflicts(b, func(n *nodepb.NodeDef, was, why string) {
+				note(graphdef.Location{Function: b.Name(), Node: n.GetName()},
+					"device %q -> \"\" (%s)", was, why)
+			}); err != nil {
+				return c.Errorf(Node(mg, b.Name(), ""), "%w", err)
+			}
+		}
+	}
+	for _, e := range order {
+		c.Changef(Node(mg, e.loc.Function, e.loc.Node), "%s", strings.Join(e.what, "; "))
+	}
+	return nil
+}
+
+// pruneColocation drops the "_class" entries of b's nodes that name nodes
+// b does not hold, calling report for each node it edits.
+func devPruneColocation(b *graphdef.Body, report func(n *nodepb.NodeDef, dropped []string)) error {
+	var touched []string
+	for _, n := range b.Nodes() {
+		a := n.GetAttr()[graphdef.ClassAttr]
+		if a.GetList() == nil {
+			continue
+		}
+		var keep [][]byte
+		var dropped []string
+		for _, s := range a.GetList().GetS() {
+			name, ok := strings.CutPrefix(string(s), graphdef.ColocPrefix)
+			if ok && b.Node(name) == nil {
+				dropped = append(dropped, name)
+				continue
+			}
+			keep = append(keep, s)
+		}
+		if len(dropped) == 0 {
+			continue
+		}
+		if len(keep) == 0 {
+			delete(n.Attr, graphdef.ClassAttr)
+		} else {
+			a.GetList().S = keep
+		}
+		touched = append(touched, n.GetName())
+		report(n, dropped)
+	}
+	for _, name := range touched {
+		if err := b.Update(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handleOps are ops whose output 0 is a variable (resource or ref) that the
+// placer colocates with every op reading it.
+var devHandleOps = map[string]bool{
+	"VarHandleOp": true, "_VarHandlesOp": true, "VariableV2": true, "Variable": true,
+	"TemporaryVariable": true,
+}
+
+// colocationGroups returns the colocation groups of b with more than one
+// member, as node indexes into b.Nodes(), formed by "_class" entries and by
+// edges from variable-handle ops to their consumers.
+func devColocationGroups(b *graphdef.Body) [][]int {
+	nodes := b.Nodes()
+	index := make(map[string]int, len(nodes))
+	for i, n := range nodes {
+		index[n.GetName()] = i
+	}
+	parent := make([]int, len(nodes))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	union := func(a, b int) {
+		ra, rb := find(a), find(b)
+		if ra != rb {
+			parent[rb] = ra
+		}
+	}
+	joined := false
+	for i, n := range nodes {
+		for _, name := range graphdef.Colocation(n) {
+			if j, ok := index[name]; ok {
+				union(i, j)
+				joined = true
+			}
+		}
+		if devHandleOps[n.GetOp()] {
+			for _, u := range b.Consumers(n.GetName()) {
+				if u.Input.Control {
+					continue
+				}
+				if j, ok := index[u.Node.GetName()]; ok {
+					union(i, j)
+					joined = true
+				}
+			}
+		}
+	}
+	if !joined {
+		return nil
+	}
+	byRoot := map[int][]int{}
+	var roots []int
+	for i := range nodes {
+		r := find(i)
+		if _, ok := byRoot[r]; !ok {
+			roots = append(roots, r)
+		}
+		byRoot[r] = append(byRoot[r], i)
+	}
+	var out [][]int
+	for _, r := range roots {
+		if len(byRoot[r]) > 1 {
+			out = append(out, byRoot[r])
+		}
+	}
+	return out
+}
+
+// resolveColocationConflicts clears the devices of every colocation group
+// of b whose members' devices cannot be merged.
+func resolveColocationConflicts(b *graphdef.Body, report func(n *nodepb.NodeDef, was, why string)) error {
+	nodes := b.Nodes()
+	for _, group := range devColocationGroups(b) {
+		var merged device.Spec
+		var first string
+		conflict := ""
+		for _, i := range group {
+			d := nodes[i].GetDevice()
+			if d == "" {
+				continue
+			}
+			s, err := device.Parse(d)
+			if err != nil {
+				return fmt.Errorf("node %s: device %q: %w", nodes[i].GetName(), d, err)
+			}
+			m, err := merged.Merge(s)
+			if err != nil {
+				conflict = fmt.Sprintf("colocated with %s on %q, which cannot share a device with %q", first, merged.String(), d)
+				break
+			}
+			if first == "" {
+				first = nodes[i].GetName()
+			}
+			merged = m
+		}
+		if conflict == "" {
+			continue
+		}
+		for _, i := range group {
+			if nodes[i].Device != "" {
+				was := nodes[i].Device
+				nodes[i].Device = ""
+				report(nodes[i], was, conflict)
+			}
+		}
+	}
+	return nil
+}
+
+// cleanConfigProto removes device_filters and cluster_def from the
+// serialized ConfigProto in n's "config_proto" attr, returning a description
+// of what it removed ("" when nothing).
+func cleanConfigProto(n *nodepb.NodeDef) (string, error) {
+	a := n.GetAttr()["config_proto"]
+	if a == nil || len(a.GetS()) == 0 {
+		return "", nil
+	}
+	var cfg tfpb.ConfigProto
+	if err := proto.Unmarshal(a.GetS(), &cfg); err != nil {
+		return "", fmt.Errorf("config_proto attr is not a ConfigProto: %w", err)
+	}
+	var parts []string
+	if len(cfg.DeviceFilters) > 0 {
+		parts = append(parts, fmt.Sprintf("config_proto device_filters %q removed", cfg.DeviceFilters))
+		cfg.DeviceFilters = nil
+	}
+	if cfg.ClusterDef != nil {
+		var jobs []string
+		for _, j := range cfg.ClusterDef.GetJob() {
+			jobs = append(jobs, j.GetName())
+		}
+		parts = append(parts, fmt.Sprintf("config_proto cluster_def (jobs %s) removed", strings.Join(jobs, ", ")))
+		cfg.ClusterDef = nil
+	}
+	if len(parts) == 0 {
+		return "", nil
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&cfg)
+	if err != nil {
+		return "", fmt.Errorf("config_proto attr: %w", err)
+	}
+	a.Value = &attrpb.AttrValue_S{S: b}
+	return strings.Join(parts, "; "), nil
+}
+
+// bareType matches a device given as a bare type ("CPU", "GPU"), which
+// Python's DeviceSpec accepts in SavedResource.device.
+var devBareType = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// applyObjectDevice applies pol to a device from the SavedObjectGraph.
+func applyObjectDevice(pol device.Policy, s string) (string, error) {
+	if devBareType.MatchString(s) {
+		return pol.Apply("/device:" + s)
+	}
+	return pol.Apply(s)
+}
+
+func remapObjectDevices(c *Context, mg int, og *tfpb.SavedObjectGraph, pol device.Policy) error {
+	for id, obj := range og.GetNodes() {
+		switch k := obj.GetKind().(type) {
+		case *tfpb.SavedObject_Variable:
+			v := k.Variable
+			var what []string
+			if v.Device != "" {
+				nd, err := applyObjectDevice(pol, v.Device)
+				if err != nil {
+					return c.Errorf(Object(mg, id), "variable %s device %q: %w", v.GetName(), v.Device, err)
+				}
+				if nd != v.Device {
+					what = append(what, fmt.Sprintf("variable %s device %q -> %q", v.GetName(), v.Device, nd))
+					v.Device = nd
+				}
+			}
+			for _, comp := range v.GetExperimentalDistributedVariableComponents() {
+				if comp.Device == "" {
+					continue
+				}
+				nd, err := applyObjectDevice(pol, comp.Device)
+				if err != nil {
+					return c.Errorf(Object(mg, id), "variable component %s device %q: %w", comp.GetName(), comp.Device, err)
+				}
+				if nd != comp.Device {
+					what = append(what, fmt.Sprintf("component %s device %q -> %q", comp.GetName(), comp.Device, nd))
+					comp.Device = nd
+				}
+			}
+			if len(what) > 0 {
+				c.Changef(Object(mg, id), "%s", strings.Join(what, "; "))
+			}
+		case *tfpb.SavedObject_Resource:
+			r := k.Resource
+			if r.Device == "" {
+				continue
+			}
+			nd, err := applyObjectDevice(pol, r.Device)
+			if err != nil {
+				return c.Errorf(Object(mg, id), "resource device %q: %w", r.Device, err)
+			}
+			if nd != r.Device {
+				c.Changef(Object(mg, id), "resource device %q -> %q", r.Device, nd)
+				r.Device = nd
+			}
+		}
+	}
+	return nil
+}
+
+// deviceProblems lists what pol would change in the device names of meta
+// graph mg: the checks of the verify pass, in the order Devices edits.
+func deviceProblems(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, pol device.Policy, find func(Where, string)) {
+	for loc, n := range g.All() {
+		if n.GetDevice() != "" {
+			nd, err := pol.Apply(n.GetDevice())
+			switch {
+			case err != nil:
+				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device %q: %v", n.GetDevice(), err))
+			case nd != n.GetDevice():
+				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device %q is not %s for target %s", n.GetDevice(), devDescribeTarget(nd), pol.Target))
+			}
+		}
+		if a := n.GetAttr()["config_proto"]; a != nil && len(a.GetS()) > 0 {
+			var cfg tfpb.ConfigProto
+			if err := proto.Unmarshal(a.GetS(), &cfg); err == nil && (len(cfg.DeviceFilters) > 0 || cfg.ClusterDef != nil) {
+				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("config_proto names devices: device_filters %q, cluster_def %v", cfg.DeviceFilters, cfg.ClusterDef != nil))
+			}
+		}
+	}
+	for id, obj := range meta.GetObjectGraphDef().GetNodes() {
+		var devs []string
+		if v := obj.GetVariable(); v != nil {
+			devs = append(devs, v.GetDevice())
+			for _, comp := range v.GetExperimentalDistributedVariableComponents() {
+				devs = append(devs, comp.GetDevice())
+			}
+		}
+		if r := obj.GetResource(); r != nil {
+			devs = append(devs, r.GetDevice())
+		}
+		for _, d := range devs {
+			if d == "" {
+				continue
+			}
+			nd, err := applyObjectDevice(pol, d)
+			switch {
+			case err != nil:
+				find(Object(mg, id), fmt.Sprintf("device %q: %v", d, err))
+			case nd != d:
+				find(Object(mg, id), fmt.Sprintf("device %q is not %s for target %s", d, devDescribeTarget(nd), pol.Target))
+			}
+		}
+	}
+}
+
+func devDescribeTarget(nd string) string {
+	if nd == "" {
+		return `"" (cleared)`
+	}
+	return fmt.Sprintf("%q", nd)
+}
+
+// sortedKeys returns the keys of m, sorted.
+func collSortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
