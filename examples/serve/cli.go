@@ -32,7 +32,8 @@ type options struct {
 	table     string
 }
 
-// parseFlags reads the command line (without the program name).
+// parseFlags reads the command line (without the program name); errors are
+// also printed on stderr with the usage.
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -46,8 +47,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	usage := func(err error) (options, error) {
+		fmt.Fprintln(stderr, err)
+		fs.Usage()
+		return o, err
+	}
 	if fs.NArg() > 0 {
-		return o, fmt.Errorf("serve: unexpected arguments %q", fs.Args())
+		return usage(fmt.Errorf("serve: unexpected arguments %q", fs.Args()))
 	}
 	for _, t := range strings.Split(*tags, ",") {
 		if t = strings.TrimSpace(t); t != "" {
@@ -55,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 	}
 	if o.table == "" && o.dir == "" {
-		return o, fmt.Errorf("serve: -dir is required")
+		return usage(fmt.Errorf("serve: -dir is required"))
 	}
 	return o, nil
 }
