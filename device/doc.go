@@ -64,6 +64,11 @@ What Parse changes, and what it keeps, exactly as ParseFullName does:
     /job:J/replica:R/task:T/device:TYPE:ID, set fields only, with "*" for the
     id of a set type whose id is unset.
 
+The text [Spec.String] prints for any Spec that Parse returns (and for any
+Spec that passes [Spec.Validate]) is a name ParseFullName accepts and parses
+back to the same fields; what [Policy] writes is always "", "/device:CPU:0"
+or "/device:GPU:0", which the placer matches in a local process.
+
 Where this package differs from C++ TensorFlow:
 
   - A replica, task or id above MaxNumber (2147483647) is a *[ParseError].
@@ -77,7 +82,7 @@ Python's tf.DeviceSpec (device_spec.py) parses differently, but the strings
 Python writes into graphs are its to_string output, which Parse accepts with
 the same meaning. The differences matter only for hand-written names:
 
-  - Python accepts bare "CPU:0", "/TPU:0" and "/job:w/GPU:1" (any known type
+  - Python accepts bare "CPU:0", "GPU" and "/job:w/TPU:1" (any known type
     without "device:"); C++ accepts the bare form only for cpu and gpu.
   - Python upper-cases "cpu" and "gpu" everywhere, also in "/device:cpu:0";
     C++ does only for the legacy component.

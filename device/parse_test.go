@@ -246,6 +246,9 @@ func checkRoundTrip(t *testing.T, in string) {
 		t.Errorf("Parse(%q).Validate() = %v", in, err)
 	}
 	text := s.String()
+	if !oracleAccepts(text) {
+		t.Errorf("Parse(%q).String() = %q, which TensorFlow's grammar rejects", in, text)
+	}
 	back, err := Parse(text)
 	if err != nil {
 		t.Fatalf("Parse(%q).String() = %q, which does not parse: %v", in, text, err)

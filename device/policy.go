@@ -9,6 +9,7 @@ import (
 // local process. The zero value is [CPU].
 type Target int
 
+// The two targets.
 const (
 	CPU Target = iota // one CPU: /job:localhost/replica:0/task:0/device:CPU:0
 	GPU               // one GPU (and the host CPU): .../device:GPU:0 and .../device:CPU:0
@@ -29,8 +30,18 @@ func (t Target) String() string {
 // target: "/device:CPU:0" or "/device:GPU:0". It names no job, replica or
 // task, so it matches the device of that type and id in any single process.
 func (t Target) Device() string {
-	return Local(t.String(), 0).String()
+	if t == GPU {
+		return gpuDevice
+	}
+	return cpuDevice
 }
+
+// The two non-empty outputs of a Policy, as constants so Apply does not
+// allocate.
+const (
+	cpuDevice = "/device:CPU:0"
+	gpuDevice = "/device:GPU:0"
+)
 
 // ParseTarget parses "cpu" or "gpu", in any ASCII case.
 func ParseTarget(s string) (Target, error) {
@@ -57,6 +68,7 @@ func (t *Target) Set(s string) error {
 // Mode says whether a [Policy] clears device names or remaps them.
 type Mode int
 
+// The modes of a Policy.
 const (
 	// Auto is the zero Mode: [Clear] for the CPU target, [Remap] for the
 	// GPU target.
@@ -87,6 +99,7 @@ func (m Mode) String() string {
 // [KindComposite], [KindOther]).
 type OtherAction int
 
+// The actions for other device types.
 const (
 	// OtherClear, the zero value, turns such a device into "": the ops
 	// then go wherever they have a kernel (the GPU first, if the process
@@ -150,10 +163,15 @@ func (p Policy) Apply(s string) (string, error) {
 		return "", err
 	}
 	out, err := p.apply(sp, s)
-	if err != nil {
+	switch {
+	case err != nil:
 		return "", err
+	case out.IsEmpty():
+		return "", nil
+	case out.Type == TypeGPU:
+		return gpuDevice, nil
 	}
-	return out.String(), nil
+	return cpuDevice, nil
 }
 
 // ApplySpec is [Policy.Apply] for an already parsed name. The result is the

@@ -206,3 +206,28 @@ func TestStringers(t *testing.T) {
 		}
 	}
 }
+
+// TestStringOfBuiltSpecs checks, for every combination of set fields with
+// edge values and stale values in unset fields, that a Spec that validates
+// prints as text that parses back to an equal Spec.
+func TestStringOfBuiltSpecs(t *testing.T) {
+	for mask := 0; mask < 32; mask++ {
+		for _, v := range []struct {
+			job, typ string
+			n        int
+		}{{"localhost", "CPU", 0}, {"w_2", "TPU_SYSTEM", MaxNumber}, {"A", "gpu", 7}} {
+			s := Spec{Job: v.job, Replica: v.n, Task: v.n, Type: v.typ, ID: v.n,
+				HasJob: mask&1 != 0, HasReplica: mask&2 != 0, HasTask: mask&4 != 0, HasType: mask&8 != 0, HasID: mask&16 != 0}
+			if err := s.Validate(); err != nil {
+				t.Fatalf("%#v.Validate() = %v", s, err)
+			}
+			back, err := Parse(s.String())
+			if err != nil || !back.Equal(s) || back != s.clean() {
+				t.Errorf("Parse(%q) = %#v, %v; want %#v", s, back, err, s.clean())
+			}
+			if text, err := s.MarshalText(); err != nil || string(text) != s.String() {
+				t.Errorf("MarshalText = %q, %v", text, err)
+			}
+		}
+	}
+}
