@@ -57,8 +57,13 @@
 //
 // [Model.Write] writes a directory TensorFlow loads, atomically (temporary
 // sibling directory, fsync, rename) and deterministically:
-// saved_model.pb is serialized in TensorFlow's own deterministic field
-// order, so an unedited TF 2.x model is written back byte for byte. An
+// saved_model.pb is serialized in the C++ protobuf runtime's deterministic
+// order (field numbers ascending, maps sorted), which is the order TF's
+// fingerprint hashes. Files written through that runtime (TF's own test
+// models) come back byte for byte; TF 2.18's Python writes through upb,
+// whose field order differs, so such files come back reordered but
+// proto-equal, and their recomputed fingerprint.pb equals the one TF wrote
+// (checked on models saved by TF 2.18). An
 // unchanged checkpoint is copied (or hard-linked) file by file; a changed
 // one is rebuilt with bundle.Writer, input entries copied raw in the input's
 // data order. fingerprint.pb is never copied: a fresh one is computed from

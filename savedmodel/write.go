@@ -63,9 +63,9 @@ const tmpMarker = ".unmirror-tmp-"
 // The output holds saved_model.pb (or .pbtxt), variables/, assets/,
 // assets.extra/, keras_metadata.pb, debug/saved_model_debug_info.pb and
 // fingerprint.pb, as present in the model and selected by opts. Other files
-// of the input directory are not copied. saved_model.pb is serialized in
-// TensorFlow's deterministic order (fingerprint.Marshal), so an unedited
-// TF 2.x model is written back byte for byte.
+// of the input directory are not copied. saved_model.pb is serialized with
+// fingerprint.Marshal (C++ protobuf's deterministic order; see the package
+// doc); text output uses prototext.
 //
 // The checkpoint is copied file by file when the plan is unchanged, and
 // rebuilt with bundle.Writer otherwise (see the checkpoint plan methods).

@@ -19,9 +19,11 @@ import (
 // written, packed encoding for packed repeated scalars, and unknown fields
 // appended after the known ones.
 //
-// For a message parsed from a file TensorFlow wrote, the result is
-// byte-identical to that file whenever its maps were written sorted (every
-// TF 2.x writer does). Unmarshalling the result with proto.Unmarshal gives a
+// For a message parsed from a file written through C++ protobuf with
+// deterministic serialization, the result is byte-identical to that file.
+// (Python's upb runtime, which TF 2.18's tf.saved_model.save uses, orders
+// fields differently; TensorFlow's fingerprint still hashes the C++ order,
+// which is this one.) Unmarshalling the result with proto.Unmarshal gives a
 // message proto.Equal to m.
 func Marshal(m proto.Message) []byte {
 	if m == nil {
