@@ -1,0 +1,524 @@
+package rewrite
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
+	shapepb "github.com/wamuir/graft/tensorflow/core/framework/tensor_shape_go_proto"
+	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
+	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
+
+	"github.com/unmirror/unmirror/graphdef"
+	"github.com/unmirror/unmirror/savedmodel"
+)
+
+// Verify is the pass that checks, without editing anything, that the model
+// is strategy-free for the target. It records a finding for each of:
+//
+//   - a device name the device policy would change (what the devices pass
+//     would edit), in any node of the main graph or of a function, in a
+//     SavedVariable, a variable component or a SavedResource, and a call
+//     node's config_proto that still filters devices or names a cluster;
+//   - an NCCL, collective, Horovod or TPU replication op, or a node with a
+//     _tpu_replicate attr, in a main-graph node reachable from the model's
+//     roots (graphdef.SavedModelRoots, which include every concrete function
+//     Python's loader instantiates) or anywhere in a reachable function (TF
+//     instantiates function bodies whole, so an op without a kernel fails
+//     even if no output needs it);
+//   - a checkpoint mismatch on the restore path: starting from
+//     SaverDef.restore_op_name, every RestoreV2 node (in the main graph or
+//     in the restore function it calls) must name keys the planned
+//     checkpoint holds, with the dtypes of its dtypes attr, and each restored
+//     tensor assigned to a variable must match the variable's dtype and
+//     shape (a sliced restore compares the spec's full shape with the
+//     checkpoint entry's);
+//   - a variable handle (VarHandleOp, VariableV2, ...) of the main graph that
+//     a signature reads but neither the restore op nor the init op assigns:
+//     TensorFlow would fail at run time with "Could not find variable";
+//   - every problem graphdef.Validate reports (dangling inputs, missing
+//     functions, ...);
+//   - object graph inconsistencies: children, dependencies and bound_inputs
+//     naming node ids out of range, concrete functions missing from the
+//     library, and keras_metadata.pb node ids out of range.
+//
+// [Check] runs the same checks on a model outside a pipeline.
+var Verify = &Pass{
+	Name: "verify",
+	Doc: "Verify reports (and never edits) what keeps the model from being strategy-free: devices " +
+		"outside the target, communication and TPU ops reachable from the roots, checkpoint and restore " +
+		"mismatches, unresolved inputs and functions, and object graph ids out of range.",
+	Run: func(c *Context) error {
+		return verifyModel(c.Model, c.Options, c.Graph, func(f Finding) { c.Findf(f.Where, "%s", f.What) })
+	},
+}
+
+func init() { register(90, Verify) }
+
+// Check runs the verify pass's checks on m for the options' target and
+// returns the findings, in the order the pass would record them. It does not
+// edit m. It is how the CLI's "unmirror verify" inspects a model.
+func Check(m *savedmodel.Model, opts Options) []Finding {
+	var out []Finding
+	graphs := map[int]*graphdef.Graph{}
+	graph := func(mg int) *graphdef.Graph {
+		if g, ok := graphs[mg]; ok {
+			return g
+		}
+		gd := m.Proto.GetMetaGraphs()[mg].GetGraphDef()
+		if gd == nil {
+			return nil
+		}
+		g := graphdef.New(gd)
+		graphs[mg] = g
+		return g
+	}
+	_ = verifyModel(m, opts, graph, func(f Finding) { out = append(out, f) })
+	return out
+}
+
+func verifyModel(m *savedmodel.Model, opts Options, graph func(int) *graphdef.Graph, find func(Finding)) error {
+	pol := opts.DevicePolicy()
+	f := func(w Where, format string, args ...any) {
+		find(Finding{Where: w, What: fmt.Sprintf(format, args...)})
+	}
+	for mg, meta := range m.Proto.GetMetaGraphs() {
+		if meta.GetGraphDef() == nil {
+			continue
+		}
+		g := graph(mg)
+		deviceProblems(mg, meta, g, pol, func(w Where, s string) { f(w, "%s", s) })
+		checkDistributionOps(mg, meta, g, f)
+		checkRestore(m, mg, meta, g, f)
+		var ve *graphdef.ValidationError
+		if errors.As(g.Validate(), &ve) {
+			for _, p := range ve.Problems {
+				f(Node(mg, p.Function, p.Node), "graph: %s", p.Msg)
+			}
+		}
+		checkObjectGraph(m, mg, meta, g, f)
+	}
+	return nil
+}
+
+type verifyFindFunc func(w Where, format string, args ...any)
+
+func checkDistributionOps(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, f verifyFindFunc) {
+	reach := g.Reachable(graphdef.SavedModelRoots(meta))
+	for _, b := range g.Bodies() {
+		if b.IsFunction() && !reach.Function(b.Name()) {
+			continue
+		}
+		for _, n := range b.Nodes() {
+			_, coll := collOps[n.GetOp()]
+			if !coll && !collDistributionOp(n) {
+				continue
+			}
+			if !b.IsFunction() && !reach.Node(graphdef.Location{Node: n.GetName()}) {
+				continue
+			}
+			what := "op " + n.GetOp()
+			if !coll && !strings.HasPrefix(n.GetOp(), "Horovod") && !collTPUOps[n.GetOp()] {
+				what = "_tpu_replicate attr on " + n.GetOp()
+			}
+			f(Node(mg, b.Name(), n.GetName()), "%s is reachable from the model's roots: it needs other replicas or a TPU", what)
+		}
+	}
+}
+
+// assignOps write a restored value to a variable: input 0 is the variable,
+// input 1 the value.
+var verifyAssignOps = map[string]bool{"AssignVariableOp": true, "Assign": true}
+
+func checkRestore(m *savedmodel.Model, mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, f verifyFindFunc) {
+	sd := meta.GetSaverDef()
+	restore := collProducer(sd.GetRestoreOpName())
+	restored := map[string]bool{}
+	if restore != "" {
+		if g.Main().Node(restore) == nil {
+			f(Where{MetaGraph: mg}, "saver_def.restore_op_name %q names no node of the main graph", sd.GetRestoreOpName())
+		} else {
+			reach := g.Reachable(graphdef.Roots{Nodes: []string{restore}})
+			verifyForReached(g, reach, func(b *graphdef.Body, n *nodepb.NodeDef) {
+				if n.GetOp() == "RestoreV2" {
+					checkRestoreV2(m, mg, g, reach, b, n, restored, f)
+				}
+			})
+		}
+	}
+	// Variables the init op assigns are initialised, not restored.
+	initRoots := verifyInitRoots(meta)
+	initialised := map[string]bool{}
+	if len(initRoots.Nodes) > 0 {
+		reach := g.Reachable(initRoots)
+		verifyForReached(g, reach, func(b *graphdef.Body, n *nodepb.NodeDef) {
+			if verifyAssignOps[n.GetOp()] {
+				if d := collDataInputs(n); len(d) > 0 {
+					for _, v := range verifyResolveHandle(g, reach, b, d[0], 0) {
+						initialised[v] = true
+					}
+				}
+			}
+		})
+	}
+	sigReach := g.Reachable(verifySignatureRoots(meta))
+	for _, n := range g.Main().Nodes() {
+		if !devHandleOps[n.GetOp()] || !sigReach.Node(graphdef.Location{Node: n.GetName()}) {
+			continue
+		}
+		if restored[n.GetName()] || initialised[n.GetName()] {
+			continue
+		}
+		f(Node(mg, "", n.GetName()), "variable %s (%s) is read by a signature but neither the restore op nor the init op assigns it: TensorFlow fails with \"Could not find variable\"",
+			n.GetName(), n.GetOp())
+	}
+}
+
+// forReached calls fn for every reached main-graph node and every node of a
+// reached function.
+func verifyForReached(g *graphdef.Graph, reach *graphdef.Reach, fn func(*graphdef.Body, *nodepb.NodeDef)) {
+	for _, b := range g.Bodies() {
+		if b.IsFunction() && !reach.Function(b.Name()) {
+			continue
+		}
+		for _, n := range b.Nodes() {
+			if b.IsFunction() || reach.Node(graphdef.Location{Node: n.GetName()}) {
+				fn(b, n)
+			}
+		}
+	}
+}
+
+func checkRestoreV2(m *savedmodel.Model, mg int, g *graphdef.Graph, reach *graphdef.Reach, b *graphdef.Body, n *nodepb.NodeDef, restored map[string]bool, f verifyFindFunc) {
+	w := Node(mg, b.Name(), n.GetName())
+	data := collDataInputs(n)
+	if len(data) < 3 {
+		f(w, "RestoreV2 has %d data inputs, want 3", len(data))
+		return
+	}
+	names, ok1 := verifyConstStrings(b, data[1])
+	specs, ok2 := verifyConstStrings(b, data[2])
+	if !ok1 || !ok2 {
+		f(w, "RestoreV2 tensor_names or shape_and_slices is not a Const string list")
+		return
+	}
+	dtypes := n.GetAttr()["dtypes"].GetList().GetType()
+	if len(names) != len(specs) || len(names) != len(dtypes) {
+		f(w, "RestoreV2 has %d tensor_names, %d shape_and_slices and %d dtypes", len(names), len(specs), len(dtypes))
+		return
+	}
+	outputs := verifyRestoreOutputs(b, n)
+	for i, key := range names {
+		e, ok := m.CheckpointEntry(key)
+		if !ok {
+			f(w, "restores key %q, which the checkpoint lacks (TensorFlow: \"Key %s not found in checkpoint\")", key, key)
+			continue
+		}
+		want := e.GetShape()
+		dtypeOK := e.GetDtype() == dtypes[i]
+		if !dtypeOK {
+			f(w, "restores key %q as %s, but the checkpoint holds %s", key, dtypes[i], e.GetDtype())
+			want = nil
+		} else if specs[i] != "" {
+			full, err := verifySliceFullShape(specs[i])
+			if err != nil {
+				f(w, "key %q: shape_and_slices %q: %v", key, specs[i], err)
+				continue
+			}
+			if !verifySameShape(full, want) {
+				f(w, "key %q: shape_and_slices %q has full shape %v, the checkpoint holds %v", key, specs[i], full, verifyDims(want))
+			}
+			want = nil // the assigned value is a slice; its shape is checked by TF
+		}
+		for _, v := range outputs[i] {
+			for _, varName := range verifyResolveHandle(g, reach, v.b, v.handle, 0) {
+				restored[varName] = true
+				vn := g.Main().Node(varName)
+				if !dtypeOK {
+					continue
+				}
+				if dt := vn.GetAttr()["dtype"].GetType(); dt != typespb.DataType_DT_INVALID && verifyBaseType(dt) != verifyBaseType(e.GetDtype()) {
+					f(Node(mg, "", varName), "variable %s is %s, but checkpoint key %q holds %s", varName, dt, key, e.GetDtype())
+				}
+				if want != nil {
+					if s := vn.GetAttr()["shape"].GetShape(); s != nil && !s.GetUnknownRank() && !verifySameShape(verifyDims(s), want) {
+						f(Node(mg, "", varName), "variable %s has shape %v, but checkpoint key %q holds %v", varName, verifyDims(s), key, verifyDims(want))
+					}
+				}
+			}
+		}
+	}
+}
+
+// baseType maps a reference dtype (DT_FLOAT_REF, of TF1 variables) to its
+// value type.
+func verifyBaseType(t typespb.DataType) typespb.DataType {
+	if t > 100 {
+		return t - 100
+	}
+	return t
+}
+
+type verifyAssignUse struct {
+	b      *graphdef.Body
+	handle string // the assign's variable input, in b's grammar
+}
+
+// restoreOutputs returns, per output of RestoreV2 node n, the assignments
+// that store it (through Identity nodes), as the variable inputs of the
+// assigning ops.
+func verifyRestoreOutputs(b *graphdef.Body, n *nodepb.NodeDef) map[int][]verifyAssignUse {
+	out := map[int][]verifyAssignUse{}
+	type item struct {
+		node string
+		idx  int // -1: any output (Identity chains)
+	}
+	var walk func(node string, idx, depth int)
+	walk = func(node string, idx, depth int) {
+		if depth > 8 {
+			return
+		}
+		for _, u := range b.Consumers(node) {
+			if u.Input.Control {
+				continue
+			}
+			if depth == 0 {
+				idx = u.Input.Index
+			}
+			switch {
+			case verifyAssignOps[u.Node.GetOp()] && u.Slot == 1:
+				if d := collDataInputs(u.Node); len(d) > 0 {
+					out[idx] = append(out[idx], verifyAssignUse{b, d[0]})
+				}
+			case u.Node.GetOp() == "Identity":
+				walk(u.Node.GetName(), idx, depth+1)
+			}
+		}
+	}
+	walk(n.GetName(), 0, 0)
+	return out
+}
+
+// resolveHandle follows a variable reference in body b back to the
+// main-graph variable ops it can be: through Identity nodes and, for a
+// function argument, through every reached call of the function.
+func verifyResolveHandle(g *graphdef.Graph, reach *graphdef.Reach, b *graphdef.Body, ref string, depth int) []string {
+	if depth > 16 {
+		return nil
+	}
+	in, err := b.ParseInput(ref)
+	if err != nil || in.Control {
+		return nil
+	}
+	if b.IsFunction() {
+		if pos, ok := b.Arg(in.Node); ok {
+			var out []string
+			for _, caller := range g.Callers(b.Name()) {
+				cb := caller.Body
+				if cb.IsFunction() && !reach.Function(cb.Name()) {
+					continue
+				}
+				if !verifyCallsAsArgs(caller.Node, b.Name()) {
+					continue
+				}
+				d := collDataInputs(caller.Node)
+				if pos < len(d) {
+					out = append(out, verifyResolveHandle(g, reach, cb, d[pos], depth+1)...)
+				}
+			}
+			return out
+		}
+	}
+	n := b.Node(in.Node)
+	switch {
+	case n == nil:
+		return nil
+	case devHandleOps[n.GetOp()]:
+		if b.IsFunction() {
+			return nil
+		}
+		return []string{n.GetName()}
+	case n.GetOp() == "Identity":
+		d := collDataInputs(n)
+		if len(d) == 1 {
+			return verifyResolveHandle(g, reach, b, d[0], depth+1)
+		}
+	}
+	return nil
+}
+
+// callsAsArgs reports whether call node n passes its data inputs, in order,
+// as the arguments of function fn.
+func verifyCallsAsArgs(n *nodepb.NodeDef, fn string) bool {
+	if n.GetOp() == fn {
+		return true
+	}
+	switch n.GetOp() {
+	case "PartitionedCall", "StatefulPartitionedCall":
+		return n.GetAttr()["f"].GetFunc().GetName() == fn
+	}
+	return false
+}
+
+// constStrings returns the strings of the Const that ref reads.
+func verifyConstStrings(b *graphdef.Body, ref string) ([]string, bool) {
+	c := collConstNode(b, ref)
+	if c == nil {
+		return nil, false
+	}
+	t := c.GetAttr()["value"].GetTensor()
+	if t.GetDtype() != typespb.DataType_DT_STRING {
+		return nil, false
+	}
+	n := int64(1)
+	for _, d := range t.GetTensorShape().GetDim() {
+		n *= d.GetSize()
+	}
+	vals := t.GetStringVal()
+	out := make([]string, 0, n)
+	for i := int64(0); i < n; i++ {
+		switch {
+		case int(i) < len(vals):
+			out = append(out, string(vals[i]))
+		case len(vals) == 1:
+			out = append(out, string(vals[0])) // a splat Const
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// sliceFullShape parses the full shape of a shape_and_slices entry such as
+// "6 4 0,3:-" (dims, then one slice per dim).
+func verifySliceFullShape(spec string) ([]int64, error) {
+	fields := strings.Fields(spec)
+	if len(fields) < 2 {
+		return nil, fmt.Errorf("want dims and slices")
+	}
+	var dims []int64
+	for _, s := range fields[:len(fields)-1] {
+		d, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("bad dim %q", s)
+		}
+		dims = append(dims, d)
+	}
+	return dims, nil
+}
+
+func verifyDims(s *shapepb.TensorShapeProto) []int64 {
+	var out []int64
+	for _, d := range s.GetDim() {
+		out = append(out, d.GetSize())
+	}
+	return out
+}
+
+// sameShape compares dims with a checkpoint shape; -1 (unknown) matches any.
+func verifySameShape(dims []int64, s *shapepb.TensorShapeProto) bool {
+	sd := s.GetDim()
+	if len(dims) != len(sd) {
+		return false
+	}
+	for i, d := range dims {
+		if d >= 0 && sd[i].GetSize() >= 0 && d != sd[i].GetSize() {
+			return false
+		}
+	}
+	return true
+}
+
+// initOpRoots returns the init op of meta: the __saved_model_init_op
+// signature output, else the main op or legacy init op collections.
+func verifyInitRoots(meta *tfpb.MetaGraphDef) graphdef.Roots {
+	var nodes []string
+	if sig := meta.GetSignatureDef()[graphdef.InitOpSignatureKey]; sig != nil {
+		for _, ti := range sig.GetOutputs() {
+			nodes = append(nodes, collProducer(ti.GetName()))
+		}
+	}
+	for _, key := range []string{graphdef.MainOpCollection, graphdef.LegacyInitCollection} {
+		for _, s := range meta.GetCollectionDef()[key].GetNodeList().GetValue() {
+			nodes = append(nodes, collProducer(s))
+		}
+	}
+	return graphdef.Roots{Nodes: collSortedUnique(nodes)}
+}
+
+// signatureRoots returns the producers of every tensor of every signature
+// other than the init op.
+func verifySignatureRoots(meta *tfpb.MetaGraphDef) graphdef.Roots {
+	var nodes []string
+	for key, sig := range meta.GetSignatureDef() {
+		if key == graphdef.InitOpSignatureKey {
+			continue
+		}
+		for _, ti := range sig.GetInputs() {
+			nodes = append(nodes, collProducer(ti.GetName()))
+		}
+		for _, ti := range sig.GetOutputs() {
+			nodes = append(nodes, collProducer(ti.GetName()))
+		}
+	}
+	return graphdef.Roots{Nodes: collSortedUnique(nodes)}
+}
+
+func checkObjectGraph(m *savedmodel.Model, mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, f verifyFindFunc) {
+	og := meta.GetObjectGraphDef()
+	if og == nil {
+		return
+	}
+	n := len(og.GetNodes())
+	inRange := func(id int32) bool { return id >= 0 && int(id) < n }
+	hasFn := func(name string) bool { return g.Function(name) != nil }
+	for id, obj := range og.GetNodes() {
+		for _, ref := range obj.GetChildren() {
+			if !inRange(ref.GetNodeId()) {
+				f(Object(mg, id), "child %q names object %d, out of range [0,%d)", ref.GetLocalName(), ref.GetNodeId(), n)
+			}
+		}
+		for _, ref := range obj.GetDependencies() {
+			if !inRange(ref.GetNodeId()) {
+				f(Object(mg, id), "dependency %q names object %d, out of range [0,%d)", ref.GetLocalName(), ref.GetNodeId(), n)
+			}
+		}
+		for _, sv := range obj.GetSlotVariables() {
+			if !inRange(sv.GetOriginalVariableNodeId()) || !inRange(sv.GetSlotVariableNodeId()) {
+				f(Object(mg, id), "slot variable %q names objects %d and %d, out of range [0,%d)", sv.GetSlotName(),
+					sv.GetOriginalVariableNodeId(), sv.GetSlotVariableNodeId(), n)
+			}
+		}
+		switch k := obj.GetKind().(type) {
+		case *tfpb.SavedObject_Function:
+			for _, fn := range k.Function.GetConcreteFunctions() {
+				if !hasFn(fn) {
+					f(Object(mg, id), "function names concrete function %s, which the library lacks", fn)
+				}
+			}
+		case *tfpb.SavedObject_BareConcreteFunction:
+			if fn := k.BareConcreteFunction.GetConcreteFunctionName(); !hasFn(fn) {
+				f(Object(mg, id), "bare concrete function %s is not in the library", fn)
+			}
+		}
+	}
+	for _, name := range collSortedKeys(og.GetConcreteFunctions()) {
+		if !hasFn(name) {
+			f(Where{MetaGraph: mg, Function: name}, "concrete function %s is not in the library", name)
+		}
+		for _, id := range og.GetConcreteFunctions()[name].GetBoundInputs() {
+			if !inRange(id) {
+				f(Where{MetaGraph: mg, Function: name}, "bound input names object %d, out of range [0,%d)", id, n)
+			}
+		}
+	}
+	if mg == 0 && m.Keras != nil {
+		for _, k := range m.Keras.Nodes {
+			if k.NodeID < 0 || int(k.NodeID) >= n {
+				f(Where{MetaGraph: mg}, "keras_metadata.pb object %q names object %d, out of range [0,%d)", k.NodePath, k.NodeID, n)
+			}
+		}
+	}
+}
