@@ -193,7 +193,7 @@ func (p *parser) name(what, stop string) bool {
 		return false
 	}
 	start := p.pos
-	for p.pos < len(p.in) && !strings.ContainsRune(stop, rune(p.in[p.pos])) {
+	for p.pos < len(p.in) && strings.IndexByte(stop, p.in[p.pos]) < 0 {
 		if !isNameChar(p.in[p.pos]) {
 			p.fail(what + " may hold only ASCII letters, digits and '_'")
 			return false
