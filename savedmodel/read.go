@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/encoding/prototext"
@@ -191,10 +192,8 @@ func (m *Model) readProto(dirName string) error {
 	return nil
 }
 
-func isNotDir(err error) bool {
-	var pe *fs.PathError
-	return errors.As(err, &pe) && pe.Err != nil && pe.Err.Error() == "not a directory"
-}
+// isNotDir reports a path error because a parent is a file.
+func isNotDir(err error) bool { return errors.Is(err, syscall.ENOTDIR) }
 
 // checkAssetNames validates every AssetFileDef file name, both the
 // asset_file_def field and the legacy saved_model_assets collection.

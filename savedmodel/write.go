@@ -383,10 +383,27 @@ func (w *dirWriter) copyFile(m *Model, src, rel string, link bool) error {
 		return fmt.Errorf("savedmodel: %w", err)
 	}
 	defer in.Close()
-	return w.create(rel, func(f io.Writer) error {
-		_, err := io.Copy(f, ctxReader{ctx: w.ctx, r: in})
-		return err
-	})
+	return w.create(rel, func(f io.Writer) error { return copyChunks(w.ctx, f, in) })
+}
+
+// copyChunk is how much copyChunks copies between cancellation checks.
+const copyChunk = 16 << 20
+
+// copyChunks copies src to dst in chunks, checking ctx between them. Each
+// chunk is an io.CopyN, so an *os.File destination and source use the
+// kernel's copy_file_range/sendfile path.
+func copyChunks(ctx context.Context, dst io.Writer, src io.Reader) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, err := io.CopyN(dst, src, copyChunk); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
 }
 
 func (w *dirWriter) readBack(rel string) ([]byte, error) {
