@@ -1,0 +1,30 @@
+// Package rewrite runs a pipeline of passes that turn a SavedModel written
+// under a distribution strategy into one that loads and computes the same on
+// a single CPU or a single GPU.
+//
+// # Passes
+//
+// A [Pass] is a value, in the manner of golang.org/x/tools/go/analysis: a
+// name, a doc string, the passes it requires to have run before it, and a Run
+// function. Run receives a [*Context] that holds the model being rewritten
+// (a [*savedmodel.Model], edited in place), the options, and methods to record
+// what the pass did: [Context.Changef] for an edit, [Context.Findf] for a
+// finding (a problem left in the model). Users may write their own passes and
+// put them in a [Pipeline] beside the built-in ones.
+//
+// # Pipeline
+//
+// [Pipeline.Run] checks the pass list first (names unique, every required
+// pass present earlier in the list), then runs the passes in order. After a
+// pass that recorded a change, every GraphDef of the model is checked with
+// [graphdef.Validate]; a problem the input did not already have fails the run
+// with an error naming the pass. The result is a [Report]: per pass, every
+// change and finding with where it happened (meta graph, function, node,
+// object id, checkpoint key) and why.
+//
+// A dry run ([Options.DryRun]) runs the same passes on the in-memory model
+// and returns the same report; the caller writes nothing.
+//
+// [Default] returns the pipeline for a target device; the root package's
+// unmirror.Rewrite reads a model, runs it and writes the result atomically.
+package rewrite

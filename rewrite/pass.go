@@ -1,0 +1,98 @@
+package rewrite
+
+import (
+	"context"
+	"fmt"
+
+	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
+	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
+
+	"github.com/unmirror/unmirror/graphdef"
+	"github.com/unmirror/unmirror/savedmodel"
+)
+
+// A Pass is one step of a rewrite: a named, documented unit that edits a
+// model in place and records what it did.
+type Pass struct {
+	// Name identifies the pass in pipelines, reports and the CLI's
+	// --passes flag: lower case, no spaces, unique in a pipeline.
+	Name string
+
+	// Doc says what the pass does; its first sentence is a summary.
+	Doc string
+
+	// Requires lists passes that must run earlier in the same pipeline.
+	Requires []*Pass
+
+	// Run edits c.Model. It records every edit with c.Changef and every
+	// problem it leaves with c.Findf. An error stops the pipeline.
+	Run func(c *Context) error
+}
+
+func (p *Pass) String() string { return p.Name }
+
+// Context is what a Pass works with during one run.
+type Context struct {
+	// Ctx is cancelled when the caller gives up; long passes check it.
+	Ctx context.Context
+
+	// Model is the model being rewritten. Passes edit it in place.
+	Model *savedmodel.Model
+
+	// Options are the pipeline's options.
+	Options Options
+
+	pass   *Pass
+	report *PassReport
+	graphs map[int]*graphdef.Graph
+}
+
+// MetaGraphs returns the model's MetaGraphDefs; Where.MetaGraph indexes it.
+func (c *Context) MetaGraphs() []*tfpb.MetaGraphDef {
+	return c.Model.Proto.GetMetaGraphs()
+}
+
+// Graph returns the index of meta graph mg's GraphDef, built on first use
+// in this pass. Edits made through it change the model. A pass that edits
+// graph protos directly, bypassing the index, must not use an index it
+// fetched before that edit.
+func (c *Context) Graph(mg int) *graphdef.Graph {
+	if g, ok := c.graphs[mg]; ok {
+		return g
+	}
+	m := c.MetaGraphs()[mg]
+	if m.GraphDef == nil {
+		m.GraphDef = new(graphpb.GraphDef)
+	}
+	g := graphdef.New(m.GraphDef)
+	c.graphs[mg] = g
+	return g
+}
+
+// Changef records an edit the pass made at w.
+func (c *Context) Changef(w Where, format string, args ...any) {
+	c.report.Changes = append(c.report.Changes, Change{Where: w, What: fmt.Sprintf(format, args...)})
+}
+
+// Findf records a problem the pass found at w and left in the model.
+func (c *Context) Findf(w Where, format string, args ...any) {
+	c.report.Findings = append(c.report.Findings, Finding{Where: w, What: fmt.Sprintf(format, args...)})
+}
+
+// Errorf returns an error for the pass, naming where the problem is.
+func (c *Context) Errorf(w Where, format string, args ...any) error {
+	return &PassError{Pass: c.pass.Name, Where: w, Err: fmt.Errorf(format, args...)}
+}
+
+// PassError is an error a pass returned, or a graph problem it introduced.
+type PassError struct {
+	Pass  string
+	Where Where
+	Err   error
+}
+
+func (e *PassError) Error() string {
+	return fmt.Sprintf("rewrite: pass %s: %s: %v", e.Pass, e.Where, e.Err)
+}
+
+func (e *PassError) Unwrap() error { return e.Err }

@@ -1,0 +1,129 @@
+package rewrite
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
+	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
+
+	"github.com/unmirror/unmirror/savedmodel"
+)
+
+func modelOf(nodes ...*nodepb.NodeDef) *savedmodel.Model {
+	return &savedmodel.Model{Proto: &tfpb.SavedModel{MetaGraphs: []*tfpb.MetaGraphDef{{
+		GraphDef: &graphpb.GraphDef{Node: nodes},
+	}}}}
+}
+
+func noop(name string, requires ...*Pass) *Pass {
+	return &Pass{Name: name, Doc: "does nothing", Requires: requires, Run: func(*Context) error { return nil }}
+}
+
+func TestCheck(t *testing.T) {
+	a, b := noop("a"), noop("b")
+	needsA := noop("needs-a", a)
+	tests := []struct {
+		name   string
+		passes []*Pass
+		ok     bool
+	}{
+		{"empty", nil, true},
+		{"ordered requirement", []*Pass{a, needsA}, true},
+		{"requirement later", []*Pass{needsA, a}, false},
+		{"requirement missing", []*Pass{b, needsA}, false},
+		{"duplicate", []*Pass{a, b, a}, false},
+		{"nil pass", []*Pass{a, nil}, false},
+		{"no run", []*Pass{{Name: "x"}}, false},
+		{"bad name", []*Pass{noop("has space")}, false},
+		{"same name other pass", []*Pass{noop("a"), noop("needs-a", a)}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := NewPipeline(tt.passes...).Check()
+			if tt.ok {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, ErrInvalidPipeline)
+			}
+		})
+	}
+}
+
+func TestRunReportsChangesAndStopsOnError(t *testing.T) {
+	clear := &Pass{Name: "clear", Doc: "clears devices", Run: func(c *Context) error {
+		for loc, n := range c.Graph(0).All() {
+			if n.Device != "" {
+				n.Device = ""
+				c.Changef(Node(0, loc.Function, loc.Node), "cleared device")
+			}
+		}
+		return nil
+	}}
+	boom := &Pass{Name: "boom", Doc: "fails", Run: func(c *Context) error {
+		return c.Errorf(Node(0, "", "a"), "cannot")
+	}}
+	never := &Pass{Name: "never", Doc: "must not run", Run: func(c *Context) error {
+		t.Error("pass after a failing pass ran")
+		return nil
+	}}
+	m := modelOf(&nodepb.NodeDef{Name: "a", Op: "NoOp", Device: "/device:GPU:1"}, &nodepb.NodeDef{Name: "b", Op: "NoOp"})
+	rep, err := NewPipeline(clear, boom, never).Run(context.Background(), m, Options{})
+	var pe *PassError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "boom", pe.Pass)
+	require.Len(t, rep.Passes, 2)
+	assert.Equal(t, []Change{{Where: Node(0, "", "a"), What: "cleared device"}}, rep.Passes[0].Changes)
+	assert.Equal(t, "", m.Proto.MetaGraphs[0].GraphDef.Node[0].Device)
+	assert.True(t, rep.Changed())
+}
+
+func TestRunBlamesPassThatBreaksGraph(t *testing.T) {
+	breaker := &Pass{Name: "breaker", Doc: "adds a dangling input", Run: func(c *Context) error {
+		n := c.MetaGraphs()[0].GraphDef.Node[0]
+		n.Input = append(n.Input, "missing:0")
+		c.Changef(Node(0, "", n.Name), "added an input")
+		return nil
+	}}
+	m := modelOf(&nodepb.NodeDef{Name: "a", Op: "Identity"})
+	_, err := NewPipeline(breaker).Run(context.Background(), m, Options{})
+	var pe *PassError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "breaker", pe.Pass)
+	assert.True(t, errors.Is(err, ErrInvalidGraph))
+}
+
+func TestRunToleratesProblemsTheInputHad(t *testing.T) {
+	touch := &Pass{Name: "touch", Doc: "changes a device", Run: func(c *Context) error {
+		c.MetaGraphs()[0].GraphDef.Node[1].Device = ""
+		c.Changef(Node(0, "", "b"), "cleared device")
+		return nil
+	}}
+	m := modelOf(&nodepb.NodeDef{Name: "a", Op: "Identity", Input: []string{"gone"}}, &nodepb.NodeDef{Name: "b", Op: "NoOp", Device: "/cpu:0"})
+	_, err := NewPipeline(touch).Run(context.Background(), m, Options{})
+	assert.NoError(t, err)
+}
+
+func TestRunHonoursCancellation(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := NewPipeline(noop("a")).Run(ctx, modelOf(), Options{})
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+func TestSelect(t *testing.T) {
+	a, b, c := noop("a"), noop("b"), noop("c")
+	p := NewPipeline(a, b, c)
+	got, err := p.Select([]string{"c", "a"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "c"}, got.Names(), "selection keeps pipeline order")
+	none, err := p.Select([]string{"none"})
+	require.NoError(t, err)
+	assert.Empty(t, none.Passes)
+	_, err = p.Select([]string{"zzz"})
+	assert.ErrorIs(t, err, ErrInvalidPipeline)
+}

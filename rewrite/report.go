@@ -1,0 +1,145 @@
+package rewrite
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Where locates a change or finding in a model. Fields that do not apply are
+// left empty; ObjectID is nil unless an object-graph node is meant.
+type Where struct {
+	// MetaGraph is the index of the MetaGraphDef in SavedModel.meta_graphs.
+	MetaGraph int `json:"meta_graph"`
+	// Function is the library function holding Node; "" is the main graph.
+	Function string `json:"function,omitempty"`
+	// Node is a node name in the graph or function.
+	Node string `json:"node,omitempty"`
+	// ObjectID is a node id in the SavedObjectGraph.
+	ObjectID *int `json:"object_id,omitempty"`
+	// CheckpointKey is a key in the variables bundle.
+	CheckpointKey string `json:"checkpoint_key,omitempty"`
+}
+
+// Object returns a Where for object-graph node id in meta graph mg.
+func Object(mg, id int) Where { return Where{MetaGraph: mg, ObjectID: &id} }
+
+// Node returns a Where for a node of meta graph mg, in function fn ("" for
+// the main graph).
+func Node(mg int, fn, node string) Where { return Where{MetaGraph: mg, Function: fn, Node: node} }
+
+// Key returns a Where for a checkpoint key.
+func Key(key string) Where { return Where{MetaGraph: -1, CheckpointKey: key} }
+
+// String formats w as "meta_graph 0, function f, node n", leaving out what
+// is empty.
+func (w Where) String() string {
+	var parts []string
+	if w.MetaGraph >= 0 && (w.Function != "" || w.Node != "" || w.ObjectID != nil) {
+		parts = append(parts, fmt.Sprintf("meta_graph %d", w.MetaGraph))
+	}
+	if w.Function != "" {
+		parts = append(parts, "function "+w.Function)
+	}
+	if w.Node != "" {
+		parts = append(parts, "node "+w.Node)
+	}
+	if w.ObjectID != nil {
+		parts = append(parts, fmt.Sprintf("object %d", *w.ObjectID))
+	}
+	if w.CheckpointKey != "" {
+		parts = append(parts, "checkpoint key "+w.CheckpointKey)
+	}
+	if len(parts) == 0 {
+		return "model"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// A Change is one edit a pass made.
+type Change struct {
+	Where Where  `json:"where"`
+	What  string `json:"what"`
+}
+
+// A Finding is a problem a pass found and left in the model, such as a
+// device outside the target that the verify pass reports.
+type Finding struct {
+	Where Where  `json:"where"`
+	What  string `json:"what"`
+}
+
+// PassReport is what one pass did.
+type PassReport struct {
+	Pass     string    `json:"pass"`
+	Changes  []Change  `json:"changes"`
+	Findings []Finding `json:"findings"`
+}
+
+// Report is what a pipeline run did, one entry per pass in run order.
+type Report struct {
+	Target string       `json:"target"`
+	DryRun bool         `json:"dry_run"`
+	Passes []PassReport `json:"passes"`
+}
+
+// Changed reports whether any pass changed the model.
+func (r *Report) Changed() bool {
+	for _, p := range r.Passes {
+		if len(p.Changes) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Findings returns every finding of every pass, in run order.
+func (r *Report) Findings() []Finding {
+	var out []Finding
+	for _, p := range r.Passes {
+		out = append(out, p.Findings...)
+	}
+	return out
+}
+
+// WriteSummary writes one line per pass: its name and how many changes and
+// findings it recorded.
+func (r *Report) WriteSummary(w io.Writer) error {
+	for _, p := range r.Passes {
+		line := fmt.Sprintf("%-12s %5d change%s", p.Pass, len(p.Changes), plural(len(p.Changes)))
+		if len(p.Findings) > 0 {
+			line += fmt.Sprintf(", %d finding%s", len(p.Findings), plural(len(p.Findings)))
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteText writes every change and finding, one per line, grouped by pass.
+func (r *Report) WriteText(w io.Writer) error {
+	for _, p := range r.Passes {
+		if _, err := fmt.Fprintf(w, "%s: %d change%s\n", p.Pass, len(p.Changes), plural(len(p.Changes))); err != nil {
+			return err
+		}
+		for _, c := range p.Changes {
+			if _, err := fmt.Fprintf(w, "  %s: %s\n", c.Where, c.What); err != nil {
+				return err
+			}
+		}
+		for _, f := range p.Findings {
+			if _, err := fmt.Fprintf(w, "  FINDING %s: %s\n", f.Where, f.What); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
