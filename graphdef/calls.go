@@ -29,9 +29,9 @@ func (g *Graph) Callers(fn string) []NodeRef {
 	var out []NodeRef
 	seen := map[*nodepb.NodeDef]bool{}
 	if _, ok := g.funcs[fn]; ok {
-		for n, b := range g.byOp[fn] {
-			seen[n] = true
-			out = append(out, NodeRef{b, n})
+		for _, e := range g.byOp[fn] {
+			seen[e.def] = true
+			out = append(out, NodeRef{e.body, e.def})
 		}
 	}
 	for n, b := range g.attrCallers[fn] {

@@ -64,7 +64,7 @@ func (b *Body) Update(name string) error {
 
 func (b *Body) reindex(e *entry) {
 	b.unindex(e)
-	b.index(e.def)
+	b.index(e.def, e.pos)
 }
 
 // Add appends n to the body. Its name must be new (and, in a function,
@@ -74,7 +74,7 @@ func (b *Body) Add(n *nodepb.NodeDef) error {
 		return err
 	}
 	b.setNodes(append(b.Nodes(), n))
-	b.index(n)
+	b.index(n, len(b.Nodes())-1)
 	return nil
 }
 
@@ -285,14 +285,13 @@ func (b *Body) Replace(old string, n *nodepb.NodeDef, remap Remap) error {
 		rets[k] = to.String()
 	}
 	// Apply.
-	list := b.Nodes()
-	i := slices.Index(list, e.def)
+	i := b.position(e)
 	if i < 0 {
 		return fmt.Errorf("graphdef: %s: node list changed behind the index", Location{b.name, old})
 	}
-	list[i] = n
+	b.Nodes()[i] = n
 	b.unindex(e)
-	b.index(n)
+	b.index(n, i)
 	byNode := map[*nodepb.NodeDef][]change{}
 	for _, c := range changes {
 		byNode[c.node] = append(byNode[c.node], c)

@@ -24,7 +24,7 @@ type Graph struct {
 	// keeps the first definition).
 	dupFuncs []string
 	grads    map[string]string // function -> gradient function
-	byOp     map[string]map[*nodepb.NodeDef]*Body
+	byOp     map[string][]*entry // op type -> nodes; entry.opIdx is the position
 	// attrCallers maps a function name to the nodes naming it in a func
 	// or list(func) attr. Calls by op type are found through byOp.
 	attrCallers map[string]map[*nodepb.NodeDef]*Body
@@ -50,8 +50,11 @@ type Body struct {
 // entry is what the index recorded about one node, so that it can be
 // unindexed exactly even after the caller changed the NodeDef.
 type entry struct {
+	body  *Body
+	opIdx int // position in Graph.byOp[op]
 	def   *nodepb.NodeDef
 	name  string // name as indexed
+	pos   int    // position in the node list when last known (a hint)
 	op    string
 	refs  []string // producer name of each input, in input order
 	calls []string // functions named in func attrs
@@ -94,7 +97,7 @@ func New(gd *graphpb.GraphDef) *Graph {
 		def:         gd,
 		funcs:       map[string]*Body{},
 		grads:       map[string]string{},
-		byOp:        map[string]map[*nodepb.NodeDef]*Body{},
+		byOp:        map[string][]*entry{},
 		attrCallers: map[string]map[*nodepb.NodeDef]*Body{},
 	}
 	g.main = g.newBody(nil, gd.GetNode())
@@ -124,7 +127,6 @@ func (g *Graph) newBody(fd *fnpb.FunctionDef, nodes []*nodepb.NodeDef) *Body {
 		fn:    fd,
 		nodes: make(map[string]*entry, len(nodes)),
 		users: make(map[string][]*nodepb.NodeDef, len(nodes)),
-		coloc: map[string][]*nodepb.NodeDef{},
 	}
 	if fd != nil {
 		b.name = fd.GetSignature().GetName()
@@ -133,12 +135,22 @@ func (g *Graph) newBody(fd *fnpb.FunctionDef, nodes []*nodepb.NodeDef) *Body {
 			b.args[a.GetName()] = i
 		}
 	}
+	// Entries and their refs come from two slabs, one allocation each.
+	slab := make([]entry, len(nodes))
+	inputs := 0
 	for _, n := range nodes {
+		inputs += len(n.Input)
+	}
+	refs := make([]string, inputs)
+	for i, n := range nodes {
 		if _, ok := b.nodes[n.GetName()]; ok {
 			b.dups = append(b.dups, n.GetName())
 			continue
 		}
-		b.index(n)
+		e := &slab[i]
+		k := len(n.Input)
+		e.refs, refs = refs[:k:k], refs[k:]
+		b.indexInto(e, n, i)
 	}
 	return b
 }
@@ -153,11 +165,19 @@ func producer(s string) string {
 	return s
 }
 
-// index adds n to b's index.
-func (b *Body) index(n *nodepb.NodeDef) {
-	e := &entry{def: n, name: n.GetName(), op: n.GetOp()}
+// index adds n, found at position pos of the node list, to b's index.
+func (b *Body) index(n *nodepb.NodeDef, pos int) {
+	e := &entry{}
 	if len(n.Input) > 0 {
 		e.refs = make([]string, len(n.Input))
+	}
+	b.indexInto(e, n, pos)
+}
+
+// indexInto fills e (whose refs has len(n.Input) elements) and indexes it.
+func (b *Body) indexInto(e *entry, n *nodepb.NodeDef, pos int) {
+	e.body, e.def, e.name, e.op, e.pos = b, n, n.GetName(), n.GetOp(), pos
+	if len(n.Input) > 0 {
 		for i, in := range n.Input {
 			p := producer(in)
 			e.refs[i] = p
@@ -174,15 +194,14 @@ func (b *Body) index(n *nodepb.NodeDef) {
 		m[n] = b
 	}
 	e.coloc = colocNames(n)
+	if len(e.coloc) > 0 && b.coloc == nil {
+		b.coloc = map[string][]*nodepb.NodeDef{}
+	}
 	for _, c := range e.coloc {
 		b.coloc[c] = append(b.coloc[c], n)
 	}
-	m := b.g.byOp[e.op]
-	if m == nil {
-		m = map[*nodepb.NodeDef]*Body{}
-		b.g.byOp[e.op] = m
-	}
-	m[n] = b
+	e.opIdx = len(b.g.byOp[e.op])
+	b.g.byOp[e.op] = append(b.g.byOp[e.op], e)
 	b.nodes[n.GetName()] = e
 }
 
@@ -207,9 +226,15 @@ func (b *Body) unindex(e *entry) {
 			delete(b.coloc, c)
 		}
 	}
-	delete(b.g.byOp[e.op], n)
-	if len(b.g.byOp[e.op]) == 0 {
+	ops := b.g.byOp[e.op]
+	last := len(ops) - 1
+	ops[e.opIdx] = ops[last]
+	ops[e.opIdx].opIdx = e.opIdx
+	ops[last] = nil
+	if last == 0 {
 		delete(b.g.byOp, e.op)
+	} else {
+		b.g.byOp[e.op] = ops[:last]
 	}
 	delete(b.nodes, e.name)
 }
@@ -305,8 +330,8 @@ func (g *Graph) All() iter.Seq2[Location, *nodepb.NodeDef] {
 func (g *Graph) Ops(op string) []NodeRef {
 	m := g.byOp[op]
 	out := make([]NodeRef, 0, len(m))
-	for n, b := range m {
-		out = append(out, NodeRef{b, n})
+	for _, e := range m {
+		out = append(out, NodeRef{e.body, e.def})
 	}
 	sortRefs(out)
 	return out
@@ -345,6 +370,18 @@ func (b *Body) IsFunction() bool { return b.fn != nil }
 
 // Len returns the number of indexed nodes.
 func (b *Body) Len() int { return len(b.nodes) }
+
+// position returns where e's node is in the node list: the recorded
+// position if still right (it is unless nodes before it were removed),
+// else found by a scan, which is then recorded.
+func (b *Body) position(e *entry) int {
+	list := b.Nodes()
+	if e.pos < len(list) && list[e.pos] == e.def {
+		return e.pos
+	}
+	e.pos = slices.Index(list, e.def)
+	return e.pos
+}
 
 // Nodes returns the body's node list as stored in the proto (GraphDef.node
 // or FunctionDef.node_def). The slice must not be modified.
