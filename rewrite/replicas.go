@@ -21,7 +21,9 @@ import (
 //     policy (or built in a TF1 graph under the strategy): a variable op whose
 //     shared_name (or, without one, node name) is "<primary>/replica_<N>",
 //     N >= 1, next to a variable op of the same type, dtype and shape whose
-//     shared_name (or name) is "<primary>";
+//     shared_name (or name) is "<primary>", when a SavedVariable lists it in
+//     experimental_distributed_variable_components or it is pinned to another
+//     device than the primary;
 //   - TF1 multi-GPU towers: a variable named "tower_<N>/<name>", N >= 1, next
 //     to a variable "<name>" (or "tower_0/<name>") of the same type, dtype and
 //     shape, both pinned to devices that differ. The device condition keeps
@@ -130,6 +132,7 @@ func findReplicas(c *Context, mg int) ([]replica, error) {
 			}
 		}
 	}
+	components := componentNames(c, mg)
 	var out []replica
 	for _, n := range main.Nodes() {
 		if vars[n.GetName()] != n {
@@ -140,7 +143,11 @@ func findReplicas(c *Context, mg int) ([]replica, error) {
 			continue
 		}
 		p := vars[r.primary]
-		if why := incompatible(n, p); why != "" {
+		why := incompatible(n, p)
+		if why == "" && r.kind == "mirrored" && !components[sharedName(n)] && !components[n.GetName()] && !onOtherDevice(n, p) {
+			why = "no SavedVariable lists it as a distributed component and it is not on another device than the primary"
+		}
+		if why != "" {
 			c.Findf(Node(mg, "", n.GetName()), "looks like replica %d of variable %s but is not collapsed: %s", r.index, r.primary, why)
 			continue
 		}
@@ -186,12 +193,30 @@ func matchReplica(n *nodepb.NodeDef, vars, shared map[string]*nodepb.NodeDef) (r
 		if p == nil {
 			p = vars["tower_0/"+m[2]]
 		}
-		if p == nil || p.GetDevice() == "" || n.GetDevice() == "" || p.GetDevice() == n.GetDevice() {
+		if p == nil || !onOtherDevice(n, p) {
 			return replica{}, false
 		}
 		return replica{node: n.GetName(), primary: p.GetName(), index: i, kind: "tower"}, true
 	}
 	return replica{}, false
+}
+
+// onOtherDevice reports whether variable ops a and b are both pinned, to
+// different devices: the mark of per-device copies.
+func onOtherDevice(a, b *nodepb.NodeDef) bool {
+	return a.GetDevice() != "" && b.GetDevice() != "" && a.GetDevice() != b.GetDevice()
+}
+
+// componentNames returns the names of the distributed variable components
+// that the SavedVariables of meta graph mg list (EXPAND policy).
+func componentNames(c *Context, mg int) map[string]bool {
+	out := map[string]bool{}
+	for _, obj := range c.MetaGraphs()[mg].GetObjectGraphDef().GetNodes() {
+		for _, comp := range obj.GetVariable().GetExperimentalDistributedVariableComponents() {
+			out[comp.GetName()] = true
+		}
+	}
+	return out
 }
 
 // incompatible says why variable ops a and b cannot be copies of one
