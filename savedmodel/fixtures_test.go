@@ -1,6 +1,7 @@
 package savedmodel
 
 import (
+	"bytes"
 	"context"
 	"io/fs"
 	"os"
@@ -62,6 +63,21 @@ func TestFixtures(t *testing.T) {
 				if m.Format == FormatBinary {
 					if _, err := os.Stat(filepath.Join(dir, FingerprintFile)); err == nil {
 						sameFile(t, filepath.Join(dir, FingerprintFile), filepath.Join(out, FingerprintFile))
+					}
+				}
+			}
+			if m.Keras != nil {
+				raw, err := os.ReadFile(filepath.Join(dir, KerasMetadataFile))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(m.Keras.Marshal(), raw) {
+					t.Errorf("keras_metadata.pb does not re-encode byte for byte")
+				}
+				nodes := len(m.Proto.GetMetaGraphs()[0].GetObjectGraphDef().GetNodes())
+				for _, o := range m.Keras.Nodes {
+					if o.NodeID < 0 || int(o.NodeID) >= nodes || o.Identifier == "" {
+						t.Errorf("keras object %q: node id %d of %d nodes, identifier %q", o.NodePath, o.NodeID, nodes, o.Identifier)
 					}
 				}
 			}

@@ -12,7 +12,8 @@ import (
 // bytes) and reads it. Read must never panic; on success the model must
 // have a MetaGraphDef.
 func FuzzRead(f *testing.F) {
-	for _, dir := range readableModels(f) {
+	fixtures, _ := filepath.Glob(filepath.Join("..", "testdata", "models", "*"))
+	for _, dir := range append(readableModels(f), fixtures...) {
 		for _, name := range []string{SavedModelPB, SavedModelPBText} {
 			if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil && len(b) < 64<<10 {
 				f.Add(b, name == SavedModelPBText, uint8(0))
