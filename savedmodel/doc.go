@@ -40,8 +40,9 @@
 //
 // saved_model.pbtxt is parsed with google.golang.org/protobuf's prototext,
 // which accepts TensorFlow's text format, including the expanded Any form
-// "[type.googleapis.com/tensorflow.AssetFileDef] { ... }" used in
-// collection_def (TF's half_plus_two_pbtxt test model reads).
+// used in collection_def (TF's half_plus_two_pbtxt test model reads):
+//
+//	any_list { value { [type.googleapis.com/tensorflow.AssetFileDef] { ... } } }
 //
 // # Editing
 //
@@ -52,6 +53,26 @@
 // [Model.OpenCheckpointEntry] and [Model.CheckpointObjectGraph]. The plan
 // holds metadata only; the bytes of a supplied entry come from a stream
 // opened during Write. Keras metadata is edited through [Model.Keras].
+//
+// The plan is the set of keys the output checkpoint will hold, each either
+// copied from an input key (possibly under a new name) or supplied by the
+// caller (entry metadata plus a function that opens its stored bytes). It
+// starts as "the input checkpoint, unchanged" and [Model.CheckpointChanged]
+// reports whether any edit was made. A pass that renames or deletes
+// variables also updates the checkpoint's TrackableObjectGraph
+// ([Model.CheckpointObjectGraph], edit, [Model.SetCheckpointObjectGraph]),
+// because TensorFlow's loaders find variables by its checkpoint_key
+// attributes, and the restore function's RestoreV2 tensor_names in the
+// MetaGraph.
+//
+// A typical pass:
+//
+//	g, _ := m.CheckpointObjectGraph()
+//	m.RenameVariable("v/.ATTRIBUTES/VARIABLE_VALUE", "w/.ATTRIBUTES/VARIABLE_VALUE")
+//	m.DeleteVariable("v_1/.ATTRIBUTES/VARIABLE_VALUE")
+//	// ... update g's attributes and children to match ...
+//	m.SetCheckpointObjectGraph(g)
+//	m.Write(ctx, out, savedmodel.WriteOptions{})
 //
 // # Writing
 //

@@ -18,19 +18,6 @@ import (
 // TrackableObjectGraph, a DT_STRING scalar.
 const ObjectGraphKey = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
-// The checkpoint plan.
-//
-// A Model carries a plan for the checkpoint Write produces: a set of output
-// keys, each either copied from an input key or supplied by the caller. It
-// starts as "the input checkpoint, unchanged". The edit methods below change
-// it; none of them reads or holds tensor data: a supplied entry brings a
-// function that opens its stored bytes when Write needs them.
-//
-// While the plan is unchanged, Write copies the index and data files as
-// byte streams. Once it changes, Write rebuilds the bundle: input entries
-// are copied raw (checksum-verified) in the input's data order, then new
-// entries in key order.
-
 // plan is the output checkpoint; nil means "same as the input".
 type plan struct {
 	entries map[string]*planned
