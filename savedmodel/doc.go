@@ -39,8 +39,9 @@
 // directory, are ErrUnsafePath.
 //
 // saved_model.pbtxt is parsed with google.golang.org/protobuf's prototext,
-// which accepts TensorFlow's text format, including the expanded Any form
-// used in collection_def (TF's half_plus_two_pbtxt test model reads):
+// which accepts TensorFlow's text format (TF's half_plus_two_pbtxt test
+// model reads; its collection_def holds Any values in type_url/value form),
+// and also the expanded Any form C++ TextFormat prints for registered types:
 //
 //	any_list { value { [type.googleapis.com/tensorflow.AssetFileDef] { ... } } }
 //

@@ -318,3 +318,30 @@ func TestKerasMetadataRoundTrip(t *testing.T) {
 		t.Errorf("after remap: %+v, %v", back, err)
 	}
 }
+
+// The expanded Any form is parsed, and asset names inside it are checked.
+func TestReadTextExpandedAny(t *testing.T) {
+	text := func(name string) []byte {
+		return []byte(`meta_graphs {
+  meta_info_def { tags: "serve" }
+  collection_def {
+    key: "saved_model_assets"
+    value { any_list { value {
+      [type.googleapis.com/tensorflow.AssetFileDef] { tensor_info { name: "Const:0" } filename: "` + name + `" }
+    } } }
+  }
+}`)
+	}
+	m, err := ReadFS(fstest.MapFS{SavedModelPBText: {Data: text("foo.txt")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anys := m.Proto.GetMetaGraphs()[0].GetCollectionDef()["saved_model_assets"].GetAnyList().GetValue()
+	var a tfpb.AssetFileDef
+	if len(anys) != 1 || anys[0].UnmarshalTo(&a) != nil || a.GetFilename() != "foo.txt" {
+		t.Errorf("expanded Any not decoded: %v", anys)
+	}
+	if _, err := ReadFS(fstest.MapFS{SavedModelPBText: {Data: text("../x")}}); !errors.Is(err, ErrUnsafePath) {
+		t.Errorf("err = %v, want ErrUnsafePath", err)
+	}
+}
