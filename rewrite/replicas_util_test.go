@@ -85,6 +85,15 @@ func rpStringsConst(name string, strs ...string) *nodepb.NodeDef {
 	return n
 }
 
+// rpIntConst returns a DT_INT32 scalar Const.
+func rpIntConst(name string, v int32) *nodepb.NodeDef {
+	n := rpNd(name, "Const")
+	n.Attr["dtype"] = rpTypeAttr(typespb.DataType_DT_INT32)
+	n.Attr["value"] = &attrpb.AttrValue{Value: &attrpb.AttrValue_Tensor{Tensor: &tensorpb.TensorProto{
+		Dtype: typespb.DataType_DT_INT32, TensorShape: &tsp.TensorShapeProto{}, IntVal: []int32{v}}}}
+	return n
+}
+
 // rpTensor is one checkpoint entry of a test model.
 type rpTensor struct {
 	key    string
