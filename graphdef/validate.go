@@ -60,6 +60,10 @@ func Validate(gd *graphpb.GraphDef) error {
 //     references to nodes or arguments that do not exist; in function
 //     bodies also "x:N" on a node (graph syntax), "x:out" on an argument,
 //     and output names a called library function does not declare;
+//   - reads of an output that a well-known op (Identity, Const,
+//     Placeholder, ReadVariableOp, VarHandleOp, NcclAllReduce,
+//     CollectiveReduceV2/GatherV2, (Stateful)PartitionedCall, IdentityN,
+//     NoOp, AssignVariableOp) does not have, by index or by name;
 //   - func attrs naming functions missing from the library, and
 //     library.gradient entries naming missing functions;
 //   - signature outputs and control outputs without a ret/control_ret
@@ -159,13 +163,18 @@ func (b *Body) resolve(in Input) string {
 			return "no such node"
 		}
 		return "no such node or argument"
-	case b.fn == nil || in.Control:
+	case in.Control:
 		return ""
+	case b.fn == nil:
+		return b.checkKnownOutput(in, e)
 	case isArg && in.Output != "":
 		return "an argument has no named outputs"
 	case !isArg && in.Output == "" && in.HasIndex:
 		return `"node:N" is graph syntax; a function body reads "node:out:N"`
 	case !isArg && in.Output != "":
+		if msg := b.checkKnownOutput(in, e); msg != "" {
+			return msg
+		}
 		if callee := b.g.funcs[e.op]; callee != nil {
 			for _, a := range callee.fn.GetSignature().GetOutputArg() {
 				if a.GetName() == in.Output {

@@ -6,8 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
 	fnpb "github.com/wamuir/graft/tensorflow/core/framework/function_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
+	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -57,6 +59,9 @@ func TestValidateFindsEveryProblem(t *testing.T) {
 		node("y", "Identity", "x:out"),
 		node("z", "Identity", "ghost", "^x", "x::"),
 		node("Const", "Const"),
+		node("none", "NoOp"),
+		withAttr(node("call", "StatefulPartitionedCall"), "Tout", &attrpb.AttrValue{Value: &attrpb.AttrValue_List{List: &attrpb.AttrValue_ListValue{Type: []typespb.DataType{1, 1}}}}),
+		node("w", "IdentityN", "x:1", "none", "call:1", "call:2", "^none"),
 	}, f, function("g", nil, []string{"out"}, map[string]string{"out": "r:output:0"}, konst("r")), function("g", nil, nil, nil))
 	gd.Library.Gradient = []*fnpb.GradientDef{{FunctionName: "f", GradientFunc: "fgrad"}}
 	want := []string{
@@ -70,6 +75,10 @@ func TestValidateFindsEveryProblem(t *testing.T) {
 		`function f: control_ret "extra" is not a signature control output`,
 		`function f: control_ret "side" = "nope": no such node`,
 		`function f: ret "z" = "^n" is a control reference`,
+		`function f: ret "y" = "n:out:0": Identity has no output "out" (its output is "output")`,
+		`node w: input 0 "x:1": Placeholder has 1 output(s); index 1 is out of range`,
+		`node w: input 1 "none": NoOp has no outputs`,
+		`node w: input 3 "call:2": StatefulPartitionedCall has 2 output(s); index 2 is out of range`,
 		`function f: node a: node name equals an argument name`,
 		`function f: node c: calls function "missing", which is not in the library`,
 		`function f: node k: function is self recursive (TensorFlow does not support this)`,
