@@ -45,6 +45,8 @@ type WriteOptions struct {
 	Format Format
 	// Overwrite replaces an existing output directory (atomically: the old
 	// one is renamed aside, the new one renamed in, then the old removed).
+	// Only an empty directory or one holding a saved_model.pb, .pbtxt or
+	// .cpb is replaced; anything else is still ErrOutputExists.
 	Overwrite bool
 	// HardLink hard-links the variables' data and index files and the
 	// assets instead of copying them, when the checkpoint plan is
@@ -89,14 +91,9 @@ func (m *Model) Write(ctx context.Context, dir string, opts WriteOptions) (err e
 	if err := m.checkOverlap(out); err != nil {
 		return err
 	}
-	existing := false
-	if _, err := os.Lstat(out); err == nil {
-		if !opts.Overwrite {
-			return fmt.Errorf("savedmodel: write %s: %w", dir, ErrOutputExists)
-		}
-		existing = true
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("savedmodel: write: %w", err)
+	existing, err := replaceable(out, opts.Overwrite)
+	if err != nil {
+		return fmt.Errorf("savedmodel: write %s: %w", dir, err)
 	}
 	parent, base := filepath.Dir(out), filepath.Base(out)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -126,6 +123,38 @@ func (m *Model) Write(ctx context.Context, dir string, opts WriteOptions) (err e
 		return fmt.Errorf("savedmodel: write: %w", err)
 	}
 	return replaceDir(tmp, out, existing)
+}
+
+// replaceable reports whether out exists, and fails unless it may be
+// replaced: overwrite is set and out is an empty directory or a SavedModel
+// directory (so that a mistyped path never deletes unrelated data).
+func replaceable(out string, overwrite bool) (bool, error) {
+	fi, err := os.Lstat(out)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if !overwrite {
+		return false, ErrOutputExists
+	}
+	if !fi.IsDir() {
+		return false, fmt.Errorf("not a directory, refusing to replace it: %w", ErrOutputExists)
+	}
+	ents, err := os.ReadDir(out)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range ents {
+		switch e.Name() {
+		case SavedModelPB, SavedModelPBText, SavedModelCPB:
+			return true, nil
+		}
+	}
+	if len(ents) > 0 {
+		return false, fmt.Errorf("not a SavedModel directory and not empty, refusing to replace it: %w", ErrOutputExists)
+	}
+	return true, nil
 }
 
 // checkOverlap refuses an output equal to, inside, or containing the input.

@@ -300,6 +300,12 @@ func TestWriteAtomicity(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, "keep")); err != nil {
 			t.Errorf("existing output touched: %v", err)
 		}
+		// Overwrite refuses a directory that is not a SavedModel...
+		if err := m.Write(ctx, out, WriteOptions{Overwrite: true}); !errors.Is(err, ErrOutputExists) {
+			t.Errorf("Overwrite of a non-SavedModel directory: err = %v, want ErrOutputExists", err)
+		}
+		// ...but replaces a SavedModel directory.
+		os.WriteFile(filepath.Join(out, SavedModelPB), []byte("old"), 0o644)
 		if err := m.Write(ctx, out, WriteOptions{Overwrite: true}); err != nil {
 			t.Fatal(err)
 		}
