@@ -152,3 +152,29 @@ func editColoc(n *nodepb.NodeDef, from, to string) {
 		delete(n.Attr, ClassAttr)
 	}
 }
+
+// SetColocation sets the named node's _class attr to "loc:@t" for each
+// target, in the given order, or deletes the attr when targets is empty,
+// and re-indexes the node. Targets are not checked: name nodes of the
+// same body that exist.
+func (b *Body) SetColocation(node string, targets ...string) error {
+	e := b.nodes[node]
+	if e == nil {
+		return &NotFoundError{Location{b.name, node}}
+	}
+	n := e.def
+	if len(targets) == 0 {
+		delete(n.Attr, ClassAttr)
+	} else {
+		l := &attrpb.AttrValue_ListValue{}
+		for _, t := range targets {
+			l.S = append(l.S, []byte(ColocPrefix+t))
+		}
+		if n.Attr == nil {
+			n.Attr = map[string]*attrpb.AttrValue{}
+		}
+		n.Attr[ClassAttr] = &attrpb.AttrValue{Value: &attrpb.AttrValue_List{List: l}}
+	}
+	b.reindex(e)
+	return nil
+}

@@ -204,6 +204,10 @@ func TestEdits(t *testing.T) {
 			_, err := g.Main().Redirect(Input{Node: "x"}, Input{Node: "nope"})
 			return err
 		}, "", "not found"},
+		{"set colocation", func(g *Graph) error { return g.Main().SetColocation("out", "x", "v") },
+			"out(Identity)[call:0 ^init]{x v}", ""},
+		{"clear colocation", func(g *Graph) error { return g.Main().SetColocation("nccl") },
+			"nccl(NcclAllReduce)[x ^v] call", ""},
 		{"update after in-place edit", func(g *Graph) error {
 			n := g.Main().Node("out")
 			n.Input = []string{"x"}
