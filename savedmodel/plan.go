@@ -21,6 +21,7 @@ const ObjectGraphKey = "_CHECKPOINTABLE_OBJECT_GRAPH"
 // plan is the output checkpoint; nil means "same as the input".
 type plan struct {
 	entries map[string]*planned
+	sorted  []string // cached sorted keys; nil after an edit
 }
 
 // planned is one output entry.
@@ -55,12 +56,15 @@ func (m *Model) CheckpointKeys() []string {
 		}
 		return slices.Clone(m.Variables.Keys())
 	}
-	keys := make([]string, 0, len(m.plan.entries))
-	for k := range m.plan.entries {
-		keys = append(keys, k)
+	if m.plan.sorted == nil {
+		keys := make([]string, 0, len(m.plan.entries))
+		for k := range m.plan.entries {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		m.plan.sorted = keys
 	}
-	slices.Sort(keys)
-	return keys
+	return slices.Clone(m.plan.sorted)
 }
 
 // CheckpointEntry returns the planned index entry of key: the input's entry
@@ -115,20 +119,19 @@ func (m *Model) openPlanned(p *planned) (io.ReadCloser, error) {
 
 // DeleteVariable removes key from the planned checkpoint.
 func (m *Model) DeleteVariable(key string) error {
-	p := m.ensurePlan()
-	if _, ok := p.entries[key]; !ok {
+	if _, ok := m.lookup(key); !ok {
 		return fmt.Errorf("savedmodel: delete checkpoint key %q: %w", key, ErrNoVariable)
 	}
+	p := m.ensurePlan()
 	delete(p.entries, key)
+	p.sorted = nil
 	return nil
 }
 
 // RenameVariable moves the planned entry oldKey to newKey, which must not
 // be in use. The data is unchanged.
 func (m *Model) RenameVariable(oldKey, newKey string) error {
-	p := m.ensurePlan()
-	e, ok := p.entries[oldKey]
-	if !ok {
+	if _, ok := m.lookup(oldKey); !ok {
 		return fmt.Errorf("savedmodel: rename checkpoint key %q: %w", oldKey, ErrNoVariable)
 	}
 	if oldKey == newKey {
@@ -137,11 +140,13 @@ func (m *Model) RenameVariable(oldKey, newKey string) error {
 	if newKey == "" {
 		return fmt.Errorf("savedmodel: rename checkpoint key %q to the empty key, which is the bundle header", oldKey)
 	}
-	if _, ok := p.entries[newKey]; ok {
+	if _, ok := m.lookup(newKey); ok {
 		return fmt.Errorf("savedmodel: rename checkpoint key %q to %q: %w", oldKey, newKey, ErrVariableExists)
 	}
+	p := m.ensurePlan()
+	p.entries[newKey] = p.entries[oldKey]
 	delete(p.entries, oldKey)
-	p.entries[newKey] = e
+	p.sorted = nil
 	return nil
 }
 
@@ -167,7 +172,11 @@ func (m *Model) SetVariable(key string, entry *tfpb.BundleEntryProto, open func(
 	if e.Shape == nil {
 		e.Shape = &tsp.TensorShapeProto{}
 	}
-	m.ensurePlan().entries[key] = &planned{entry: e, open: open}
+	p := m.ensurePlan()
+	if _, ok := p.entries[key]; !ok {
+		p.sorted = nil
+	}
+	p.entries[key] = &planned{entry: e, open: open}
 	return nil
 }
 

@@ -447,3 +447,23 @@ func TestWriteHardLink(t *testing.T) {
 		t.Errorf("data file not hard-linked")
 	}
 }
+
+func TestFailedEditsLeavePlanUnchanged(t *testing.T) {
+	m := mustRead(t, tfModel(t, "VarsAndArithmeticObjectGraph"))
+	keys := m.CheckpointKeys()
+	if err := m.DeleteVariable("nope"); !errors.Is(err, ErrNoVariable) {
+		t.Errorf("err = %v", err)
+	}
+	if err := m.RenameVariable("nope", "x"); !errors.Is(err, ErrNoVariable) {
+		t.Errorf("err = %v", err)
+	}
+	if err := m.RenameVariable(keys[0], keys[1]); !errors.Is(err, ErrVariableExists) {
+		t.Errorf("err = %v", err)
+	}
+	if err := m.SetVariable("", &tfpb.BundleEntryProto{}, nil); err == nil {
+		t.Errorf("SetVariable of the header key succeeded")
+	}
+	if m.CheckpointChanged() {
+		t.Errorf("failed edits marked the checkpoint changed")
+	}
+}
