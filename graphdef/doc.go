@@ -56,13 +56,70 @@
 // graph; [SavedModelRoots] and [ServingRoots] list the roots of a
 // MetaGraphDef.
 //
+// # Reachability
+//
+// [Graph.Reachable] walks main-graph nodes backwards from root nodes
+// through data and control inputs. Functions are reached from reached
+// main-graph nodes that call them, from root functions, from any node of a
+// reached function (bodies count whole, since TF may run stateful nodes no
+// return depends on) and through library.gradient. Inside a reached
+// function, [Reach.Node] is true for nodes that reach a ret or control_ret
+// value. [ServingRoots] gives what the C++/Go loader and a serving caller
+// touch (signatures including __saved_model_init_op, the main-op and
+// legacy-init collections, SaverDef tensors, asset placeholders);
+// [SavedModelRoots] adds the concrete functions of the SavedObjectGraph,
+// which only Python's loader instantiates.
+//
 // # Edits
 //
-// [Body.Add], [Body.Remove], [Body.Replace], [Body.Redirect],
-// [Body.Rename], [Body.Update], [Graph.AddFunction] and
-// [Graph.RemoveFunctions] keep inputs, FunctionDef ret/control_ret,
-// signature control outputs and "_class" colocation attrs ("loc:@node")
-// consistent with the nodes that exist. [Validate] reports every dangling
-// reference, duplicate name, missing function and self-recursive function;
-// [Dump] prints a stable text form for debugging and golden tests.
+// All edits go through a [Body] (or the [Graph] for library-level edits)
+// and update the index incrementally; an edit that fails changes nothing.
+//
+//	Add(n)                          append a node with a new name
+//	Remove(policy, names...)        delete nodes; policy (Dangling) for
+//	                                control edges from survivors: refuse,
+//	                                drop, or forward to the removed node's
+//	                                own dependencies; data refs refuse
+//	Replace(old, n, remap)          put n in old's place; consumers remapped
+//	ReplaceByIdentity(name, i)      the common case: collective -> Identity
+//	                                of data input i ("x:data:0" becomes
+//	                                "x:output:0" in function bodies)
+//	Redirect(from, to Input)        every reader of one tensor reads another
+//	RedirectNode(from, to)          every reference to a node (inputs, ret,
+//	                                control_ret, _class) names another
+//	Rename(old, new)                rename with every reference
+//	SetColocation(node, targets...) rewrite a _class attr
+//	Update(name)                    re-index after an in-place change of
+//	                                inputs, op, func attrs or _class
+//	RemoveArg(name)                 drop an unused function argument, with
+//	                                arg_attr, resource_arg_unique_id and
+//	                                call sites (inputs, Tin,
+//	                                _read_only_resource_inputs)
+//	Graph.AddFunction(fd)
+//	Graph.RemoveFunctions(names...) refuse while callers remain; drops
+//	                                library.gradient entries
+//
+// Edits keep FunctionDef ret/control_ret, the signature's control outputs
+// and "_class" colocation attrs ("loc:@node") consistent with the nodes
+// that exist: removing a node drops "loc:@node" entries; renaming or
+// redirecting a node rewrites them. Tensor names held outside the GraphDef
+// (SignatureDef, SaverDef, collections) are the caller's to update when a
+// main-graph node is renamed or removed.
+//
+// Costs: Add, Replace (usually), Redirect, RedirectNode, Rename and Update
+// are proportional to the nodes touched. Remove and RemoveFunctions make one
+// pass over the affected node list, so batch them. Walk must not be used to
+// add or remove nodes while it runs; collect, then edit.
+//
+// # Validation and dumps
+//
+// [Validate] (or [Graph.Validate]) returns a [*ValidationError] listing
+// every [Problem], each naming its function and node: dangling inputs,
+// ret/control_ret that do not resolve, duplicate names, missing functions
+// (func attrs, gradients), outputs that a library function or a common op
+// does not have, Const nodes without a value and self-recursive functions
+// (the C++ loader rejects the last two). Op types that are neither library
+// functions nor in a small table of common ops are not checked: there is no
+// op registry here. [Dump] prints a stable, sorted text form for debugging
+// and golden tests.
 package graphdef

@@ -23,6 +23,7 @@ type Graph struct {
 	// dupFuncs lists function names defined more than once (the index
 	// keeps the first definition).
 	dupFuncs []string
+	unnamed  int // functions without a signature name (not indexed)
 	grads    map[string]string // function -> gradient function
 	byOp     map[string][]*entry // op type -> nodes; entry.opIdx is the position
 	// attrCallers maps a function name to the nodes naming it in a func
@@ -91,8 +92,12 @@ func (r NodeRef) Location() Location {
 // New indexes gd (main graph and every function of gd.Library) in time
 // linear in the number of nodes and inputs. It does not validate: duplicate
 // names and dangling references are indexed as found and reported by
-// Validate. gd must not be nil.
+// Validate. A nil gd is indexed as an empty GraphDef, which GraphDef then
+// returns.
 func New(gd *graphpb.GraphDef) *Graph {
+	if gd == nil {
+		gd = &graphpb.GraphDef{}
+	}
 	g := &Graph{
 		def:         gd,
 		funcs:       map[string]*Body{},
@@ -112,6 +117,10 @@ func New(gd *graphpb.GraphDef) *Graph {
 
 func (g *Graph) indexFunction(fd *fnpb.FunctionDef) *Body {
 	name := fd.GetSignature().GetName()
+	if name == "" {
+		g.unnamed++
+		return nil
+	}
 	if _, ok := g.funcs[name]; ok {
 		g.dupFuncs = append(g.dupFuncs, name)
 		return nil

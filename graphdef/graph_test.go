@@ -146,3 +146,13 @@ func TestIndexRealModels(t *testing.T) {
 		})
 	}
 }
+
+func TestNewNil(t *testing.T) {
+	g := New(nil)
+	if err := g.Main().Add(node("a", "NoOp")); err != nil || len(g.GraphDef().Node) != 1 {
+		t.Fatalf("Add on a graph made from nil: %v", err)
+	}
+	if err := g.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -77,6 +77,9 @@ func Validate(gd *graphpb.GraphDef) error {
 // registry (there is none here): an unknown op type is not reported.
 func (g *Graph) Validate() error {
 	v := &validator{g: g}
+	if g.unnamed > 0 {
+		v.add("", "", fmt.Sprintf("%d function(s) without a signature name", g.unnamed))
+	}
 	for _, name := range g.dupFuncs {
 		v.add("", "", fmt.Sprintf("function %s defined more than once", name))
 	}

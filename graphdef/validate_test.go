@@ -62,10 +62,11 @@ func TestValidateFindsEveryProblem(t *testing.T) {
 		node("none", "NoOp"),
 		withAttr(node("call", "StatefulPartitionedCall"), "Tout", &attrpb.AttrValue{Value: &attrpb.AttrValue_List{List: &attrpb.AttrValue_ListValue{Type: []typespb.DataType{1, 1}}}}),
 		node("w", "IdentityN", "x:1", "none", "call:1", "call:2", "^none"),
-	}, f, function("g", nil, []string{"out"}, map[string]string{"out": "r:output:0"}, konst("r")), function("g", nil, nil, nil))
+	}, f, &fnpb.FunctionDef{}, function("g", nil, []string{"out"}, map[string]string{"out": "r:output:0"}, konst("r")), function("g", nil, nil, nil))
 	gd.Library.Gradient = []*fnpb.GradientDef{{FunctionName: "f", GradientFunc: "fgrad"}}
 	want := []string{
 		`function g defined more than once`,
+		`1 function(s) without a signature name`,
 		`gradient entry f -> fgrad names missing function "fgrad"`,
 		`node Const: Const without a value attr`,
 		`node y: input 0: graphdef: bad input "x:out": invalid output index`,
