@@ -309,8 +309,10 @@ func (g *Graph) Node(loc Location) *nodepb.NodeDef {
 // for every node of every library function, in library and body order.
 // fn may change fields of the node that the index does not track (device,
 // most attrs); after changing inputs, op, func attrs or _class, call
-// Body.Update. fn must not add or remove nodes; collect them and edit after
-// the walk. Walk stops at and returns the first error fn returns.
+// Body.Update. Prefer collecting nodes and editing after the walk: edits
+// during it are safe (no stale or nil node is ever passed) but a Remove
+// shifts the list, so the walk may then skip nodes, and nodes added are
+// visited. Walk stops at and returns the first error fn returns.
 func (g *Graph) Walk(fn func(loc Location, n *nodepb.NodeDef) error) error {
 	for loc, n := range g.All() {
 		if err := fn(loc, n); err != nil {
@@ -324,7 +326,10 @@ func (g *Graph) Walk(fn func(loc Location, n *nodepb.NodeDef) error) error {
 func (g *Graph) All() iter.Seq2[Location, *nodepb.NodeDef] {
 	return func(yield func(Location, *nodepb.NodeDef) bool) {
 		for _, b := range g.Bodies() {
-			for _, n := range b.Nodes() {
+			// Re-read the list each step so that edits made by the caller
+			// during the walk never expose a stale or nil element.
+			for i := 0; i < len(b.Nodes()); i++ {
+				n := b.Nodes()[i]
 				if !yield(Location{b.name, n.GetName()}, n) {
 					return
 				}

@@ -156,3 +156,22 @@ func TestNewNil(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestWalkSurvivesEdits(t *testing.T) {
+	g := sample()
+	seen := 0
+	for loc, n := range g.All() {
+		if n == nil {
+			t.Fatalf("nil node at %s", loc)
+		}
+		seen++
+		if loc == (Location{Node: "x"}) {
+			if err := g.Main().Remove(DanglingDropControl, "out", "init"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if seen < 6 {
+		t.Errorf("walk stopped early: %d nodes", seen)
+	}
+}
