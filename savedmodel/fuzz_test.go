@@ -15,7 +15,7 @@ func FuzzRead(f *testing.F) {
 	fixtures, _ := filepath.Glob(filepath.Join("..", "testdata", "models", "*"))
 	for _, dir := range append(readableModels(f), fixtures...) {
 		for _, name := range []string{SavedModelPB, SavedModelPBText} {
-			if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil && len(b) < 64<<10 {
+			if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil && len(b) < 16<<10 {
 				f.Add(b, name == SavedModelPBText, uint8(0))
 			}
 		}
