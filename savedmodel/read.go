@@ -244,6 +244,10 @@ func (m *Model) openVariables() error {
 	return nil
 }
 
+// Dir returns the absolute OS directory the model was read from by Read, or
+// "" for a model read by ReadFS.
+func (m *Model) Dir() string { return m.dir }
+
 // Close releases the variables reader. The Model's protos stay usable.
 func (m *Model) Close() error {
 	if m.Variables == nil {
