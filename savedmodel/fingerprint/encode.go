@@ -37,6 +37,75 @@ func AppendMarshal(b []byte, m proto.Message) []byte {
 	return appendMessage(b, m.ProtoReflect())
 }
 
+var goDeterministic = proto.MarshalOptions{Deterministic: true, AllowPartial: true}
+
+var goSafeCache sync.Map // protoreflect.MessageDescriptor -> bool
+
+// goOrderSafe reports whether protobuf-go's deterministic encoding of any
+// message of type md is the C++ order: true when, for md and every message
+// type reachable from it, protobuf-go's field order (oneof members last)
+// equals field-number order. Both runtimes sort map keys the same way,
+// write map keys and values unconditionally, pack the same fields and put
+// unknown fields last.
+func goOrderSafe(md protoreflect.MessageDescriptor) bool {
+	if v, ok := goSafeCache.Load(md); ok {
+		return v.(bool)
+	}
+	seen := map[protoreflect.FullName]bool{}
+	safe := true
+	var visit func(protoreflect.MessageDescriptor)
+	visit = func(d protoreflect.MessageDescriptor) {
+		if !safe || seen[d.FullName()] {
+			return
+		}
+		seen[d.FullName()] = true
+		if !ownOrderSafe(d) {
+			safe = false
+			return
+		}
+		fds := d.Fields()
+		for i := 0; i < fds.Len(); i++ {
+			if sub := fds.Get(i).Message(); sub != nil {
+				visit(sub)
+			}
+		}
+	}
+	visit(md)
+	goSafeCache.Store(md, safe)
+	return safe
+}
+
+// ownOrderSafe reports whether no field of md that protobuf-go writes after
+// the oneof members has a higher number than one of them, and md has no
+// groups or extension ranges (which this check does not model).
+func ownOrderSafe(md protoreflect.MessageDescriptor) bool {
+	if md.ExtensionRanges().Len() > 0 {
+		return false
+	}
+	fds := md.Fields()
+	var maxPlain protoreflect.FieldNumber
+	minOneof := protoreflect.FieldNumber(1 << 30)
+	var lastOneof protoreflect.OneofDescriptor
+	for i := 0; i < fds.Len(); i++ {
+		fd := fds.Get(i)
+		if fd.Kind() == protoreflect.GroupKind {
+			return false
+		}
+		od := fd.ContainingOneof()
+		if od == nil || od.IsSynthetic() {
+			maxPlain = max(maxPlain, fd.Number())
+			continue
+		}
+		// Distinct oneofs are ordered by declaration, not number; allow one.
+		if lastOneof != nil && lastOneof != od {
+			return false
+		}
+		lastOneof = od
+		minOneof = min(minOneof, fd.Number())
+	}
+	return maxPlain < minOneof
+}
+
 var sortedFieldsCache sync.Map // protoreflect.MessageDescriptor -> []protoreflect.FieldDescriptor
 
 // sortedFields returns the fields of md in field-number order.
@@ -57,6 +126,13 @@ func sortedFields(md protoreflect.MessageDescriptor) []protoreflect.FieldDescrip
 func appendMessage(b []byte, m protoreflect.Message) []byte {
 	if !m.IsValid() {
 		return b
+	}
+	if goOrderSafe(m.Descriptor()) {
+		// protobuf-go's deterministic output is identical here, and much faster.
+		out, err := goDeterministic.MarshalAppend(b, m.Interface())
+		if err == nil {
+			return out
+		}
 	}
 	for _, fd := range sortedFields(m.Descriptor()) {
 		switch {
