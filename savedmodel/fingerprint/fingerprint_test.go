@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
+	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
 
@@ -225,5 +227,30 @@ func BenchmarkComputeBert(b *testing.B) {
 		if _, err := Compute(sm, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestGoOrderSafe(t *testing.T) {
+	for _, tc := range []struct {
+		m    proto.Message
+		safe bool
+	}{
+		{&graphpb.GraphDef{}, true},    // bulk of a SavedModel: fast path
+		{&attrpb.AttrValue{}, true},    // only oneof members: order unaffected
+		{&tfpb.TensorInfo{}, false},    // oneof name=1 before dtype=2
+		{&tfpb.SignatureDef{}, false},  // reaches TensorInfo
+		{&tfpb.SavedModel{}, false},    // reaches both
+		{&tfpb.SavedObject{}, false},   // oneof kind between plain fields
+		{&tfpb.FingerprintDef{}, true}, // no oneof at all
+	} {
+		if got := goOrderSafe(tc.m.ProtoReflect().Descriptor()); got != tc.safe {
+			t.Errorf("%T: goOrderSafe = %v, want %v", tc.m, got, tc.safe)
+		}
+	}
+	// For an unsafe type, protobuf-go's bytes really differ from Marshal's.
+	ti := &tfpb.TensorInfo{Encoding: &tfpb.TensorInfo_Name{Name: "x:0"}, Dtype: 1}
+	gob, _ := proto.MarshalOptions{Deterministic: true}.Marshal(ti)
+	if bytes.Equal(gob, Marshal(ti)) || Marshal(ti)[0] != 0x0a {
+		t.Errorf("TensorInfo: Marshal %x, protobuf-go %x; want name (field 1) first only in Marshal", Marshal(ti), gob)
 	}
 }
