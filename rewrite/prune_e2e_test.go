@@ -1,0 +1,96 @@
+package rewrite
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/unmirror/unmirror/savedmodel"
+)
+
+// e2eFixture is the part of testdata/models/manifest.json the end-to-end
+// test reads.
+type e2eFixture struct {
+	Name     string   `json:"name"`
+	Runtimes []string `json:"runtimes"`
+}
+
+func e2eManifest(t *testing.T) []e2eFixture {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "models", "manifest.json"))
+	if err != nil {
+		t.Skipf("no fixture manifest: %v", err)
+	}
+	var m struct {
+		Fixtures []e2eFixture `json:"fixtures"`
+	}
+	require.NoError(t, json.Unmarshal(b, &m))
+	return m.Fixtures
+}
+
+// TestEndToEndLoadCheck rewrites every fixture with the default pipeline
+// (every registered pass), writes it, and runs TensorFlow's loaders on the
+// result through testdata/tf/loadcheck.py, in every runtime the manifest
+// lists: the rewritten model must load and compute the manifest's outputs.
+// It runs only with UNMIRROR_LOADCHECK=1 (it needs the Python venv and takes
+// minutes); UNMIRROR_LOADCHECK_ONLY limits it to a comma-separated list of
+// fixtures and UNMIRROR_DROP_OPTIMIZER=1 sets Options.DropOptimizer.
+func TestEndToEndLoadCheck(t *testing.T) {
+	if os.Getenv("UNMIRROR_LOADCHECK") != "1" {
+		t.Skip("set UNMIRROR_LOADCHECK=1 to run TensorFlow's loaders on rewritten fixtures")
+	}
+	py, err := filepath.Abs(filepath.Join("..", ".venv", "bin", "python"))
+	require.NoError(t, err)
+	if _, err := os.Stat(py); err != nil {
+		t.Skipf("no venv: %v", err)
+	}
+	only := map[string]bool{}
+	for _, n := range strings.Split(os.Getenv("UNMIRROR_LOADCHECK_ONLY"), ",") {
+		if n != "" {
+			only[n] = true
+		}
+	}
+	opts := Options{DropOptimizer: os.Getenv("UNMIRROR_DROP_OPTIMIZER") == "1"}
+	out := t.TempDir()
+	for _, f := range e2eManifest(t) {
+		if len(only) > 0 && !only[f.Name] {
+			continue
+		}
+		t.Run(f.Name, func(t *testing.T) {
+			m := rpReadFixture(t, f.Name)
+			rep, err := Default().Run(context.Background(), m, opts)
+			require.NoError(t, err)
+			var sum strings.Builder
+			require.NoError(t, rep.WriteSummary(&sum))
+			t.Logf("pipeline %v:\n%s", Default().Names(), sum.String())
+			dir := filepath.Join(out, f.Name)
+			require.NoError(t, m.Write(context.Background(), dir, savedmodel.WriteOptions{}))
+			runtimes := f.Runtimes
+			for _, rt := range runtimes {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+				cmd := exec.CommandContext(ctx, py, "testdata/tf/loadcheck.py", dir,
+					"--expect", "testdata/models/manifest.json", "--name", f.Name, "--runtime", rt)
+				cmd.Dir = ".."
+				b, err := cmd.Output()
+				cancel()
+				var res struct {
+					OK    bool   `json:"ok"`
+					Error string `json:"error"`
+				}
+				lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+				jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &res)
+				t.Logf("%s %s: %s", f.Name, rt, lines[len(lines)-1])
+				if err != nil || jerr != nil || !res.OK {
+					t.Errorf("%s in %s: %v %v %s", f.Name, rt, err, jerr, res.Error)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,255 @@
+package rewrite
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	tsp "github.com/wamuir/graft/tensorflow/core/framework/tensor_shape_go_proto"
+	tslp "github.com/wamuir/graft/tensorflow/core/framework/tensor_slice_go_proto"
+	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
+	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
+
+	"github.com/unmirror/unmirror/graphdef"
+	"github.com/unmirror/unmirror/savedmodel"
+	"github.com/unmirror/unmirror/savedmodel/bundle"
+)
+
+// shSlice builds a TensorSliceProto from "start,len" or "-" extents.
+func shSlice(ext ...string) *tslp.TensorSliceProto {
+	s := &tslp.TensorSliceProto{}
+	for _, e := range ext {
+		x := &tslp.TensorSliceProto_Extent{}
+		if e != "-" {
+			var start, l int64
+			fmt.Sscanf(e, "%d,%d", &start, &l)
+			x.Start, x.HasLength = start, &tslp.TensorSliceProto_Extent_Length{Length: l}
+		}
+		s.Extent = append(s.Extent, x)
+	}
+	return s
+}
+
+func shShape(dims ...int64) *tsp.TensorShapeProto {
+	s := &tsp.TensorShapeProto{}
+	for _, d := range dims {
+		s.Dim = append(s.Dim, &tsp.TensorShapeProto_Dim{Size: d})
+	}
+	return s
+}
+
+// memEntries serves entry bytes from memory.
+type memEntries map[string][]byte
+
+func (m memEntries) OpenEntry(key string) (io.ReadCloser, error) {
+	b, ok := m[key]
+	if !ok {
+		return nil, fmt.Errorf("no key %q", key)
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+// TestAssembleLayouts checks that slices along any one axis assemble to the
+// row-major bytes of the full tensor, whatever order they are listed in.
+func TestAssembleLayouts(t *testing.T) {
+	// A 4x6 tensor of one-byte elements e[i][j] = 10*i + j.
+	dims := []int64{4, 6}
+	full := make([]byte, 24)
+	for i := range 4 {
+		for j := range 6 {
+			full[i*6+j] = byte(10*i + j)
+		}
+	}
+	sub := func(r0, r1, c0, c1 int) []byte {
+		var out []byte
+		for i := r0; i < r1; i++ {
+			out = append(out, full[i*6+c0:i*6+c1]...)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		axis  int
+		parts [][4]int // row and column ranges, in listed order
+		exts  [][]string
+	}{
+		{"axis 0, two parts", 0, [][4]int{{0, 2, 0, 6}, {2, 4, 0, 6}}, [][]string{{"0,2", "-"}, {"2,2", "-"}}},
+		{"axis 0, listed out of order", 0, [][4]int{{3, 4, 0, 6}, {0, 3, 0, 6}}, [][]string{{"3,1", "-"}, {"0,3", "0,6"}}},
+		{"axis 1, three parts", 1, [][4]int{{0, 4, 0, 2}, {0, 4, 2, 5}, {0, 4, 5, 6}}, [][]string{{"-", "0,2"}, {"-", "2,3"}, {"0,4", "5,1"}}},
+		{"one slice covering all", 0, [][4]int{{0, 4, 0, 6}}, [][]string{{"-", "-"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := memEntries{}
+			var parts []slicePart
+			for i, p := range tc.parts {
+				key := fmt.Sprintf("part%d", i)
+				src[key] = sub(p[0], p[1], p[2], p[3])
+				parts = append(parts, slicePart{key: key, slice: shSlice(tc.exts[i]...),
+					entry: &tfpb.BundleEntryProto{Shape: shShape(int64(p[1]-p[0]), int64(p[3]-p[2]))}})
+			}
+			layout, err := planAssembly(dims, parts)
+			require.NoError(t, err)
+			assert.Equal(t, tc.axis, layout.axis)
+			open, err := assemblyOpener(src, typespb.DataType_DT_UINT8, dims, layout)
+			require.NoError(t, err)
+			rc, err := open()
+			require.NoError(t, err)
+			got, err := io.ReadAll(rc)
+			require.NoError(t, err)
+			require.NoError(t, rc.Close())
+			assert.Equal(t, full, got)
+		})
+	}
+}
+
+func TestAssembleRejects(t *testing.T) {
+	dims := []int64{4, 6}
+	part := func(dims []int64, ext ...string) slicePart {
+		return slicePart{key: "k", slice: shSlice(ext...), entry: &tfpb.BundleEntryProto{Shape: shShape(dims...)}}
+	}
+	for _, tc := range []struct {
+		name  string
+		parts []slicePart
+		want  string
+	}{
+		{"two axes", []slicePart{part([]int64{2, 3}, "0,2", "0,3"), part([]int64{2, 3}, "2,2", "3,3")}, "split axes"},
+		{"gap", []slicePart{part([]int64{1, 6}, "0,1", "-"), part([]int64{2, 6}, "2,2", "-")}, "gap or an overlap"},
+		{"overlap", []slicePart{part([]int64{3, 6}, "0,3", "-"), part([]int64{2, 6}, "2,2", "-")}, "gap or an overlap"},
+		{"short", []slicePart{part([]int64{3, 6}, "0,3", "-")}, "cover 3 of 4"},
+		{"entry shape", []slicePart{part([]int64{2, 5}, "0,2", "-"), part([]int64{2, 6}, "2,2", "-")}, "has shape [2 5]"},
+		{"rank", []slicePart{part([]int64{4}, "-")}, "rank 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := planAssembly(dims, tc.parts)
+			require.Error(t, err)
+			assert.True(t, errors.Is(err, ErrSliceLayout))
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	_, err := assemblyOpener(memEntries{}, typespb.DataType_DT_STRING, dims, sliceLayout{axis: 1, parts: make([]slicePart, 2)})
+	assert.ErrorIs(t, err, ErrSliceLayout)
+}
+
+func TestAssembleShortStream(t *testing.T) {
+	dims := []int64{2, 2}
+	parts := []slicePart{
+		{key: "a", slice: shSlice("0,1", "-"), entry: &tfpb.BundleEntryProto{Shape: shShape(1, 2)}},
+		{key: "b", slice: shSlice("1,1", "-"), entry: &tfpb.BundleEntryProto{Shape: shShape(1, 2)}},
+	}
+	layout, err := planAssembly(dims, parts)
+	require.NoError(t, err)
+	for name, src := range map[string]memEntries{
+		"short": {"a": {1, 2}, "b": {3}},
+		"long":  {"a": {1, 2, 9}, "b": {3, 4}},
+	} {
+		open, err := assemblyOpener(src, typespb.DataType_DT_UINT8, dims, layout)
+		require.NoError(t, err)
+		rc, err := open()
+		require.NoError(t, err)
+		_, err = io.ReadAll(rc)
+		assert.Error(t, err, name)
+	}
+}
+
+func TestWholeSliceSpec(t *testing.T) {
+	for _, tc := range []struct {
+		spec  string
+		dims  []int64
+		whole bool
+		err   bool
+	}{
+		{"6 4 0,6:0,4", []int64{6, 4}, true, false},
+		{"6 4 -:-", []int64{6, 4}, true, false},
+		{"4 0,4", []int64{4}, true, false},
+		{"6 4 0,3:0,4", []int64{6, 4}, false, false},
+		{"6 4 3,3:-", []int64{6, 4}, false, false},
+		{"6 5 0,6:0,5", []int64{6, 4}, false, true},
+		{"6 4 0,6", []int64{6, 4}, false, true},
+		{"6 4 a,b:-", []int64{6, 4}, false, true},
+	} {
+		got, err := wholeSliceSpec(tc.spec, tc.dims)
+		assert.Equal(t, tc.err, err != nil, tc.spec)
+		assert.Equal(t, tc.whole, got, tc.spec)
+	}
+}
+
+// TestShardsFixtures runs the pass on the ParameterServerStrategy fixtures:
+// each sliced tensor becomes one entry whose bytes are its slices' bytes
+// concatenated in slice order, no slice key is left, the saver reads full
+// tensors, no partition handle is left, and a second run changes nothing.
+func TestShardsFixtures(t *testing.T) {
+	for _, name := range []string{"sharded_variable", "ps_strategy", "ps_strategy_save_devices"} {
+		t.Run(name, func(t *testing.T) {
+			m := rpReadFixture(t, name)
+			want := map[string][]byte{}
+			for _, key := range m.CheckpointKeys() {
+				e, _ := m.CheckpointEntry(key)
+				if len(e.GetSlices()) == 0 {
+					continue
+				}
+				var buf []byte
+				for _, s := range e.GetSlices() { // TF lists them in order along axis 0
+					rc, err := m.OpenCheckpointEntry(bundle.SliceKey(key, s))
+					require.NoError(t, err)
+					b, err := io.ReadAll(rc)
+					require.NoError(t, err)
+					rc.Close()
+					buf = append(buf, b...)
+				}
+				want[key] = buf
+			}
+			require.NotEmpty(t, want, "the fixture has sliced entries")
+
+			rep := rpRun(t, m, Options{}, Shards)
+			require.True(t, rep.Changed())
+			for _, key := range m.CheckpointKeys() {
+				_, _, err := bundle.ParseSliceKey(key)
+				assert.Error(t, err, "slice key %q left", key)
+			}
+			for key, b := range want {
+				e, ok := m.CheckpointEntry(key)
+				require.True(t, ok)
+				assert.Empty(t, e.GetSlices())
+				rc, err := m.OpenCheckpointEntry(key)
+				require.NoError(t, err)
+				got, err := io.ReadAll(rc)
+				require.NoError(t, err)
+				require.NoError(t, rc.Close())
+				assert.Equal(t, b, got, key)
+			}
+			for _, mg := range m.Proto.MetaGraphs {
+				for _, n := range mg.GetGraphDef().GetNode() {
+					assert.False(t, partName.MatchString(n.GetName()) && isVariableOp(n.GetOp()), "partition handle %s left", n.GetName())
+				}
+			}
+			specs := saverSpecs(t, m)
+			for key := range want {
+				for _, s := range specs[key] {
+					assert.Empty(t, s, "slot of %s keeps spec %q", key, s)
+				}
+			}
+			rep = rpRun(t, m, Options{}, Shards)
+			assert.False(t, rep.Changed(), "second run changed: %v", rep.Passes)
+		})
+	}
+}
+
+// saverSpecs returns the shape_and_slices of every saver slot of meta
+// graph 0, by key.
+func saverSpecs(t *testing.T, m *savedmodel.Model) map[string][]string {
+	t.Helper()
+	c := &Context{Model: m, graphs: map[int]*graphdef.Graph{}, pass: Shards, report: &PassReport{}}
+	ops, err := saverOps(c, 0)
+	require.NoError(t, err)
+	out := map[string][]string{}
+	for _, op := range ops {
+		for i, k := range op.names {
+			out[k] = append(out[k], op.specs[i])
+		}
+	}
+	return out
+}
