@@ -37,6 +37,10 @@ func AppendMarshal(b []byte, m proto.Message) []byte {
 	return appendMessage(b, m.ProtoReflect())
 }
 
+// fastPath enables protobuf-go's encoder for order-safe types; tests turn
+// it off to check the reflective encoder against it.
+var fastPath = true
+
 var goDeterministic = proto.MarshalOptions{Deterministic: true, AllowPartial: true}
 
 var goSafeCache sync.Map // protoreflect.MessageDescriptor -> bool
@@ -127,7 +131,7 @@ func appendMessage(b []byte, m protoreflect.Message) []byte {
 	if !m.IsValid() {
 		return b
 	}
-	if goOrderSafe(m.Descriptor()) {
+	if fastPath && goOrderSafe(m.Descriptor()) {
 		// protobuf-go's deterministic output is identical here, and much faster.
 		out, err := goDeterministic.MarshalAppend(b, m.Interface())
 		if err == nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
+	funcpb "github.com/wamuir/graft/tensorflow/core/framework/function_go_proto"
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
@@ -253,4 +254,43 @@ func TestGoOrderSafe(t *testing.T) {
 	if bytes.Equal(gob, Marshal(ti)) || Marshal(ti)[0] != 0x0a {
 		t.Errorf("TensorInfo: Marshal %x, protobuf-go %x; want name (field 1) first only in Marshal", Marshal(ti), gob)
 	}
+}
+
+// The reflective encoder and protobuf-go's agree on every order-safe
+// message in TF's test SavedModels (GraphDefs hold every scalar kind,
+// packed lists and maps), and on int-keyed maps.
+func TestReflectiveEncoderMatchesProtobufGo(t *testing.T) {
+	check := func(name string, m proto.Message) {
+		t.Helper()
+		fastPath = false
+		slow := Marshal(m)
+		fastPath = true
+		want, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(slow, want) {
+			t.Errorf("%s: reflective encoding differs from protobuf-go's", name)
+		}
+	}
+	defer func() { fastPath = true }()
+	for _, dir := range tftree.SavedModels(t) {
+		b, err := os.ReadFile(filepath.Join(dir, "saved_model.pb"))
+		if err != nil {
+			continue
+		}
+		var sm tfpb.SavedModel
+		if err := proto.Unmarshal(b, &sm); err != nil {
+			t.Fatal(err)
+		}
+		for _, mg := range sm.GetMetaGraphs() {
+			check(dir, mg.GetGraphDef())
+		}
+	}
+	fd := &funcpb.FunctionDef{
+		ArgAttr:             map[uint32]*funcpb.FunctionDef_ArgAttrs{10: {}, 2: {}, 0: {}},
+		ResourceArgUniqueId: map[uint32]uint32{300: 1, 7: 0, 1 << 31: 5},
+		Attr:                map[string]*attrpb.AttrValue{"b": {Value: &attrpb.AttrValue_F{F: -0.5}}, "a": {Value: &attrpb.AttrValue_B{B: true}}, "Z": {}},
+	}
+	check("FunctionDef with int-keyed maps", fd)
 }
