@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Runs loadcheck.py for every fixture and runtime and compares with the manifest.
+
+Usage (from the repository root):
+    .venv/bin/python testdata/tf/check_corpus.py                      # column before
+    .venv/bin/python testdata/tf/check_corpus.py --update             # rewrite "before" + README table
+    .venv/bin/python testdata/tf/check_corpus.py --models /tmp/rewritten --column after [--update]
+
+--column before: each result must agree with the manifest's "before" entry: the
+  same ok, and, when both failed, loosely the same error (same exception class
+  and the same first line once numbers, hex ids and host names are masked).
+--column after: every load must succeed with outputs equal to the manifest's
+  (the models under --models are the rewriter's output, same names).
+--update: stores the results as the "before" (or "after") entries and
+  regenerates the table in testdata/models/README.md. The manifest is always
+  the committed one (testdata/models/manifest.json) unless --manifest is given.
+
+Prints a table and, last, a line "N passed, M failed"; exits 1 on any failure.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+MODELS = os.path.join(REPO, "testdata", "models")
+TABLE_BEGIN = "<!-- BEGIN GENERATED TABLE (check_corpus.py --update) -->"
+TABLE_END = "<!-- END GENERATED TABLE -->"
+
+
+def run_check(models, manifest, name, runtime, timeout):
+    cmd = [sys.executable, os.path.join(HERE, "loadcheck.py"), os.path.join(models, name),
+           "--expect", manifest, "--name", name, "--runtime", runtime, "--timeout", str(timeout)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        return {"ok": False, "runtime": runtime, "max_abs_diff": 0.0,
+                "error": "loadcheck.py failed (exit %d): %s" % (proc.returncode, proc.stderr.strip()[-400:])}
+    return json.loads(lines[-1])
+
+
+def error_key(err):
+    """The loosely compared part of an error: class and masked first line."""
+    line = (err or "").splitlines()[0] if err else ""
+    line = re.sub(r"0x[0-9a-fA-F]+", "H", line)
+    line = re.sub(r"binary running on \S+", "binary running on HOST", line)
+    line = re.sub(r"\d+", "N", line)
+    return line.strip()[:160]
+
+
+def same_error(a, b):
+    ka, kb = error_key(a), error_key(b)
+    if ka == kb:
+        return True
+    cls_a, cls_b = ka.split(":", 1)[0], kb.split(":", 1)[0]
+    if cls_a != cls_b:
+        return False
+    # Same class: accept when the first 60 masked characters agree.
+    return ka[:60] == kb[:60]
+
+
+def short(err, n=150):
+    s = " ".join((err or "").split())
+    return s if len(s) <= n else s[:n - 1] + "…"
+
+
+def cell(entry):
+    if not entry:
+        return "—"
+    if entry.get("ok"):
+        return "ok"
+    return "FAIL: " + short(entry.get("error", "")).replace("|", "\\|")
+
+
+def render_table(manifest):
+    rows = ["| Fixture | Artifacts | Runtime | Before (TF %s, one CPU) | After (rewritten) |" %
+            manifest["tensorflow_version"],
+            "|---|---|---|---|---|"]
+    for fx in manifest["fixtures"]:
+        for i, rt in enumerate(fx["runtimes"]):
+            rows.append("| %s | %s | %s | %s | %s |" % (
+                "`%s`" % fx["name"] if i == 0 else "",
+                (", ".join(fx["artifacts"]) or "—") if i == 0 else "", rt,
+                cell(fx.get("before", {}).get(rt)), cell(fx.get("after", {}).get(rt))))
+    return "\n".join(rows)
+
+
+def write_readme(manifest, readme):
+    table = render_table(manifest)
+    text = open(readme).read() if os.path.exists(readme) else ""
+    if TABLE_BEGIN in text and TABLE_END in text:
+        head, rest = text.split(TABLE_BEGIN, 1)
+        tail = rest.split(TABLE_END, 1)[1]
+        text = head + TABLE_BEGIN + "\n" + table + "\n" + TABLE_END + tail
+    else:
+        text = text + "\n" + TABLE_BEGIN + "\n" + table + "\n" + TABLE_END + "\n"
+    with open(readme, "w") as f:
+        f.write(text)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default=MODELS, help="directory with one sub-directory per fixture")
+    ap.add_argument("--manifest", default=os.path.join(MODELS, "manifest.json"))
+    ap.add_argument("--column", choices=("before", "after"), default="before")
+    ap.add_argument("--update", action="store_true", help="store results in the manifest and README")
+    ap.add_argument("--only", nargs="*", help="fixture names to check")
+    ap.add_argument("--jobs", type=int, default=2, help="parallel checks (default 2, for 2 cores)")
+    ap.add_argument("--timeout", type=int, default=60, help="per-check timeout in seconds")
+    args = ap.parse_args()
+
+    with open(args.manifest) as f:
+        manifest = json.load(f)
+    fixtures = [fx for fx in manifest["fixtures"] if not args.only or fx["name"] in args.only]
+    jobs = [(fx["name"], rt) for fx in fixtures for rt in fx["runtimes"]]
+    start = time.time()
+    results = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futs = {pool.submit(run_check, args.models, args.manifest, n, rt, args.timeout): (n, rt)
+                for n, rt in jobs}
+        for fut in concurrent.futures.as_completed(futs):
+            results[futs[fut]] = fut.result()
+
+    passed = failed = 0
+    print("%-24s %-6s %-8s %-8s %-6s %s" % ("fixture", "rt", "expect", "got", "status", "detail"))
+    for fx in fixtures:
+        for rt in fx["runtimes"]:
+            got = results[(fx["name"], rt)]
+            if args.column == "after":
+                want = {"ok": True}
+                good = got["ok"]
+            else:
+                want = fx.get("before", {}).get(rt)
+                if want is None:
+                    good = False
+                elif want["ok"] != got["ok"]:
+                    good = False
+                else:
+                    good = got["ok"] or same_error(want.get("error"), got.get("error"))
+            if args.update:
+                good = True
+            passed += good
+            failed += not good
+            detail = "max_abs_diff=%g" % got.get("max_abs_diff", 0) if got["ok"] else short(got.get("error"), 110)
+            if not good and want and not want.get("ok") and not got["ok"]:
+                detail += "  (expected: %s)" % short(want.get("error"), 80)
+            print("%-24s %-6s %-8s %-8s %-6s %s" % (
+                fx["name"], rt, "—" if want is None else ("ok" if want["ok"] else "fail"),
+                "ok" if got["ok"] else "fail", "PASS" if good else "FAIL", detail), flush=True)
+
+    if args.update:
+        by_name = {fx["name"]: fx for fx in manifest["fixtures"]}
+        for (n, rt), got in results.items():
+            entry = {"ok": got["ok"], "error": got.get("error", "")}
+            by_name[n].setdefault(args.column, {})[rt] = entry
+        with open(args.manifest, "w") as f:
+            json.dump(manifest, f, indent=1)
+            f.write("\n")
+        write_readme(manifest, os.path.join(os.path.dirname(os.path.abspath(args.manifest)), "README.md"))
+        print("updated %s column in %s and README.md" % (args.column, args.manifest))
+    print("checks took %.1fs" % (time.time() - start))
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,682 @@
+#!/usr/bin/env python3
+"""Builds ONE fixture SavedModel with real TensorFlow (run by generate.py).
+
+Usage: fixtures_tf.py NAME MODEL_DIR RESULT_JSON
+
+Runs in a fresh interpreter so that device configuration (logical CPUs, TF1
+graph mode, in-process gRPC servers) can be set before TensorFlow initialises.
+Writes the SavedModel to MODEL_DIR and the fixture's manifest entry (without
+"before") to RESULT_JSON. Expected outputs are computed by this process: under
+the strategy that built the model, or in the TF1 session that built the graph.
+"""
+
+import functools
+import json
+import os
+import re
+import shutil
+import socket
+import sys
+import threading
+
+import numpy as np
+
+# Deterministic, CPU only; generate.py sets these too, repeated for direct runs.
+os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
+import tensorflow as tf  # noqa: E402
+
+from tensorflow.core.protobuf import saved_model_pb2  # noqa: E402
+from google.protobuf import text_format  # noqa: E402
+
+SEED = 20181
+FLOAT_TOLERANCE = 1e-5
+
+BUILDERS = {}
+
+
+def builder(name):
+    def register(fn):
+        BUILDERS[name] = fn
+        return fn
+    return register
+
+
+# ---------------------------------------------------------------- helpers
+
+def rng():
+    return np.random.RandomState(SEED)
+
+
+def dense_init():
+    """Weights of the small dense model most fixtures share: x[2,3] -> y[2,4]."""
+    r = rng()
+    w = r.uniform(-1, 1, size=(3, 4)).astype(np.float32)
+    b = r.uniform(-1, 1, size=(4,)).astype(np.float32)
+    x = r.uniform(-1, 1, size=(2, 3)).astype(np.float32)
+    return w, b, x
+
+
+def logical_cpus(n):
+    """Splits the one physical CPU into n logical CPU devices (before TF init)."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(n)])
+    return ["/cpu:%d" % i for i in range(n)]
+
+
+def tensor_json(a):
+    a = np.asarray(a)
+    if a.dtype.kind in ("S", "O", "U"):
+        flat = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in a.reshape(-1)]
+        return {"dtype": "string", "shape": list(a.shape), "values": flat}
+    if a.dtype.kind == "f":
+        flat = [float(v) for v in a.reshape(-1)]
+    elif a.dtype.kind == "b":
+        flat = [bool(v) for v in a.reshape(-1)]
+    else:
+        flat = [int(v) for v in a.reshape(-1)]
+    return {"dtype": a.dtype.name, "shape": list(a.shape), "values": flat}
+
+
+def sig_entry(inputs, outputs):
+    return {
+        "inputs": {k: tensor_json(v) for k, v in sorted(inputs.items())},
+        "outputs": {k: tensor_json(v) for k, v in sorted(outputs.items())},
+    }
+
+
+def np_outputs(d):
+    return {k: (v.numpy() if hasattr(v, "numpy") else v) for k, v in d.items()}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("localhost", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# ---------------------------------------------------------------- inspection
+
+DEVICE_FIELD = re.compile(r"/(job|replica|task|device|cpu|gpu|tpu):", re.I)
+
+
+def read_saved_model(model_dir):
+    sm = saved_model_pb2.SavedModel()
+    pb = os.path.join(model_dir, "saved_model.pb")
+    if os.path.exists(pb):
+        with open(pb, "rb") as f:
+            sm.ParseFromString(f.read())
+    else:
+        with open(os.path.join(model_dir, "saved_model.pbtxt")) as f:
+            text_format.Parse(f.read(), sm)
+    return sm
+
+
+def device_kinds(dev):
+    """Artifacts named by one device string (see README's vocabulary)."""
+    out = set()
+    if not dev:
+        return out
+    d = dev.lower()
+    if re.search(r"(device:)?gpu:\d+|/gpu\b|device:gpu", d):
+        out.add("device_gpu")
+    for m in re.finditer(r"cpu:(\d+)", d):
+        if int(m.group(1)) > 0:
+            out.add("device_cpu_n")
+    m = re.search(r"/job:([^/]+)", d)
+    if m and m.group(1) != "localhost":
+        out.add("device_job")
+    m = re.search(r"/task:(\d+)", d)
+    if m and int(m.group(1)) > 0:
+        out.add("device_job")
+    return out
+
+
+REPLICA_NAME = re.compile(r"(/replica_\d+$)|(^|/)tower_[1-9]\d*/")
+VAR_OPS = {"VarHandleOp", "VariableV2", "Variable", "_VarHandlesOp"}
+SLOT_NAME = re.compile(r"\.OPTIMIZER_SLOT/|(^|/)optimizer/_variables/\d+/|/(Adam|Adam_1|Momentum|RMSProp|RMSProp_1|Adagrad|"
+                       r"Ftrl|Ftrl_1|Adadelta|Adadelta_1|Nadam|Nadam_1)$")
+SLICE_SPEC = re.compile(r"^\d+( \d+)* (-|\d+,\d+)(:(-|\d+,\d+))*$")
+
+
+def scopes(sm):
+    """(name, nodes) for the main graph of every MetaGraph and every function body."""
+    for mg in sm.meta_graphs:
+        yield "graph", list(mg.graph_def.node)
+        for fn in mg.graph_def.library.function:
+            yield fn.signature.name, list(fn.node_def)
+
+
+def inspect_model(model_dir, fmt):
+    """Reads the written model back and lists the artifacts it really contains."""
+    sm = read_saved_model(model_dir)
+    arts = set()
+    if fmt == "pbtxt":
+        arts.add("pbtxt")
+    for _, nodes in scopes(sm):
+        by_name = {n.name: n for n in nodes}
+        for n in nodes:
+            arts |= device_kinds(n.device)
+            op = n.op
+            if op.startswith("Nccl") or op.startswith("_Nccl"):
+                arts.add("nccl_ops")
+            if op.startswith("Collective"):
+                arts.add("collective_ops")
+            if op.startswith("TPU") or op.startswith("_TPU") or "_tpu_replicate" in n.attr:
+                arts.add("tpu_ops")
+            if op.startswith("Horovod"):
+                arts.add("horovod_ops")
+            if op in VAR_OPS:
+                name = n.attr["shared_name"].s.decode() if "shared_name" in n.attr and n.attr["shared_name"].s else n.name
+                if REPLICA_NAME.search(name) or REPLICA_NAME.search(n.name):
+                    arts.add("replica_variables")
+            if "_class" in n.attr and any(v.startswith(b"loc:@") for v in n.attr["_class"].list.s):
+                arts.add("colocation")
+            if op in ("SaveV2", "RestoreV2", "SaveSlices", "RestoreSlice") and len(n.input) >= 3:
+                src = by_name.get(n.input[2].split(":")[0].lstrip("^"))
+                if src is not None and src.op == "Const":
+                    specs = [s.decode() for s in src.attr["value"].tensor.string_val]
+                    if any(SLICE_SPEC.match(s) for s in specs if s):
+                        arts.add("sharded_variable")
+    for mg in sm.meta_graphs:
+        og = mg.object_graph_def
+        for node in og.nodes:
+            kind = node.WhichOneof("kind")
+            if kind == "variable":
+                v = node.variable
+                arts |= device_kinds(v.device)
+                if v.experimental_distributed_variable_components:
+                    arts.add("distributed_variable_components")
+                    arts.add("replica_variables")
+                    for c in v.experimental_distributed_variable_components:
+                        arts |= device_kinds(c.device)
+                if v.synchronization == 3:  # VARIABLE_SYNCHRONIZATION_ON_READ
+                    arts.add("sync_on_read_variables")
+            elif kind == "resource":
+                arts |= device_kinds(node.resource.device)
+        if mg.asset_file_def:
+            arts.add("assets")
+        if "saved_model_assets" in mg.collection_def:
+            arts.add("assets")
+    assets_dir = os.path.join(model_dir, "assets")
+    if os.path.isdir(assets_dir) and os.listdir(assets_dir):
+        arts.add("assets")
+    if os.path.exists(os.path.join(model_dir, "keras_metadata.pb")):
+        arts.add("keras_metadata")
+    var_dir = os.path.join(model_dir, "variables")
+    if os.path.isdir(var_dir):
+        shards = [f for f in os.listdir(var_dir) if f.startswith("variables.data-")]
+        if len(shards) > 1:
+            arts.add("sharded_saver")
+        if os.path.exists(os.path.join(var_dir, "variables.index")):
+            reader = tf.train.load_checkpoint(os.path.join(var_dir, "variables"))
+            dtypes = reader.get_variable_to_dtype_map()
+            for key, dt in dtypes.items():
+                if dt == tf.string and key != "_CHECKPOINTABLE_OBJECT_GRAPH":
+                    arts.add("string_tensors")
+                if SLOT_NAME.search(key):
+                    arts.add("optimizer_slots")
+                if re.search(r"(^|/)part_\d+(/|$)", key):
+                    arts.add("sharded_variable")
+    return sm, sorted(arts)
+
+
+def check_signatures(sm, tags, signatures):
+    """The manifest's signature keys must be exactly those TF wrote."""
+    mg = next(m for m in sm.meta_graphs if sorted(m.meta_info_def.tags) == sorted(tags))
+    for name, sig in signatures.items():
+        sd = mg.signature_def[name]
+        for side, want in (("inputs", sd.inputs), ("outputs", sd.outputs)):
+            got = sorted(sig[side])
+            if got != sorted(want.keys()):
+                raise SystemExit("signature %s %s: manifest %s, SavedModel %s" %
+                                 (name, side, got, sorted(want.keys())))
+
+
+def finish(name, model_dir, result_path, scenario, strategy, policy, runtimes, signatures,
+           tags=("serve",), fmt="pb"):
+    sm, arts = inspect_model(model_dir, fmt)
+    check_signatures(sm, tags, signatures)
+    entry = {
+        "name": name,
+        "scenario": scenario,
+        "strategy": strategy,
+        "policy": policy,
+        "format": fmt,
+        "tags": list(tags),
+        "artifacts": arts,
+        "runtimes": runtimes,
+        "float_tolerance": FLOAT_TOLERANCE,
+        "signatures": signatures,
+    }
+    with open(result_path, "w") as f:
+        json.dump(entry, f, indent=1)
+
+
+def to_pbtxt(model_dir):
+    """Replaces saved_model.pb by saved_model.pbtxt (TF's loaders read both)."""
+    sm = read_saved_model(model_dir)
+    with open(os.path.join(model_dir, "saved_model.pbtxt"), "w") as f:
+        f.write(text_format.MessageToString(sm))
+    os.remove(os.path.join(model_dir, "saved_model.pb"))
+
+
+# ---------------------------------------------------------------- TF2 fixtures
+
+class Dense(tf.Module):
+    def __init__(self, w, b, name=None):
+        super().__init__(name=name)
+        self.w = tf.Variable(w, name="dense/kernel")
+        self.b = tf.Variable(b, name="dense/bias")
+
+    def apply(self, x):
+        return tf.nn.relu(tf.matmul(x, self.w) + self.b)
+
+
+X_SPEC = tf.TensorSpec([2, 3], tf.float32, name="x")
+
+
+@builder("plain")
+def build_plain(name, out, result):
+    w, b, x = dense_init()
+    m = Dense(w, b)
+    m.serve = tf.function(lambda x: {"y": m.apply(x)}, input_signature=[X_SPEC])
+    y = np_outputs(m.serve(tf.constant(x)))
+    tf.saved_model.save(m, out, signatures={"serving_default": m.serve})
+    finish(name, out, result, "control: plain tf.Module, no strategy", "", "",
+           ["tf2", "tf1"], {"serving_default": sig_entry({"x": x}, y)})
+
+
+def build_mirrored(name, out, result, policy):
+    devices = logical_cpus(2)
+    w, b, x = dense_init()
+    strategy = tf.distribute.MirroredStrategy(devices)
+    with strategy.scope():
+        m = Dense(w, b)
+
+    @tf.function(input_signature=[X_SPEC])
+    def serve(x):
+        return {"y": m.apply(x)}
+
+    @tf.function(input_signature=[X_SPEC])
+    def replicated(x):
+        # Traced under strategy.run: replica_1's ops are pinned to CPU:1 in the body.
+        per_replica = strategy.run(m.apply, args=(x,))
+        return {"y": strategy.experimental_local_results(per_replica)[0]}
+
+    m.serve = serve
+    m.replicated = replicated
+    with strategy.scope():
+        y = np_outputs(serve(tf.constant(x)))
+        yr = np_outputs(replicated(tf.constant(x)))
+        opts = tf.saved_model.SaveOptions(
+            experimental_variable_policy=getattr(tf.saved_model.experimental.VariablePolicy, policy))
+        tf.saved_model.save(m, out, signatures={"serving_default": serve, "replicated": replicated},
+                            options=opts)
+    finish(name, out, result, "MirroredStrategy, 2 logical CPUs, %s" % policy,
+           "MirroredStrategy", policy, ["tf2", "tf1"],
+           {"serving_default": sig_entry({"x": x}, y), "replicated": sig_entry({"x": x}, yr)})
+
+
+def register_policies(build, names):
+    """One fixture per SaveOptions variable policy, built by build(..., policy)."""
+    for fixture_name, policy in names.items():
+        BUILDERS[fixture_name] = functools.partial(build, policy=policy)
+
+
+register_policies(build_mirrored, {
+    "mirrored_none": "NONE",
+    "mirrored_save_devices": "SAVE_VARIABLE_DEVICES",
+    "mirrored_expand": "EXPAND_DISTRIBUTED_VARIABLES",
+})
+
+
+@builder("keras_mirrored")
+def build_keras_mirrored(name, out, result):
+    devices = logical_cpus(2)
+    import tf_keras
+    tf_keras.utils.set_random_seed(SEED)
+    r = rng()
+    xs = r.uniform(-1, 1, size=(32, 3)).astype(np.float32)
+    ys = np.stack([xs.sum(1), xs[:, 0] - xs[:, 1], xs[:, 2] * 2, -xs.sum(1)], 1).astype(np.float32)
+    x = xs[:2]
+    strategy = tf.distribute.MirroredStrategy(devices)
+    with strategy.scope():
+        inp = tf_keras.Input(shape=(3,), name="x")
+        h = tf_keras.layers.Dense(8, activation="relu", name="hidden")(inp)
+        h = tf_keras.layers.BatchNormalization(name="bn")(h)
+        y = tf_keras.layers.Dense(4, name="y")(h)
+        model = tf_keras.Model(inp, y, name="mirrored_mlp")
+        model.compile(optimizer=tf_keras.optimizers.Adam(0.01), loss="mse")
+    model.fit(xs, ys, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    with strategy.scope():
+        yv = model(tf.constant(x), training=False).numpy()
+    model.save(out, save_format="tf")
+    finish(name, out, result,
+           "tf_keras Dense+BatchNormalization compiled (Adam) and fit under MirroredStrategy "
+           "(2 logical CPUs), model.save(save_format='tf')",
+           "MirroredStrategy", "NONE", ["tf2", "tf1", "keras"],
+           {"serving_default": sig_entry({"x": x}, {"y": yv})})
+
+
+@builder("collective_fn")
+def build_collective_fn(name, out, result):
+    from tensorflow.python.ops import collective_ops
+    logical_cpus(2)
+    w, b, x = dense_init()
+    m = Dense(w, b)
+
+    @tf.function(input_signature=[X_SPEC])
+    def serve(x):
+        h = tf.matmul(x, m.w) + m.b
+        # Mean across the group, as a replica's cross-device reduction does.
+        r = collective_ops.all_reduce_v2(h, group_size=2, group_key=1, instance_key=1,
+                                         merge_op="Add", final_op="Div")
+        return {"y": tf.nn.relu(r)}
+
+    @tf.function(input_signature=[X_SPEC])
+    def gather(x):
+        g = collective_ops.all_gather_v2(tf.matmul(x, m.w), group_size=2, group_key=1,
+                                         instance_key=2)
+        return {"g": g}
+
+    m.serve = serve
+    m.gather = gather
+    # The group has two members: call each signature on CPU:0 and CPU:1 at once.
+    results = {}
+
+    def member(dev, key, fn):
+        with tf.device(dev):
+            results[(key, dev)] = np_outputs(fn(tf.constant(x)))
+
+    for key, fn in (("serve", serve), ("gather", gather)):
+        threads = [threading.Thread(target=member, args=(d, key, fn)) for d in ("/cpu:0", "/cpu:1")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+            if t.is_alive():
+                raise SystemExit("collective %s did not complete" % key)
+    y = results[("serve", "/cpu:0")]
+    g = results[("gather", "/cpu:0")]
+    tf.saved_model.save(m, out, signatures={"serving_default": serve, "gather": gather})
+    finish(name, out, result,
+           "tf.function with CollectiveReduceV2 (mean) and CollectiveGatherV2, group_size 2, "
+           "reachable from signatures; outputs from a 2-member run on 2 logical CPUs",
+           "", "", ["tf2", "tf1"],
+           {"serving_default": sig_entry({"x": x}, y), "gather": sig_entry({"x": x}, g)})
+
+
+@builder("sharded_variable")
+def build_sharded_variable(name, out, result):
+    from tensorflow.python.distribute import sharded_variable
+    r = rng()
+    table = r.uniform(-1, 1, size=(6, 4)).astype(np.float32)
+    ids = np.array([0, 5, 2, 3], dtype=np.int32)
+    m = tf.Module()
+    parts = [tf.Variable(table[0:3], name="embedding/part_0"),
+             tf.Variable(table[3:6], name="embedding/part_1")]
+    m.embedding = sharded_variable.ShardedVariable(parts, name="embedding")
+
+    @tf.function(input_signature=[tf.TensorSpec([4], tf.int32, name="ids")])
+    def serve(ids):
+        return {"rows": tf.nn.embedding_lookup(m.embedding, ids)}
+
+    m.serve = serve
+    rows = np_outputs(serve(tf.constant(ids)))
+    tf.saved_model.save(m, out, signatures={"serving_default": serve})
+    finish(name, out, result,
+           "ParameterServerStrategy-style ShardedVariable (2 parts of a [6,4] embedding) "
+           "read by embedding_lookup in a signature",
+           "ParameterServerStrategy", "", ["tf2", "tf1"],
+           {"serving_default": sig_entry({"ids": ids}, rows)})
+
+
+def build_ps_strategy(name, out, result, policy):
+    # ParameterServerStrategy on a real in-process gRPC cluster (loopback): this
+    # process is the chief/coordinator; one worker and two parameter servers.
+    worker_config = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=4)
+    spec = {
+        "worker": ["localhost:%d" % free_port()],
+        "ps": ["localhost:%d" % free_port(), "localhost:%d" % free_port()],
+        "chief": ["localhost:%d" % free_port()],
+    }
+    cluster = tf.train.ClusterSpec(spec)
+    servers = [tf.distribute.Server(cluster, job_name="worker", task_index=0, config=worker_config,
+                                    start=True)]
+    servers += [tf.distribute.Server(cluster, job_name="ps", task_index=i, start=True) for i in range(2)]
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(cluster, rpc_layer="grpc")
+    strategy = tf.distribute.experimental.ParameterServerStrategy(
+        resolver, variable_partitioner=tf.distribute.experimental.partitioners.FixedShardsPartitioner(2))
+    r = rng()
+    table = r.uniform(-1, 1, size=(6, 4)).astype(np.float32)
+    w, b, _ = dense_init()
+    ids = np.array([0, 5, 2, 3], dtype=np.int32)
+    with strategy.scope():
+        m = tf.Module()
+        m.embedding = tf.Variable(table, name="embedding")
+        m.w = tf.Variable(np.concatenate([w, w[:1]], 0), name="dense/kernel")  # [4,4]
+        m.b = tf.Variable(b, name="dense/bias")
+
+    @tf.function(input_signature=[tf.TensorSpec([4], tf.int32, name="ids")])
+    def serve(ids):
+        rows = tf.nn.embedding_lookup(m.embedding, ids)
+        return {"y": tf.nn.relu(tf.matmul(rows, m.w) + m.b)}
+
+    m.serve = serve
+    y = np_outputs(serve(tf.constant(ids)))
+    opts = tf.saved_model.SaveOptions(
+        experimental_variable_policy=getattr(tf.saved_model.experimental.VariablePolicy, policy))
+    tf.saved_model.save(m, out, signatures={"serving_default": serve}, options=opts)
+    finish(name, out, result,
+           "ParameterServerStrategy (in-process gRPC cluster: chief, 1 worker, 2 ps) with "
+           "FixedShardsPartitioner(2): ShardedVariables on /job:ps/task:0..1, tf.saved_model.save "
+           "from the coordinator, %s" % policy,
+           "ParameterServerStrategy", policy, ["tf2", "tf1"],
+           {"serving_default": sig_entry({"ids": ids}, y)})
+
+
+register_policies(build_ps_strategy, {
+    "ps_strategy": "NONE",
+    "ps_strategy_save_devices": "SAVE_VARIABLE_DEVICES",
+})
+
+
+@builder("assets_strings")
+def build_assets_strings(name, out, result):
+    import tempfile
+    vocab = os.path.join(tempfile.mkdtemp(prefix="unmirror-asset-"), "vocab.txt")
+    with open(vocab, "w") as f:
+        f.write("alpha\nbeta\ngamma\ndelta\n")
+    m = tf.Module()
+    m.vocab = tf.saved_model.Asset(vocab)
+    init = tf.lookup.TextFileInitializer(
+        m.vocab, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
+        tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER)
+    m.table = tf.lookup.StaticHashTable(init, default_value=-1)
+    m.labels = tf.Variable(["first", "second", "third", "fourth", "unknown"], name="labels")
+
+    @tf.function(input_signature=[tf.TensorSpec([3], tf.string, name="tokens")])
+    def serve(tokens):
+        ids = m.table.lookup(tokens)
+        idx = tf.where(ids < 0, tf.constant(4, tf.int64), ids)
+        return {"ids": ids, "labels": tf.gather(m.labels, idx)}
+
+    m.serve = serve
+    tokens = np.array([b"gamma", b"omega", b"alpha"], dtype=object)
+    outs = np_outputs(serve(tf.constant(tokens)))
+    tf.saved_model.save(m, out, signatures={"serving_default": serve})
+    finish(name, out, result,
+           "asset vocabulary file (StaticHashTable from TextFileInitializer) and a DT_STRING variable",
+           "", "", ["tf2", "tf1"],
+           {"serving_default": sig_entry({"tokens": tokens}, outs)})
+
+
+@builder("tpu_leftover")
+def build_tpu_leftover(name, out, result):
+    w, b, x = dense_init()
+    m = Dense(w, b)
+    m.serve = tf.function(lambda x: {"y": m.apply(x)}, input_signature=[X_SPEC])
+
+    @tf.function(input_signature=[X_SPEC, X_SPEC])
+    def tpu_step(x0, x1):
+        # The shape of a TPU-replicated step: metadata, replicated inputs and outputs.
+        # It is traced (saved) and never run: these ops have no CPU kernels.
+        tf.raw_ops.TPUReplicateMetadata(num_replicas=2)
+        xin = tf.raw_ops.TPUReplicatedInput(inputs=[x0, x1])
+        y = m.apply(xin)
+        o0, o1 = tf.raw_ops.TPUReplicatedOutput(input=y, num_replicas=2)
+        return o0, o1
+
+    m.tpu_step = tpu_step
+    tpu_step.get_concrete_function()
+    y = np_outputs(m.serve(tf.constant(x)))
+    tf.saved_model.save(m, out, signatures={"serving_default": m.serve})
+    finish(name, out, result,
+           "saved tf.function (not a signature) holding TPUReplicateMetadata/TPUReplicatedInput/"
+           "TPUReplicatedOutput, never run; the signature is plain",
+           "TPUStrategy", "", ["tf2", "tf1"], {"serving_default": sig_entry({"x": x}, y)})
+
+
+# ---------------------------------------------------------------- TF1 fixtures
+
+def tf1_mode():
+    tf.compat.v1.disable_eager_execution()
+    tf.compat.v1.disable_resource_variables()
+    tf.compat.v1.disable_v2_tensorshape()
+
+
+def tf1_export(sess, out, inputs, outputs, saver=None):
+    builder_ = tf.compat.v1.saved_model.Builder(out)
+    sig = tf.compat.v1.saved_model.predict_signature_def(inputs, outputs)
+    builder_.add_meta_graph_and_variables(
+        sess, [tf.compat.v1.saved_model.tag_constants.SERVING],
+        signature_def_map={"serving_default": sig},
+        clear_devices=False, strip_default_attrs=True, saver=saver)
+    builder_.save()
+
+
+def build_tf1_towers(name, out, result, pbtxt=False):
+    from tensorflow.python.ops import nccl_ops
+    tf1_mode()
+    w0, b0, x = dense_init()
+    r = rng()
+    xs = r.uniform(-1, 1, size=(4, 3)).astype(np.float32)
+    g = tf.Graph()
+    with g.as_default():
+        tf.compat.v1.set_random_seed(SEED)
+        x_ph = tf.compat.v1.placeholder(tf.float32, [None, 3], name="x")
+        labels = tf.compat.v1.placeholder(tf.float32, [None, 4], name="labels")
+        x_parts = tf.split(x_ph, 2)
+        l_parts = tf.split(labels, 2)
+        towers = []
+        for i in range(2):
+            with tf.device("/device:GPU:%d" % i), tf.compat.v1.name_scope("tower_%d" % i):
+                prefix = "" if i == 0 else "tower_%d/" % i
+                w = tf.compat.v1.get_variable(prefix + "w", initializer=tf.constant(w0))
+                b = tf.compat.v1.get_variable(prefix + "b", initializer=tf.constant(b0))
+                y = tf.nn.relu(tf.matmul(x_parts[i], w) + b, name="y")
+                loss = tf.reduce_mean(tf.square(y - l_parts[i]))
+                grads = tf.gradients(loss, [w, b])
+                towers.append((w, b, y, grads))
+        # Serving path: tower 0 on the whole batch.
+        with tf.device("/device:GPU:0"), tf.compat.v1.name_scope("serving"):
+            y_serve = tf.nn.relu(tf.matmul(x_ph, towers[0][0]) + towers[0][1], name="y")
+        # Training path: NCCL all-reduce of each gradient across the two GPUs.
+        updates = []
+        for k in range(2):
+            summed = nccl_ops.all_sum([towers[0][3][k], towers[1][3][k]])
+            for i in range(2):
+                with tf.device("/device:GPU:%d" % i):
+                    updates.append(tf.compat.v1.assign_sub(towers[i][k], 0.05 * summed[i] / 2.0))
+        tf.group(*updates, name="train_op")
+        # No GPU here: soft placement runs the GPU-pinned ops on the CPU, and
+        # place_pruned_graph places only what each run needs, so the NCCL
+        # training ops (GPU-only kernels) stay in the graph but are never placed.
+        config = tf.compat.v1.ConfigProto(
+            allow_soft_placement=True,
+            graph_options=tf.compat.v1.GraphOptions(place_pruned_graph=True))
+        with tf.compat.v1.Session(graph=g, config=config) as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            yv = sess.run(y_serve, {x_ph: x})
+            tf1_export(sess, out, {"x": x_ph}, {"y": y_serve})
+    if pbtxt:
+        to_pbtxt(out)
+    finish(name, out, result,
+           "TF1 graph: two GPU towers (variables w, b and tower_1/w, tower_1/b on /device:GPU:0 and "
+           ":1), NcclAllReduce of gradients (nccl_ops.all_sum), SavedModelBuilder, serving on "
+           "tower 0" + (", saved_model.pbtxt" if pbtxt else ""),
+           "TF1 multi-GPU towers", "", ["tf2", "tf1"],
+           {"serving_default": sig_entry({"x": x}, {"y": yv})},
+           fmt="pbtxt" if pbtxt else "pb")
+
+
+BUILDERS["tf1_towers"] = build_tf1_towers
+BUILDERS["tf1_towers_pbtxt"] = functools.partial(build_tf1_towers, pbtxt=True)
+
+
+@builder("tf1_ps_worker")
+def build_tf1_ps_worker(name, out, result):
+    tf1_mode()
+    w0, b0, x = dense_init()
+    r = rng()
+    xs = r.uniform(-1, 1, size=(8, 3)).astype(np.float32)
+    ys = r.uniform(-1, 1, size=(8, 2)).astype(np.float32)
+    w1 = r.uniform(-1, 1, size=(4, 2)).astype(np.float32)
+    # A real in-process cluster on loopback: one worker, two parameter servers.
+    cluster = tf.train.ClusterSpec({
+        "worker": ["localhost:%d" % free_port()],
+        "ps": ["localhost:%d" % free_port(), "localhost:%d" % free_port()],
+    })
+    servers = [tf.distribute.Server(cluster, job_name="worker", task_index=0, start=True)]
+    servers += [tf.distribute.Server(cluster, job_name="ps", task_index=i, start=True) for i in range(2)]
+    g = tf.Graph()
+    with g.as_default():
+        tf.compat.v1.set_random_seed(SEED)
+        setter = tf.compat.v1.train.replica_device_setter(
+            ps_tasks=2, worker_device="/job:worker/task:0", cluster=cluster)
+        with tf.compat.v1.device(setter):
+            x_ph = tf.compat.v1.placeholder(tf.float32, [None, 3], name="x")
+            y_ph = tf.compat.v1.placeholder(tf.float32, [None, 2], name="labels")
+            step = tf.compat.v1.train.get_or_create_global_step()
+            with tf.compat.v1.variable_scope("dense"):
+                w = tf.compat.v1.get_variable("kernel", initializer=tf.constant(w0))
+                b = tf.compat.v1.get_variable("bias", initializer=tf.constant(b0))
+            with tf.compat.v1.variable_scope("out"):
+                v = tf.compat.v1.get_variable("kernel", initializer=tf.constant(w1))
+            h = tf.nn.relu(tf.matmul(x_ph, w) + b)
+            y = tf.identity(tf.matmul(h, v), name="y")
+            loss = tf.reduce_mean(tf.square(y - y_ph))
+            train_op = tf.compat.v1.train.AdamOptimizer(0.01).minimize(loss, global_step=step)
+        saver = tf.compat.v1.train.Saver(sharded=True)
+        with tf.compat.v1.Session(servers[0].target, graph=g) as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            for _ in range(3):
+                sess.run(train_op, {x_ph: xs, y_ph: ys})
+            yv = sess.run(y, {x_ph: x})
+            tf1_export(sess, out, {"x": x_ph}, {"y": y}, saver=saver)
+    finish(name, out, result,
+           "TF1 between-graph parameter-server training on an in-process gRPC cluster "
+           "(/job:worker/task:0, /job:ps/task:0..1, replica_device_setter), Adam, "
+           "Saver(sharded=True) passed to SavedModelBuilder",
+           "ParameterServer (TF1)", "", ["tf2", "tf1"],
+           {"serving_default": sig_entry({"x": x}, {"y": yv})})
+
+
+def main():
+    name, out, result = sys.argv[1:4]
+    if name not in BUILDERS:
+        raise SystemExit("unknown fixture %s" % name)
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    BUILDERS[name](name, out, result)
+
+
+if __name__ == "__main__":
+    main()
