@@ -199,7 +199,14 @@ func (er *entryReader) Read(p []byte) (int, error) {
 	n, err := er.src.Read(p)
 	er.remaining -= int64(n)
 	er.offset += int64(n)
-	if cerr := er.check.write(p[:n]); cerr != nil {
+	cerr := er.check.write(p[:n])
+	if c := er.check; c.badCk {
+		// An embedded checksum (string lengths, variant element) failed:
+		// report it before any layout error it leads to.
+		er.err = &ChecksumError{File: er.file, Key: er.key, Stored: c.ckStored, Computed: c.ckActual}
+		return 0, er.err
+	}
+	if cerr != nil {
 		er.err = &CorruptError{File: er.file, Key: er.key, Offset: er.offset, Reason: "bad tensor layout", Err: cerr}
 		return 0, er.err
 	}
