@@ -22,6 +22,9 @@ const (
 	stageRun   = "run"
 )
 
+// progressLoaded is the stderr line printed once the model has loaded.
+const progressLoaded = "serve: model loaded"
+
 // options are the command-line flags.
 type options struct {
 	dir       string

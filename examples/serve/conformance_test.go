@@ -12,9 +12,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -81,66 +81,132 @@ func readManifest(t *testing.T) *manifest {
 	return &m
 }
 
-var hostRE = regexp.MustCompile(`binary running on \S+`)
-
-// normalizeError keeps what is stable across machines and checkouts of a
-// TF error: its first line, with the model directory and host name masked.
-func normalizeError(msg, dir string) string {
-	msg = strings.ReplaceAll(msg, dir, "<model>")
-	msg = hostRE.ReplaceAllString(msg, "binary running on <host>")
-	return firstLine(msg)
+// childRun is what one child serve process did.
+type childRun struct {
+	resp     *response // nil if it timed out or died without a response
+	timedOut bool
+	loaded   bool   // it reported the model loaded (see progressLoaded)
+	exit     error  // cmd.Run's error
+	stderr   string // its stderr (TF's logs)
 }
 
-// checkFixture loads the SavedModel in dir in a child process with a
-// deadline, runs every signature of fx on the manifest's inputs and
-// compares the outputs with the manifest's. The error is for a fault of the
-// harness (the inputs file, the manifest's inputs refused), not of TF.
-func checkFixture(t *testing.T, dir string, fx fixture) (Result, error) {
-	res := Result{Fixture: fx.Name}
-	inputs, err := json.Marshal(fx.Signatures)
-	if err != nil {
-		return res, err
-	}
-	inFile := filepath.Join(t.TempDir(), "inputs.json")
-	if err := os.WriteFile(inFile, inputs, 0o644); err != nil {
-		return res, err
-	}
-	tags := fx.Tags
-	if len(tags) == 0 {
-		tags = []string{"serve"}
-	}
+// runChild runs the test binary as the serve program on dir with a
+// deadline, feeding inFile to signature; signature "" only loads the model.
+func runChild(dir string, tags []string, inFile, signature string) childRun {
 	ctx, cancel := context.WithTimeout(context.Background(), *fixtureTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-dir", dir, "-tags", strings.Join(tags, ","), "-inputs", inFile)
+	args := []string{"-dir", dir, "-tags", strings.Join(tags, ",")}
+	if signature != "" {
+		args = append(args, "-signature", signature, "-inputs", inFile)
+	}
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	cmd.Env = append(os.Environ(), childEnv+"=1")
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	c := childRun{
+		timedOut: errors.Is(ctx.Err(), context.DeadlineExceeded),
+		loaded:   strings.Contains(stderr.String(), progressLoaded),
+		exit:     err,
+		stderr:   stderr.String(),
+	}
+	var r response
+	if !c.timedOut && json.Unmarshal(lastJSONLine(stdout.Bytes()), &r) == nil {
+		c.resp = &r
+	}
+	return c
+}
+
+// writeJSON writes v to a new file in dir.
+func writeJSON(dir, name string, v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, name)
+	return path, os.WriteFile(path, b, 0o644)
+}
+
+// checkFixture loads the SavedModel in dir and runs each signature of fx on
+// the manifest's inputs, one child process per signature, all at once, each
+// with a deadline (so a signature that waits forever, such as a collective
+// with absent peers, hides neither the others nor whether the model
+// loaded), and compares the outputs with the manifest's. The error is for a
+// fault of the harness (files, the manifest's inputs refused), not of TF.
+func checkFixture(t *testing.T, dir string, fx fixture) (Result, error) {
+	res := Result{Fixture: fx.Name}
+	tmp := t.TempDir()
+	tags := fx.Tags
+	if len(tags) == 0 {
+		tags = []string{"serve"}
+	}
+	names := make([]string, 0, len(fx.Signatures))
+	for name := range fx.Signatures {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		names = []string{""} // load only
+	}
+	runs := make([]childRun, len(names))
 	start := time.Now()
-	runErr := cmd.Run()
-	t.Logf("%s: child took %v", fx.Name, time.Since(start).Round(time.Millisecond))
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	var wg sync.WaitGroup
+	for i, name := range names {
+		inFile := ""
+		if name != "" {
+			var err error
+			if inFile, err = writeJSON(tmp, fmt.Sprintf("inputs-%d.json", i), fx.Signatures[name].Inputs); err != nil {
+				return res, err
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runs[i] = runChild(dir, tags, inFile, name)
+		}()
+	}
+	wg.Wait()
+	t.Logf("%s: %d children took %v", fx.Name, len(runs), time.Since(start).Round(time.Millisecond))
+
+	// The load outcome: any child's load error or crash; a timeout only if
+	// no child got past the load.
+	loaded := false
+	for i, c := range runs {
+		switch {
+		case c.resp != nil && c.resp.Stage == stageInput:
+			return res, fmt.Errorf("%s: signature %s: the manifest's inputs were refused: %s", fx.Name, names[i], c.resp.Error)
+		case c.resp != nil && c.resp.Stage == stageLoad:
+			res.Load, res.Error = loadError, normalizeError(c.resp.Error, dir)
+			return res, nil
+		case c.resp == nil && !c.timedOut && !c.loaded:
+			t.Logf("%s: no response (%v); stderr tail:\n%s", fx.Name, c.exit, tail(c.stderr, 2000))
+			res.Load, res.Error = loadError, fmt.Sprintf("crashed: %v", c.exit)
+			return res, nil
+		}
+		loaded = loaded || c.loaded
+	}
+	if !loaded {
 		res.Load = loadTimeout
 		return res, nil
 	}
-	var r response
-	if err := json.Unmarshal(lastJSONLine(stdout.Bytes()), &r); err != nil {
-		// No response: TensorFlow aborted the process.
-		t.Logf("%s: no response (%v); stderr tail:\n%s", fx.Name, runErr, tail(stderr.String(), 2000))
-		res.Load, res.Error = loadError, fmt.Sprintf("crashed: %v", runErr)
-		return res, nil
-	}
-	switch r.Stage {
-	case stageInput:
-		return res, fmt.Errorf("%s: the manifest's inputs were refused: %s", fx.Name, r.Error)
-	case stageLoad:
-		res.Load, res.Error = loadError, normalizeError(r.Error, dir)
-		return res, nil
-	}
 	res.Load = loadOK
-	res.Signatures = map[string]string{}
-	for name, sig := range fx.Signatures {
-		res.Signatures[name] = signatureOutcome(r.Signatures[name], sig.Outputs, fx.FloatTolerance, dir)
+	for i, name := range names {
+		if name == "" {
+			continue
+		}
+		if res.Signatures == nil {
+			res.Signatures = map[string]string{}
+		}
+		switch c := runs[i]; {
+		case c.timedOut:
+			res.Signatures[name] = loadTimeout
+		case c.resp == nil:
+			t.Logf("%s: signature %s: no response (%v); stderr tail:\n%s", fx.Name, name, c.exit, tail(c.stderr, 2000))
+			res.Signatures[name] = fmt.Sprintf("error: crashed: %v", c.exit)
+		default:
+			res.Signatures[name] = signatureOutcome(c.resp.Signatures[name], fx.Signatures[name].Outputs, fx.FloatTolerance, dir)
+		}
 	}
 	return res, nil
 }

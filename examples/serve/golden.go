@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -122,4 +123,47 @@ func printTable(w io.Writer, path string) error {
 		return err
 	}
 	return writeTable(w, g)
+}
+
+var hostRE = regexp.MustCompile(`binary running on \S+`)
+
+// normalizeError keeps what is stable across machines, checkouts and runs
+// of a TF error: its first line, with the model directory and host name
+// masked and the node's attribute list (printed in map order) sorted.
+func normalizeError(msg, dir string) string {
+	msg = strings.ReplaceAll(msg, dir, "<model>")
+	msg = hostRE.ReplaceAllString(msg, "binary running on <host>")
+	return sortAttrList(firstLine(msg))
+}
+
+// sortAttrList sorts the items of "with these attrs: [a=1, b=[2, 3]]", as
+// TF's "No OpKernel was registered" error lists them in hash-map order.
+func sortAttrList(s string) string {
+	const marker = "with these attrs: ["
+	i := strings.Index(s, marker)
+	if i < 0 {
+		return s
+	}
+	start := i + len(marker)
+	var items []string
+	depth, quoted, from := 0, false, start
+	for j := start; j < len(s); j++ {
+		switch c := s[j]; {
+		case c == '"' && (j == 0 || s[j-1] != '\\'):
+			quoted = !quoted
+		case quoted:
+		case c == '[':
+			depth++
+		case c == ']' && depth > 0:
+			depth--
+		case c == ']':
+			items = append(items, s[from:j])
+			sort.Strings(items)
+			return s[:start] + strings.Join(items, ", ") + s[j:]
+		case c == ',' && depth == 0 && strings.HasPrefix(s[j:], ", "):
+			items = append(items, s[from:j])
+			from = j + 2
+		}
+	}
+	return s // unbalanced: leave as printed
 }

@@ -53,15 +53,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return failure(stageLoad, err).write(stdout)
 	}
 	defer model.Session.Close()
+	fmt.Fprintln(stderr, progressLoaded)
 	if o.list {
 		return response{OK: true, List: listSignatures(model)}.write(stdout)
 	}
-	return runSignatures(model, inputs).write(stdout)
+	return runSignatures(model, inputs, stderr).write(stdout)
 }
 
 // runSignatures runs every signature named in inputs, in name order, and
 // collects outputs or errors; the response fails if any signature failed.
-func runSignatures(model *tf.SavedModel, inputs map[string]map[string]*Tensor) response {
+// Progress goes to stderr, so a caller can tell where a hang happened.
+func runSignatures(model *tf.SavedModel, inputs map[string]map[string]*Tensor, stderr io.Writer) response {
 	resp := response{OK: true, Signatures: map[string]sigResult{}}
 	names := make([]string, 0, len(inputs))
 	for n := range inputs {
@@ -69,6 +71,7 @@ func runSignatures(model *tf.SavedModel, inputs map[string]map[string]*Tensor) r
 	}
 	sort.Strings(names)
 	for _, name := range names {
+		fmt.Fprintf(stderr, "serve: running signature %q\n", name)
 		outs, err := runSignature(model, name, inputs[name])
 		if err != nil {
 			resp.Signatures[name] = sigResult{Error: err.Error()}
