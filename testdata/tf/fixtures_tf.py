@@ -621,6 +621,40 @@ BUILDERS["tf1_towers"] = build_tf1_towers
 BUILDERS["tf1_towers_pbtxt"] = functools.partial(build_tf1_towers, pbtxt=True)
 
 
+@builder("tf1_gpu_table")
+def build_tf1_gpu_table(name, out, result):
+    # A model exported from a GPU box with everything under tf.device("/device:GPU:0"),
+    # including a CPU-only lookup table (as in triton-inference-server#3344).
+    tf1_mode()
+    r = rng()
+    emb0 = r.uniform(-1, 1, size=(4, 2)).astype(np.float32)
+    tokens = np.array([b"beta", b"zeta", b"alpha"], dtype=object)
+    g = tf.Graph()
+    with g.as_default(), tf.device("/device:GPU:0"):
+        tok = tf.compat.v1.placeholder(tf.string, [3], name="tokens")
+        init = tf.lookup.KeyValueTensorInitializer(
+            tf.constant(["alpha", "beta", "gamma"]), tf.constant([0, 1, 2], tf.int64))
+        table = tf.compat.v1.lookup.StaticHashTable(init, default_value=-1)
+        ids = table.lookup(tok)
+        emb = tf.compat.v1.get_variable("embedding", initializer=tf.constant(emb0))
+        rows = tf.gather(emb, ids + 1, name="rows")
+        config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
+        with tf.compat.v1.Session(graph=g, config=config) as sess:
+            sess.run([tf.compat.v1.global_variables_initializer(), tf.compat.v1.tables_initializer()])
+            idv, rowv = sess.run([ids, rows], {tok: tokens})
+            builder_ = tf.compat.v1.saved_model.Builder(out)
+            sig = tf.compat.v1.saved_model.predict_signature_def({"tokens": tok}, {"ids": ids, "rows": rows})
+            builder_.add_meta_graph_and_variables(
+                sess, ["serve"], signature_def_map={"serving_default": sig},
+                main_op=tf.compat.v1.tables_initializer(), clear_devices=False, strip_default_attrs=True)
+            builder_.save()
+    finish(name, out, result,
+           "TF1 graph built under tf.device('/device:GPU:0') including a HashTable lookup "
+           "(CPU-only kernels) and its initializer as main_op, SavedModelBuilder",
+           "", "", ["tf2", "tf1"],
+           {"serving_default": sig_entry({"tokens": tokens}, {"ids": idv, "rows": rowv})})
+
+
 @builder("tf1_ps_worker")
 def build_tf1_ps_worker(name, out, result):
     tf1_mode()

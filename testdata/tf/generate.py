@@ -55,6 +55,7 @@ FIXTURES = [
     "tf1_towers",
     "tf1_towers_pbtxt",
     "tf1_ps_worker",
+    "tf1_gpu_table",
     "collective_fn",
     "sharded_variable",
     "ps_strategy",
