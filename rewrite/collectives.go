@@ -98,7 +98,7 @@ type collOp struct {
 	sum  bool // a summing reduction when merge/final attrs say so
 }
 
-// collectiveOps lists the ops this pass replaces.
+// collOps lists the ops this pass replaces.
 var collOps = map[string]collOp{
 	"NcclAllReduce":             {collIdentity, true},
 	"NcclReduce":                {collIdentity, true},
@@ -267,7 +267,7 @@ func (cr *collRun) identity(b *graphdef.Body, n *nodepb.NodeDef, op collOp) erro
 	return cr.fixMeans(b, name, size, sizeKnown)
 }
 
-// hasDataConsumers reports whether any data input or ret reads name.
+// collHasDataConsumers reports whether any data input or ret reads name.
 func collHasDataConsumers(b *graphdef.Body, name string) bool {
 	for _, u := range b.Consumers(name) {
 		if !u.Input.Control {
@@ -298,7 +298,7 @@ func collControlInputs(n *nodepb.NodeDef) []string {
 	return out
 }
 
-// identityRemap maps references to the outputs of a replaced node in a
+// collIdentityRemap maps references to the outputs of a replaced node in a
 // function body to the Identity's "output:0".
 func collIdentityRemap(b *graphdef.Body, name string) graphdef.Remap {
 	fn := b.IsFunction()
@@ -313,7 +313,7 @@ func collIdentityRemap(b *graphdef.Body, name string) graphdef.Remap {
 	}
 }
 
-// isSum reports whether a reduction sums without dividing: merge_op Add
+// collIsSum reports whether a reduction sums without dividing: merge_op Add
 // and final_op Id (V1, V2), reduction Add (V3) or sum (NCCL).
 func collIsSum(n *nodepb.NodeDef) bool {
 	a := n.GetAttr()
@@ -330,7 +330,7 @@ func collIsSum(n *nodepb.NodeDef) bool {
 	return true
 }
 
-// groupSize returns the number of replicas n communicates with, when the
+// collGroupSize returns the number of replicas n communicates with, when the
 // graph says so.
 func collGroupSize(b *graphdef.Body, n *nodepb.NodeDef) (int64, bool) {
 	a := n.GetAttr()
@@ -367,7 +367,7 @@ func collGroupSize(b *graphdef.Body, n *nodepb.NodeDef) (int64, bool) {
 	return 0, false
 }
 
-// broadcastSource finds the data input of the sender matching receiver n
+// collBroadcastSource finds the data input of the sender matching receiver n
 // in the same body.
 func collBroadcastSource(b *graphdef.Body, n *nodepb.NodeDef) (string, bool) {
 	var want func(*nodepb.NodeDef) bool
@@ -417,7 +417,7 @@ func collBroadcastSource(b *graphdef.Body, n *nodepb.NodeDef) (string, bool) {
 	return "", false
 }
 
-// constNode returns the Const node that input ref reads, looking through
+// collConstNode returns the Const node that input ref reads, looking through
 // Identity nodes, or nil.
 func collConstNode(b *graphdef.Body, ref string) *nodepb.NodeDef {
 	for range 8 {
@@ -445,7 +445,7 @@ func collConstNode(b *graphdef.Body, ref string) *nodepb.NodeDef {
 	return nil
 }
 
-// constValue returns the value of a Const holding one number (any shape with
+// collConstValue returns the value of a Const holding one number (any shape with
 // one element), read through Identity and Cast nodes.
 func collConstValue(b *graphdef.Body, ref string) (float64, bool) {
 	for range 8 {
@@ -473,7 +473,7 @@ func collConstValue(b *graphdef.Body, ref string) (float64, bool) {
 	return 0, false
 }
 
-// scaleOps pass a reduced value on unchanged but for shape or a constant
+// collScaleOps pass a reduced value on unchanged but for shape or a constant
 // factor; a division by the group size after them still averages.
 var collScaleOps = map[string]bool{
 	"Identity": true, "Reshape": true, "Squeeze": true, "ExpandDims": true, "Cast": true,
@@ -546,7 +546,7 @@ func (cr *collRun) fixMeans(b *graphdef.Body, name string, size int64, sizeKnown
 	return nil
 }
 
-// distributionOp says whether op is a Horovod or TPU replication op, or
+// collDistributionOp says whether op is a Horovod or TPU replication op, or
 // whether n carries a _tpu_replicate attr.
 func collDistributionOp(n *nodepb.NodeDef) bool {
 	op := n.GetOp()
@@ -557,7 +557,7 @@ func collDistributionOp(n *nodepb.NodeDef) bool {
 	return ok
 }
 
-// tpuOps are TPU replication ops with no CPU or GPU kernel (or one that needs
+// collTPUOps are TPU replication ops with no CPU or GPU kernel (or one that needs
 // the TPU runtime).
 var collTPUOps = map[string]bool{
 	"TPUReplicateMetadata": true, "TPUReplicatedInput": true, "TPUReplicatedOutput": true,
@@ -656,7 +656,7 @@ func (cr *collRun) distributionOps() error {
 	return nil
 }
 
-// servingChain describes how a serving root reaches node name of b: the
+// collServingChain describes how a serving root reaches node name of b: the
 // signature (or other root), the main-graph node, and the chain of function
 // calls, for error messages.
 func collServingChain(meta *tfpb.MetaGraphDef, g *graphdef.Graph, b *graphdef.Body, name string) string {
@@ -755,7 +755,7 @@ func collServingChain(meta *tfpb.MetaGraphDef, g *graphdef.Graph, b *graphdef.Bo
 	return "serving roots -> " + b.Name() + " node " + name
 }
 
-// tensorProducer returns the node of a tensor name "node:0" or "^node".
+// collProducer returns the node of a tensor name "node:0" or "^node".
 func collProducer(s string) string {
 	s = strings.TrimPrefix(s, "^")
 	if i := strings.IndexByte(s, ':'); i >= 0 {

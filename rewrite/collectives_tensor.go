@@ -8,7 +8,7 @@ import (
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 )
 
-// tensorScalar returns the value of a numeric TensorProto holding exactly
+// collTensorScalar returns the value of a numeric TensorProto holding exactly
 // one element (a scalar, or any shape with one element), from its typed
 // value list or its tensor_content. It is how the collectives pass reads
 // group sizes and divisors.
@@ -71,7 +71,7 @@ func collTensorScalar(t *tensorpb.TensorProto) (float64, bool) {
 	return 0, false
 }
 
-// halfToFloat converts an IEEE 754 binary16 value.
+// collHalfToFloat converts an IEEE 754 binary16 value.
 func collHalfToFloat(h uint16) float64 {
 	sign := 1.0
 	if h&0x8000 != 0 {

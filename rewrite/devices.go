@@ -101,7 +101,7 @@ func runDevices(c *Context) error {
 	return nil
 }
 
-// nodeEdit collects what happened to one node, so that each node gets one
+// devNodeEdit collects what happened to one node, so that each node gets one
 // change record.
 type devNodeEdit struct {
 	loc  graphdef.Location
@@ -166,7 +166,7 @@ func remapGraphDevices(c *Context, mg int, pol device.Policy) error {
 	return nil
 }
 
-// pruneColocation drops the "_class" entries of b's nodes that name nodes
+// devPruneColocation drops the "_class" entries of b's nodes that name nodes
 // b does not hold, calling report for each node it edits.
 func devPruneColocation(b *graphdef.Body, report func(n *nodepb.NodeDef, dropped []string)) error {
 	var touched []string
@@ -204,14 +204,42 @@ func devPruneColocation(b *graphdef.Body, report func(n *nodepb.NodeDef, dropped
 	return nil
 }
 
-// handleOps are ops whose output 0 is a variable (resource or ref) that the
+// devHandleOps are ops whose output 0 is a variable (resource or ref) that the
 // placer colocates with every op reading it.
 var devHandleOps = map[string]bool{
 	"VarHandleOp": true, "_VarHandlesOp": true, "VariableV2": true, "Variable": true,
 	"TemporaryVariable": true,
 }
 
-// colocationGroups returns the colocation groups of b with more than one
+// devColocatedConsumer reports whether the placer colocates consumer n with
+// the variable op it reads (ColocateResourceAndRefEdges): the input must be
+// of resource type (every consumer of a VarHandleOp, as far as this package
+// can tell without an op registry) or of ref type (the ref-taking ops of a
+// VariableV2: Assign*, Scatter*, Apply*, SparseApply*, Ref*, CountUpTo,
+// IsVariableInitialized, DestroyTemporaryVariable; an Identity or SaveV2
+// reading a ref variable dereferences it and is not colocated), and the
+// consumer must not be one of the ops TF exempts
+// (REGISTER_INPUT_COLOCATION_EXEMPTION: function calls, IdentityN, dataset
+// ops), nor a call of a library function.
+func devColocatedConsumer(g *graphdef.Graph, n *nodepb.NodeDef, resource bool) bool {
+	op := n.GetOp()
+	switch {
+	case op == "PartitionedCall", op == "StatefulPartitionedCall", op == "IdentityN",
+		op == "DeleteMultiDeviceIterator", op == "RpcServerRegister", strings.HasSuffix(op, "Dataset"),
+		strings.HasSuffix(op, "DatasetV2"), g.Function(op) != nil:
+		return false
+	case resource:
+		return true
+	}
+	for _, p := range []string{"Assign", "Scatter", "Apply", "SparseApply", "ResourceApply", "Ref"} {
+		if strings.HasPrefix(op, p) {
+			return true
+		}
+	}
+	return op == "CountUpTo" || op == "IsVariableInitialized" || op == "DestroyTemporaryVariable"
+}
+
+// devColocationGroups returns the colocation groups of b with more than one
 // member, as node indexes into b.Nodes(), formed by "_class" entries and by
 // edges from variable-handle ops to their consumers.
 func devColocationGroups(b *graphdef.Body) [][]int {
@@ -247,8 +275,9 @@ func devColocationGroups(b *graphdef.Body) [][]int {
 			}
 		}
 		if devHandleOps[n.GetOp()] {
+			resource := n.GetOp() == "VarHandleOp" || n.GetOp() == "_VarHandlesOp"
 			for _, u := range b.Consumers(n.GetName()) {
-				if u.Input.Control {
+				if u.Input.Control || !devColocatedConsumer(b.Graph(), u.Node, resource) {
 					continue
 				}
 				if j, ok := index[u.Node.GetName()]; ok {
@@ -356,7 +385,7 @@ func cleanConfigProto(n *nodepb.NodeDef) (string, error) {
 	return strings.Join(parts, "; "), nil
 }
 
-// bareType matches a device given as a bare type ("CPU", "GPU"), which
+// devBareType matches a device given as a bare type ("CPU", "GPU"), which
 // Python's DeviceSpec accepts in SavedResource.device.
 var devBareType = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 
@@ -426,15 +455,15 @@ func deviceProblems(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, pol devi
 			nd, err := pol.Apply(n.GetDevice())
 			switch {
 			case err != nil:
-				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device %q: %v", n.GetDevice(), err))
+				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device: %q: %v", n.GetDevice(), err))
 			case nd != n.GetDevice():
-				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device %q is not %s for target %s", n.GetDevice(), devDescribeTarget(nd), pol.Target))
+				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device: %q is not %s for target %s", n.GetDevice(), devDescribeTarget(nd), pol.Target))
 			}
 		}
 		if a := n.GetAttr()["config_proto"]; a != nil && len(a.GetS()) > 0 {
 			var cfg tfpb.ConfigProto
 			if err := proto.Unmarshal(a.GetS(), &cfg); err == nil && (len(cfg.DeviceFilters) > 0 || cfg.ClusterDef != nil) {
-				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("config_proto names devices: device_filters %q, cluster_def %v", cfg.DeviceFilters, cfg.ClusterDef != nil))
+				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device: config_proto names devices: device_filters %q, cluster_def %v", cfg.DeviceFilters, cfg.ClusterDef != nil))
 			}
 		}
 	}
@@ -456,9 +485,9 @@ func deviceProblems(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, pol devi
 			nd, err := applyObjectDevice(pol, d)
 			switch {
 			case err != nil:
-				find(Object(mg, id), fmt.Sprintf("device %q: %v", d, err))
+				find(Object(mg, id), fmt.Sprintf("device: %q: %v", d, err))
 			case nd != d:
-				find(Object(mg, id), fmt.Sprintf("device %q is not %s for target %s", d, devDescribeTarget(nd), pol.Target))
+				find(Object(mg, id), fmt.Sprintf("device: %q is not %s for target %s", d, devDescribeTarget(nd), pol.Target))
 			}
 		}
 	}
@@ -471,7 +500,7 @@ func devDescribeTarget(nd string) string {
 	return fmt.Sprintf("%q", nd)
 }
 
-// sortedKeys returns the keys of m, sorted.
+// collSortedKeys returns the keys of m, sorted.
 func collSortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {

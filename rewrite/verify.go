@@ -44,6 +44,9 @@ import (
 //     naming node ids out of range, concrete functions missing from the
 //     library, and keras_metadata.pb node ids out of range.
 //
+// Every finding's text starts with its category: "device:", "distribution
+// op:", "checkpoint:", "graph:" or "object graph:".
+//
 // [Check] runs the same checks on a model outside a pipeline.
 var Verify = &Pass{
 	Name: "verify",
@@ -119,16 +122,16 @@ func checkDistributionOps(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, f 
 			if !b.IsFunction() && !reach.Node(graphdef.Location{Node: n.GetName()}) {
 				continue
 			}
-			what := "op " + n.GetOp()
+			what := n.GetOp()
 			if !coll && !strings.HasPrefix(n.GetOp(), "Horovod") && !collTPUOps[n.GetOp()] {
 				what = "_tpu_replicate attr on " + n.GetOp()
 			}
-			f(Node(mg, b.Name(), n.GetName()), "%s is reachable from the model's roots: it needs other replicas or a TPU", what)
+			f(Node(mg, b.Name(), n.GetName()), "distribution op: %s is reachable from the model's roots: it needs other replicas or a TPU", what)
 		}
 	}
 }
 
-// assignOps write a restored value to a variable: input 0 is the variable,
+// verifyAssignOps write a restored value to a variable: input 0 is the variable,
 // input 1 the value.
 var verifyAssignOps = map[string]bool{"AssignVariableOp": true, "Assign": true}
 
@@ -138,7 +141,7 @@ func checkRestore(m *savedmodel.Model, mg int, meta *tfpb.MetaGraphDef, g *graph
 	restored := map[string]bool{}
 	if restore != "" {
 		if g.Main().Node(restore) == nil {
-			f(Where{MetaGraph: mg}, "saver_def.restore_op_name %q names no node of the main graph", sd.GetRestoreOpName())
+			f(Where{MetaGraph: mg}, "checkpoint: saver_def.restore_op_name %q names no node of the main graph", sd.GetRestoreOpName())
 		} else {
 			reach := g.Reachable(graphdef.Roots{Nodes: []string{restore}})
 			verifyForReached(g, reach, func(b *graphdef.Body, n *nodepb.NodeDef) {
@@ -171,12 +174,12 @@ func checkRestore(m *savedmodel.Model, mg int, meta *tfpb.MetaGraphDef, g *graph
 		if restored[n.GetName()] || initialised[n.GetName()] {
 			continue
 		}
-		f(Node(mg, "", n.GetName()), "variable %s (%s) is read by a signature but neither the restore op nor the init op assigns it: TensorFlow fails with \"Could not find variable\"",
+		f(Node(mg, "", n.GetName()), "checkpoint: variable %s (%s) is read by a signature but neither the restore op nor the init op assigns it: TensorFlow fails with \"Could not find variable\"",
 			n.GetName(), n.GetOp())
 	}
 }
 
-// forReached calls fn for every reached main-graph node and every node of a
+// verifyForReached calls fn for every reached main-graph node and every node of a
 // reached function.
 func verifyForReached(g *graphdef.Graph, reach *graphdef.Reach, fn func(*graphdef.Body, *nodepb.NodeDef)) {
 	for _, b := range g.Bodies() {
@@ -195,40 +198,40 @@ func checkRestoreV2(m *savedmodel.Model, mg int, g *graphdef.Graph, reach *graph
 	w := Node(mg, b.Name(), n.GetName())
 	data := collDataInputs(n)
 	if len(data) < 3 {
-		f(w, "RestoreV2 has %d data inputs, want 3", len(data))
+		f(w, "checkpoint: RestoreV2 has %d data inputs, want 3", len(data))
 		return
 	}
 	names, ok1 := verifyConstStrings(b, data[1])
 	specs, ok2 := verifyConstStrings(b, data[2])
 	if !ok1 || !ok2 {
-		f(w, "RestoreV2 tensor_names or shape_and_slices is not a Const string list")
+		f(w, "checkpoint: RestoreV2 tensor_names or shape_and_slices is not a Const string list")
 		return
 	}
 	dtypes := n.GetAttr()["dtypes"].GetList().GetType()
 	if len(names) != len(specs) || len(names) != len(dtypes) {
-		f(w, "RestoreV2 has %d tensor_names, %d shape_and_slices and %d dtypes", len(names), len(specs), len(dtypes))
+		f(w, "checkpoint: RestoreV2 has %d tensor_names, %d shape_and_slices and %d dtypes", len(names), len(specs), len(dtypes))
 		return
 	}
 	outputs := verifyRestoreOutputs(b, n)
 	for i, key := range names {
 		e, ok := m.CheckpointEntry(key)
 		if !ok {
-			f(w, "restores key %q, which the checkpoint lacks (TensorFlow: \"Key %s not found in checkpoint\")", key, key)
+			f(w, "checkpoint: restores key %q, which the checkpoint lacks (TensorFlow: \"Key %s not found in checkpoint\")", key, key)
 			continue
 		}
 		want := e.GetShape()
 		dtypeOK := e.GetDtype() == dtypes[i]
 		if !dtypeOK {
-			f(w, "restores key %q as %s, but the checkpoint holds %s", key, dtypes[i], e.GetDtype())
+			f(w, "checkpoint: restores key %q as %s, but the checkpoint holds %s", key, dtypes[i], e.GetDtype())
 			want = nil
 		} else if specs[i] != "" {
 			full, err := verifySliceFullShape(specs[i])
 			if err != nil {
-				f(w, "key %q: shape_and_slices %q: %v", key, specs[i], err)
+				f(w, "checkpoint: key %q: shape_and_slices %q: %v", key, specs[i], err)
 				continue
 			}
 			if !verifySameShape(full, want) {
-				f(w, "key %q: shape_and_slices %q has full shape %v, the checkpoint holds %v", key, specs[i], full, verifyDims(want))
+				f(w, "checkpoint: key %q: shape_and_slices %q has full shape %v, the checkpoint holds %v", key, specs[i], full, verifyDims(want))
 			}
 			want = nil // the assigned value is a slice; its shape is checked by TF
 		}
@@ -240,11 +243,11 @@ func checkRestoreV2(m *savedmodel.Model, mg int, g *graphdef.Graph, reach *graph
 					continue
 				}
 				if dt := vn.GetAttr()["dtype"].GetType(); dt != typespb.DataType_DT_INVALID && verifyBaseType(dt) != verifyBaseType(e.GetDtype()) {
-					f(Node(mg, "", varName), "variable %s is %s, but checkpoint key %q holds %s", varName, dt, key, e.GetDtype())
+					f(Node(mg, "", varName), "checkpoint: variable %s is %s, but checkpoint key %q holds %s", varName, dt, key, e.GetDtype())
 				}
 				if want != nil {
 					if s := vn.GetAttr()["shape"].GetShape(); s != nil && !s.GetUnknownRank() && !verifySameShape(verifyDims(s), want) {
-						f(Node(mg, "", varName), "variable %s has shape %v, but checkpoint key %q holds %v", varName, verifyDims(s), key, verifyDims(want))
+						f(Node(mg, "", varName), "checkpoint: variable %s has shape %v, but checkpoint key %q holds %v", varName, verifyDims(s), key, verifyDims(want))
 					}
 				}
 			}
@@ -252,7 +255,7 @@ func checkRestoreV2(m *savedmodel.Model, mg int, g *graphdef.Graph, reach *graph
 	}
 }
 
-// baseType maps a reference dtype (DT_FLOAT_REF, of TF1 variables) to its
+// verifyBaseType maps a reference dtype (DT_FLOAT_REF, of TF1 variables) to its
 // value type.
 func verifyBaseType(t typespb.DataType) typespb.DataType {
 	if t > 100 {
@@ -266,7 +269,7 @@ type verifyAssignUse struct {
 	handle string // the assign's variable input, in b's grammar
 }
 
-// restoreOutputs returns, per output of RestoreV2 node n, the assignments
+// verifyRestoreOutputs returns, per output of RestoreV2 node n, the assignments
 // that store it (through Identity nodes), as the variable inputs of the
 // assigning ops.
 func verifyRestoreOutputs(b *graphdef.Body, n *nodepb.NodeDef) map[int][]verifyAssignUse {
@@ -301,7 +304,7 @@ func verifyRestoreOutputs(b *graphdef.Body, n *nodepb.NodeDef) map[int][]verifyA
 	return out
 }
 
-// resolveHandle follows a variable reference in body b back to the
+// verifyResolveHandle follows a variable reference in body b back to the
 // main-graph variable ops it can be: through Identity nodes and, for a
 // function argument, through every reached call of the function.
 func verifyResolveHandle(g *graphdef.Graph, reach *graphdef.Reach, b *graphdef.Body, ref string, depth int) []string {
@@ -349,7 +352,7 @@ func verifyResolveHandle(g *graphdef.Graph, reach *graphdef.Reach, b *graphdef.B
 	return nil
 }
 
-// callsAsArgs reports whether call node n passes its data inputs, in order,
+// verifyCallsAsArgs reports whether call node n passes its data inputs, in order,
 // as the arguments of function fn.
 func verifyCallsAsArgs(n *nodepb.NodeDef, fn string) bool {
 	if n.GetOp() == fn {
@@ -362,7 +365,7 @@ func verifyCallsAsArgs(n *nodepb.NodeDef, fn string) bool {
 	return false
 }
 
-// constStrings returns the strings of the Const that ref reads.
+// verifyConstStrings returns the strings of the Const that ref reads.
 func verifyConstStrings(b *graphdef.Body, ref string) ([]string, bool) {
 	c := collConstNode(b, ref)
 	if c == nil {
@@ -391,7 +394,7 @@ func verifyConstStrings(b *graphdef.Body, ref string) ([]string, bool) {
 	return out, true
 }
 
-// sliceFullShape parses the full shape of a shape_and_slices entry such as
+// verifySliceFullShape parses the full shape of a shape_and_slices entry such as
 // "6 4 0,3:-" (dims, then one slice per dim).
 func verifySliceFullShape(spec string) ([]int64, error) {
 	fields := strings.Fields(spec)
@@ -417,7 +420,7 @@ func verifyDims(s *shapepb.TensorShapeProto) []int64 {
 	return out
 }
 
-// sameShape compares dims with a checkpoint shape; -1 (unknown) matches any.
+// verifySameShape compares dims with a checkpoint shape; -1 (unknown) matches any.
 func verifySameShape(dims []int64, s *shapepb.TensorShapeProto) bool {
 	sd := s.GetDim()
 	if len(dims) != len(sd) {
@@ -431,7 +434,7 @@ func verifySameShape(dims []int64, s *shapepb.TensorShapeProto) bool {
 	return true
 }
 
-// initOpRoots returns the init op of meta: the __saved_model_init_op
+// verifyInitRoots returns the init op of meta: the __saved_model_init_op
 // signature output, else the main op or legacy init op collections.
 func verifyInitRoots(meta *tfpb.MetaGraphDef) graphdef.Roots {
 	var nodes []string
@@ -448,7 +451,7 @@ func verifyInitRoots(meta *tfpb.MetaGraphDef) graphdef.Roots {
 	return graphdef.Roots{Nodes: collSortedUnique(nodes)}
 }
 
-// signatureRoots returns the producers of every tensor of every signature
+// verifySignatureRoots returns the producers of every tensor of every signature
 // other than the init op.
 func verifySignatureRoots(meta *tfpb.MetaGraphDef) graphdef.Roots {
 	var nodes []string
@@ -477,17 +480,17 @@ func checkObjectGraph(m *savedmodel.Model, mg int, meta *tfpb.MetaGraphDef, g *g
 	for id, obj := range og.GetNodes() {
 		for _, ref := range obj.GetChildren() {
 			if !inRange(ref.GetNodeId()) {
-				f(Object(mg, id), "child %q names object %d, out of range [0,%d)", ref.GetLocalName(), ref.GetNodeId(), n)
+				f(Object(mg, id), "object graph: child %q names object %d, out of range [0,%d)", ref.GetLocalName(), ref.GetNodeId(), n)
 			}
 		}
 		for _, ref := range obj.GetDependencies() {
 			if !inRange(ref.GetNodeId()) {
-				f(Object(mg, id), "dependency %q names object %d, out of range [0,%d)", ref.GetLocalName(), ref.GetNodeId(), n)
+				f(Object(mg, id), "object graph: dependency %q names object %d, out of range [0,%d)", ref.GetLocalName(), ref.GetNodeId(), n)
 			}
 		}
 		for _, sv := range obj.GetSlotVariables() {
 			if !inRange(sv.GetOriginalVariableNodeId()) || !inRange(sv.GetSlotVariableNodeId()) {
-				f(Object(mg, id), "slot variable %q names objects %d and %d, out of range [0,%d)", sv.GetSlotName(),
+				f(Object(mg, id), "object graph: slot variable %q names objects %d and %d, out of range [0,%d)", sv.GetSlotName(),
 					sv.GetOriginalVariableNodeId(), sv.GetSlotVariableNodeId(), n)
 			}
 		}
@@ -495,29 +498,29 @@ func checkObjectGraph(m *savedmodel.Model, mg int, meta *tfpb.MetaGraphDef, g *g
 		case *tfpb.SavedObject_Function:
 			for _, fn := range k.Function.GetConcreteFunctions() {
 				if !hasFn(fn) {
-					f(Object(mg, id), "function names concrete function %s, which the library lacks", fn)
+					f(Object(mg, id), "object graph: function names concrete function %s, which the library lacks", fn)
 				}
 			}
 		case *tfpb.SavedObject_BareConcreteFunction:
 			if fn := k.BareConcreteFunction.GetConcreteFunctionName(); !hasFn(fn) {
-				f(Object(mg, id), "bare concrete function %s is not in the library", fn)
+				f(Object(mg, id), "object graph: bare concrete function %s is not in the library", fn)
 			}
 		}
 	}
 	for _, name := range collSortedKeys(og.GetConcreteFunctions()) {
 		if !hasFn(name) {
-			f(Where{MetaGraph: mg, Function: name}, "concrete function %s is not in the library", name)
+			f(Where{MetaGraph: mg, Function: name}, "object graph: concrete function %s is not in the library", name)
 		}
 		for _, id := range og.GetConcreteFunctions()[name].GetBoundInputs() {
 			if !inRange(id) {
-				f(Where{MetaGraph: mg, Function: name}, "bound input names object %d, out of range [0,%d)", id, n)
+				f(Where{MetaGraph: mg, Function: name}, "object graph: bound input names object %d, out of range [0,%d)", id, n)
 			}
 		}
 	}
 	if mg == 0 && m.Keras != nil {
 		for _, k := range m.Keras.Nodes {
 			if k.NodeID < 0 || int(k.NodeID) >= n {
-				f(Where{MetaGraph: mg}, "keras_metadata.pb object %q names object %d, out of range [0,%d)", k.NodePath, k.NodeID, n)
+				f(Where{MetaGraph: mg}, "object graph: keras_metadata.pb object %q names object %d, out of range [0,%d)", k.NodePath, k.NodeID, n)
 			}
 		}
 	}

@@ -91,7 +91,7 @@ func TestVerifyRestore(t *testing.T) {
 	}{{
 		name: "u is read but never restored",
 		keys: []string{"w"}, dtypes: []typespb.DataType{dvFloat},
-		want: []string{`node u: variable u (VariableV2) is read by a signature but neither the restore op nor the init op assigns it`},
+		want: []string{`node u: checkpoint: variable u (VariableV2) is read by a signature but neither the restore op nor the init op assigns it`},
 	}, {
 		name: "all restored",
 		keys: []string{"w", "u"}, dtypes: []typespb.DataType{dvFloat, dvFloat},
@@ -105,9 +105,9 @@ func TestVerifyRestore(t *testing.T) {
 			_ = m.SetVariable("u", &tfpb.BundleEntryProto{Dtype: dvFloat, Shape: dvShape(3)}, nil)
 		},
 		want: []string{
-			`node save/RestoreV2: restores key "w" as DT_DOUBLE, but the checkpoint holds DT_FLOAT`,
-			`node u: variable u has shape [2], but checkpoint key "u" holds [3]`,
-			`node save/RestoreV2: restores key "gone", which the checkpoint lacks`,
+			`node save/RestoreV2: checkpoint: restores key "w" as DT_DOUBLE, but the checkpoint holds DT_FLOAT`,
+			`node u: checkpoint: variable u has shape [2], but checkpoint key "u" holds [3]`,
+			`node save/RestoreV2: checkpoint: restores key "gone", which the checkpoint lacks`,
 		},
 	}}
 	for _, tt := range tests {
@@ -184,14 +184,14 @@ func TestVerifyDistributionOpsAndGraph(t *testing.T) {
 	m.Keras = &savedmodel.KerasMetadata{Nodes: []savedmodel.KerasObject{{NodeID: 0, NodePath: "root"}, {NodeID: 2, NodePath: "root.layer"}}}
 	got := dvWhat(Check(m, Options{}))
 	for _, want := range []string{
-		`meta_graph 0, node x: device "/job:worker/task:1/device:GPU:0" is not "" (cleared) for target CPU`,
-		`function reached, node r: op NcclAllReduce is reachable from the model's roots`,
-		`function concrete, node t: op TPUReplicatedInput is reachable`,
+		`meta_graph 0, node x: device: "/job:worker/task:1/device:GPU:0" is not "" (cleared) for target CPU`,
+		`function reached, node r: distribution op: NcclAllReduce is reachable from the model's roots`,
+		`function concrete, node t: distribution op: TPUReplicatedInput is reachable`,
 		`node dangling: graph:`,
-		`object 0: child "bad" names object 5, out of range [0,2)`,
-		`object 1: function names concrete function missing_fn, which the library lacks`,
-		`function concrete: bound input names object 9, out of range [0,2)`,
-		`keras_metadata.pb object "root.layer" names object 2, out of range [0,2)`,
+		`object 0: object graph: child "bad" names object 5, out of range [0,2)`,
+		`object 1: object graph: function names concrete function missing_fn, which the library lacks`,
+		`function concrete: object graph: bound input names object 9, out of range [0,2)`,
+		`object graph: keras_metadata.pb object "root.layer" names object 2, out of range [0,2)`,
 	} {
 		assert.Contains(t, got, want)
 	}
