@@ -107,6 +107,24 @@ func rawIndex(kvs ...string) []byte {
 	return append(file, footer[:]...)
 }
 
+// editEntry changes the entry of key in m's index.
+func editEntry(t *testing.T, m fstest.MapFS, key string, edit func(e *tfpb.BundleEntryProto)) {
+	editIndex(t, m, func(k string, msg proto.Message) {
+		if k == key {
+			edit(msg.(*tfpb.BundleEntryProto))
+		}
+	})
+}
+
+// editHeader changes the header of m's index.
+func editHeader(t *testing.T, m fstest.MapFS, edit func(h *tfpb.BundleHeaderProto)) {
+	editIndex(t, m, func(k string, msg proto.Message) {
+		if k == "" {
+			edit(msg.(*tfpb.BundleHeaderProto))
+		}
+	})
+}
+
 func TestCorruption(t *testing.T) {
 	dir := t.TempDir()
 	testBundle(t, dir)
@@ -117,8 +135,7 @@ func TestCorruption(t *testing.T) {
 	}
 	wEntry, _ := r0.Entry("w/.ATTRIBUTES/VARIABLE_VALUE")
 	sEntry, _ := r0.Entry("names")
-	header := func(h *tfpb.BundleHeaderProto) proto.Message { return h }
-	hdr, _ := proto.Marshal(header(r0.Header()))
+	hdr, _ := proto.Marshal(r0.Header())
 	entry, _ := proto.Marshal(wEntry)
 
 	for _, tc := range []struct {
@@ -141,49 +158,25 @@ func TestCorruption(t *testing.T) {
 			f.Data = f.Data[:len(f.Data)-3]
 		}, "beyond the end of shard 1", ""},
 		{"offset past end", func(m fstest.MapFS) {
-			editIndex(t, m, func(k string, msg proto.Message) {
-				if k == "b/.ATTRIBUTES/VARIABLE_VALUE" {
-					msg.(*tfpb.BundleEntryProto).Offset = 1 << 40
-				}
-			})
+			editEntry(t, m, "b/.ATTRIBUTES/VARIABLE_VALUE", func(e *tfpb.BundleEntryProto) { e.Offset = 1 << 40 })
 		}, `key "b/.ATTRIBUTES/VARIABLE_VALUE": data [1099511627776`, ""},
 		{"size does not match shape", func(m fstest.MapFS) {
-			editIndex(t, m, func(k string, msg proto.Message) {
-				if k == "b/.ATTRIBUTES/VARIABLE_VALUE" {
-					msg.(*tfpb.BundleEntryProto).Size = 8
-				}
-			})
+			editEntry(t, m, "b/.ATTRIBUTES/VARIABLE_VALUE", func(e *tfpb.BundleEntryProto) { e.Size = 8 })
 		}, "invalid size: stored 8 bytes, 1 elements of DT_FLOAT need 4", ""},
 		{"shard id out of range", func(m fstest.MapFS) {
-			editIndex(t, m, func(k string, msg proto.Message) {
-				if k == "h" {
-					msg.(*tfpb.BundleEntryProto).ShardId = 2
-				}
-			})
+			editEntry(t, m, "h", func(e *tfpb.BundleEntryProto) { e.ShardId = 2 })
 		}, "shard_id 2 out of range [0, 2)", ""},
 		{"missing shard", func(m fstest.MapFS) {
 			delete(m, "variables.data-00001-of-00002")
 		}, "variables.data-00001-of-00002: data shard 1 of 2 is missing", ""},
 		{"wrong num_shards", func(m fstest.MapFS) {
-			editIndex(t, m, func(k string, msg proto.Message) {
-				if k == "" {
-					msg.(*tfpb.BundleHeaderProto).NumShards = 3
-				}
-			})
+			editHeader(t, m, func(h *tfpb.BundleHeaderProto) { h.NumShards = 3 })
 		}, "found data files variables.data-00000-of-00002, variables.data-00001-of-00002", ""},
 		{"newer format", func(m fstest.MapFS) {
-			editIndex(t, m, func(k string, msg proto.Message) {
-				if k == "" {
-					msg.(*tfpb.BundleHeaderProto).Version.MinConsumer = 2
-				}
-			})
+			editHeader(t, m, func(h *tfpb.BundleHeaderProto) { h.Version.MinConsumer = 2 })
 		}, "requires consumer version 2", ""},
 		{"big-endian", func(m fstest.MapFS) {
-			editIndex(t, m, func(k string, msg proto.Message) {
-				if k == "" {
-					msg.(*tfpb.BundleHeaderProto).Endianness = tfpb.BundleHeaderProto_BIG
-				}
-			})
+			editHeader(t, m, func(h *tfpb.BundleHeaderProto) { h.Endianness = tfpb.BundleHeaderProto_BIG })
 		}, "unsupported endianness BIG", ""},
 		{"unsorted keys", func(m fstest.MapFS) {
 			m["variables.index"].Data = rawIndex("", string(hdr), "b", string(entry), "a", string(entry))

@@ -87,3 +87,27 @@ func TestOpenEntryNotFound(t *testing.T) {
 		t.Errorf("OpenEntry of a missing key: %v", err)
 	}
 }
+
+// TestOpenInSavedModel opens bundles the way the savedmodel package does:
+// the SavedModel directory as the fs.FS and "variables/variables" as prefix.
+func TestOpenInSavedModel(t *testing.T) {
+	opened := 0
+	for _, dir := range tftree.SavedModels(t) {
+		if _, err := os.Stat(filepath.Join(dir, "variables", "variables.index")); err != nil {
+			continue
+		}
+		r, err := Open(os.DirFS(dir), "variables/variables")
+		if err != nil {
+			t.Errorf("%s: %v", dir, err)
+			continue
+		}
+		if r.IndexFile() != "variables/variables.index" || !strings.HasPrefix(r.DataFile(0), "variables/variables.data-00000-of-") {
+			t.Errorf("IndexFile %q, DataFile(0) %q", r.IndexFile(), r.DataFile(0))
+		}
+		opened++
+		r.Close()
+	}
+	if opened < 10 {
+		t.Errorf("opened %d SavedModel bundles, want at least 10", opened)
+	}
+}
