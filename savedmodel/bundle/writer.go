@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -113,6 +114,12 @@ func (w *Writer) check(key string, entry *tfpb.BundleEntryProto, hasData bool) e
 // an error. An error while streaming leaves the Writer failed: later calls
 // and Close return it.
 func (w *Writer) Add(key string, entry *tfpb.BundleEntryProto, data io.Reader) error {
+	return w.AddContext(context.Background(), key, entry, data)
+}
+
+// AddContext is Add that stops streaming, leaving the Writer failed, when
+// ctx is done.
+func (w *Writer) AddContext(ctx context.Context, key string, entry *tfpb.BundleEntryProto, data io.Reader) error {
 	if err := w.check(key, entry, data != nil); err != nil {
 		return err
 	}
@@ -127,7 +134,7 @@ func (w *Writer) Add(key string, entry *tfpb.BundleEntryProto, data io.Reader) e
 	if want, err := TensorBytes(e.GetDtype(), e.GetShape()); err == nil {
 		data = io.LimitReader(data, want+1) // one byte more shows an overlong stream
 	}
-	size, err := w.stream(key, int(e.GetShardId()), data, c)
+	size, err := w.stream(ctx, key, int(e.GetShardId()), data, c)
 	if err != nil {
 		return err
 	}
@@ -152,12 +159,16 @@ func (w *Writer) Add(key string, entry *tfpb.BundleEntryProto, data io.Reader) e
 
 // stream copies data into a shard through the copy buffer, feeding check
 // (if not nil), and returns the byte count.
-func (w *Writer) stream(key string, shard int, data io.Reader, check *checker) (int64, error) {
+func (w *Writer) stream(ctx context.Context, key string, shard int, data io.Reader, check *checker) (int64, error) {
 	if w.copyBuf == nil {
 		w.copyBuf = make([]byte, copyBufferSize)
 	}
 	var total int64
 	for {
+		if err := ctx.Err(); err != nil {
+			w.err = fmt.Errorf("bundle: key %q: %w", key, err)
+			return total, w.err
+		}
 		n, rerr := data.Read(w.copyBuf)
 		if n > 0 {
 			if check != nil {
@@ -188,6 +199,12 @@ func (w *Writer) stream(key string, shard int, data io.Reader, check *checker) (
 // checksum and shard id (which must be < w.NumShards()). A sliced
 // full-tensor entry is copied as such; copy its slice keys too.
 func (w *Writer) Copy(r *Reader, key string) error {
+	return w.CopyContext(context.Background(), r, key)
+}
+
+// CopyContext is Copy that stops streaming, leaving the Writer failed, when
+// ctx is done.
+func (w *Writer) CopyContext(ctx context.Context, r *Reader, key string) error {
 	e, ok := r.Entry(key)
 	if !ok {
 		return fmt.Errorf("bundle: %s: key %q: %w", r.IndexFile(), key, ErrNotFound)
@@ -203,7 +220,7 @@ func (w *Writer) Copy(r *Reader, key string) error {
 		return err
 	}
 	defer rc.Close()
-	size, err := w.stream(key, int(e.GetShardId()), rc, nil)
+	size, err := w.stream(ctx, key, int(e.GetShardId()), rc, nil)
 	if err != nil {
 		return err
 	}

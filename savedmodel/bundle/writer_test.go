@@ -2,6 +2,8 @@ package bundle
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"encoding/binary"
 	"io"
 	"math"
@@ -283,4 +285,26 @@ func TestWriterRejects(t *testing.T) {
 		t.Errorf("duplicate Add: %v", err)
 	}
 	w.Close()
+}
+
+func TestCopyContextCancelled(t *testing.T) {
+	dir := t.TempDir()
+	testBundle(t, dir)
+	r, err := Open(os.DirFS(dir), "variables")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w, err := NewWriter(t.TempDir(), "variables", WriterOptions{NumShards: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := w.CopyContext(ctx, r, "names"); !errors.Is(err, context.Canceled) {
+		t.Errorf("CopyContext with a cancelled context: %v", err)
+	}
+	if err := w.Close(); !errors.Is(err, context.Canceled) {
+		t.Errorf("Close after a cancelled copy: %v", err)
+	}
 }

@@ -133,6 +133,11 @@ func TestRoundTripOptions(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(tc.entries) {
 				t.Fatalf("entries differ after round trip")
 			}
+			for _, e := range tc.entries {
+				if v, found, err := r.Get(e.k); err != nil || !found || !bytes.Equal(v, e.v) {
+					t.Fatalf("Get(%q) = %q, %v, %v", e.k, v, found, err)
+				}
+			}
 			if tc.blocks > 0 && r.NumBlocks() != tc.blocks {
 				t.Errorf("%d data blocks, want %d", r.NumBlocks(), tc.blocks)
 			}
