@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/unmirror/unmirror"
+)
+
+const diffHelp = `
+Usage: unmirror diff [--json] A B
+
+Diff compares two SavedModels by what their users see: signatures (inputs
+and outputs, dtypes and shapes), node counts per op type, device strings,
+checkpoint variables (added, removed, or changed in dtype, shape or size;
+values are not compared) and library functions. Like diff(1) it exits 0
+when the models are the same in all of these, 1 when they differ.
+
+Examples:
+  unmirror diff ./model ./model-cpu
+  unmirror diff --json ./model ./model-cpu | jq '.variables[] | select(.change == "removed") | .key'
+`
+
+// diffDoc is the JSON document of "unmirror diff --json".
+type diffDoc struct {
+	A string `json:"a"`
+	B string `json:"b"`
+	*unmirror.Difference
+}
+
+func runDiff(e *env, args []string) int {
+	fs := newFlags(e, "diff", diffHelp)
+	asJSON := fs.Bool("json", false, "print one JSON document (schema in README.md)")
+	pos, code, ok := parse(e, fs, args, 2, 2)
+	if !ok {
+		return code
+	}
+	a, code := readModel(e, "diff", pos[0])
+	if a == nil {
+		return code
+	}
+	defer a.Close()
+	b, code := readModel(e, "diff", pos[1])
+	if b == nil {
+		return code
+	}
+	defer b.Close()
+	d := unmirror.Diff(a, b)
+	var err error
+	if *asJSON {
+		err = writeJSON(e.stdout, diffDoc{A: pos[0], B: pos[1], Difference: d})
+	} else {
+		err = writeDiff(e.stdout, pos[0], pos[1], d)
+	}
+	if err != nil {
+		return fail(e, "diff", exitIO, "cannot write output", err)
+	}
+	if !d.Same {
+		return exitFindings
+	}
+	return exitOK
+}
+
+func writeDiff(w io.Writer, a, b string, d *unmirror.Difference) error {
+	fmt.Fprintf(w, "--- %s\n+++ %s\n", a, b)
+	if d.Same {
+		fmt.Fprintln(w, "same signatures, ops, devices, variables and functions")
+		return nil
+	}
+	mark := map[string]string{"added": "+", "removed": "-", "changed": "~"}
+	if len(d.Signatures) > 0 {
+		fmt.Fprintln(w, "\nsignatures")
+		for _, s := range d.Signatures {
+			fmt.Fprintf(w, "  %s [%s] %s\n", mark[s.Change], s.Tags, s.Key)
+			for _, x := range s.Details {
+				fmt.Fprintf(w, "      %s\n", x)
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	counts := func(title, col string, cs []unmirror.CountChange) {
+		if len(cs) == 0 {
+			return
+		}
+		fmt.Fprintf(w, "\n%s\n", title)
+		fmt.Fprintf(tw, "  %s\tA\tB\n", col)
+		for _, c := range cs {
+			name := c.Name
+			if name == "" {
+				name = `""`
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%d\n", name, c.A, c.B)
+		}
+		tw.Flush()
+	}
+	counts("ops (nodes per op type)", "OP", d.Ops)
+	counts("devices (nodes and objects per device)", "DEVICE", d.Devices)
+	if len(d.Variables) > 0 {
+		fmt.Fprintln(w, "\nvariables")
+		for _, v := range d.Variables {
+			fmt.Fprintf(w, "  %s %s", mark[v.Change], v.Key)
+			switch v.Change {
+			case "added":
+				fmt.Fprintf(w, "  %s\n", variableText(v.B))
+			case "removed":
+				fmt.Fprintf(w, "  %s\n", variableText(v.A))
+			default:
+				fmt.Fprintf(w, "  %s -> %s\n", variableText(v.A), variableText(v.B))
+			}
+		}
+	}
+	if len(d.Functions.Added)+len(d.Functions.Removed) > 0 {
+		fmt.Fprintln(w, "\nfunctions")
+		for _, f := range d.Functions.Removed {
+			fmt.Fprintf(w, "  - %s\n", f)
+		}
+		for _, f := range d.Functions.Added {
+			fmt.Fprintf(w, "  + %s\n", f)
+		}
+	}
+	return nil
+}
+
+func variableText(v *unmirror.VariableInfo) string {
+	s := v.DType + unmirror.FormatShape(v.Shape) + fmt.Sprintf(" %d B", v.Bytes)
+	if v.Slices > 0 {
+		s += fmt.Sprintf(" (%d slices)", v.Slices)
+	}
+	return strings.TrimSpace(s)
+}

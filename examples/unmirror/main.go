@@ -1,0 +1,138 @@
+// Command unmirror inspects, rewrites, verifies and compares TensorFlow
+// SavedModels written under a distribution strategy, without TensorFlow.
+//
+// Install it with
+//
+//	go install github.com/unmirror/unmirror/examples/unmirror@latest
+//
+// Usage:
+//
+//	unmirror inspect [--json] DIR
+//	unmirror rewrite [--target cpu|gpu] [--passes a,b,...] [flags] SRC DST
+//	unmirror verify [--target cpu|gpu] [--strict] [--json] DIR
+//	unmirror diff [--json] A B
+//	unmirror passes
+//	unmirror --version
+//
+// "unmirror COMMAND -h" describes each command with examples. Flags may come
+// before or after the arguments.
+//
+// Exit codes: 0 success; 1 findings (verify found the model not portable,
+// diff found differences, rewrite left findings and wrote nothing); 2 usage
+// error; 3 an input could not be read, the output could not be written, or a
+// rewrite pass failed (also when interrupted by SIGINT or SIGTERM, which
+// leave no partial output). Errors go to stderr: one line saying what failed
+// and where, details after.
+//
+// The JSON documents printed by --json are described in README.md next to
+// this file; their field names are stable.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFindings = 1
+	exitUsage    = 2
+	exitIO       = 3
+)
+
+// env is what a command runs with; tests of the built binary drive the
+// same code through the process boundary.
+type env struct {
+	stdout, stderr io.Writer
+	// stderrTTY reports whether stderr is a terminal (progress is shown only
+	// then).
+	stderrTTY bool
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(e *env, args []string) int
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"inspect", "what is in a SavedModel and why it will or will not load", runInspect},
+		{"rewrite", "write a strategy-free copy of a SavedModel", runRewrite},
+		{"verify", "exit 0 if a SavedModel loads on the target as it is, 1 if not", runVerify},
+		{"diff", "compare two SavedModels: signatures, ops, devices, variables, functions", runDiff},
+		{"passes", "list the rewrite passes", runPasses},
+	}
+}
+
+func main() {
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, stderrTTY: isTerminal(os.Stderr)}
+	os.Exit(run(e, os.Args[1:]))
+}
+
+func run(e *env, args []string) int {
+	if len(args) == 0 {
+		usage(e.stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(e.stdout)
+		return exitOK
+	case "-version", "--version", "version":
+		fmt.Fprintln(e.stdout, "unmirror", version())
+		return exitOK
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(e, args[1:])
+		}
+	}
+	fmt.Fprintf(e.stderr, "unmirror: unknown command %q\n", args[0])
+	usage(e.stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `unmirror turns a TensorFlow SavedModel written under a distribution strategy
+into one that loads on one CPU or one GPU, without TensorFlow.
+
+Usage:
+  unmirror COMMAND [flags] ARGS
+
+Commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Examples:
+  unmirror inspect ./model
+  unmirror rewrite ./model ./model-cpu && unmirror verify ./model-cpu
+  unmirror diff ./model ./model-cpu
+
+Run "unmirror COMMAND -h" for a command's flags. "unmirror --version" prints
+the version. Exit codes: 0 ok, 1 findings, 2 usage, 3 input/output or pass
+error.
+`)
+}
+
+// version returns the module version the binary was built from, or "devel".
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" {
+		return "devel"
+	}
+	return bi.Main.Version
+}
+
+// isTerminal reports whether f is a character device (a terminal).
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/unmirror/unmirror"
+	"github.com/unmirror/unmirror/device"
+	"github.com/unmirror/unmirror/rewrite"
+	"github.com/unmirror/unmirror/savedmodel"
+)
+
+const rewriteHelp = `
+Usage: unmirror rewrite [flags] SRC DST
+       unmirror rewrite --dry-run [flags] SRC [DST]
+
+Rewrite reads the SavedModel in SRC, runs the rewrite passes on it (all of
+them by default; see "unmirror passes") and writes a strategy-free copy to
+DST for one CPU (or one GPU with --target gpu). DST is written atomically:
+after any failure, or Ctrl-C, it is left as it was. SRC is never modified.
+
+It prints what each pass changed (one line per pass; every change with -v;
+the whole report with --json). If the result still has findings (see
+"unmirror verify --strict"), nothing is written and the exit code is 1.
+
+Examples:
+  unmirror rewrite ./model ./model-cpu
+  unmirror rewrite --target gpu --drop-optimizer ./model ./model-gpu
+  unmirror rewrite --dry-run -v ./model
+  unmirror rewrite --passes devices,verify --force ./model ./model-cpu
+  unmirror rewrite --passes none --text ./model ./model-pbtxt
+`
+
+// rewriteDoc is the JSON document of "unmirror rewrite --json".
+type rewriteDoc struct {
+	Src     string          `json:"src"`
+	Dst     string          `json:"dst"`
+	Passes  []string        `json:"passes"`
+	Written bool            `json:"written"`
+	Error   string          `json:"error,omitempty"`
+	Report  *rewrite.Report `json:"report"`
+}
+
+type rewriteFlags struct {
+	target          device.Target
+	passes          string
+	dropOptimizer   bool
+	allowDivergence bool
+	dryRun          bool
+	force           bool
+	hardlink        bool
+	text            bool
+	json            bool
+	verbose         bool
+	quiet           bool
+}
+
+func runRewrite(e *env, args []string) int {
+	var f rewriteFlags
+	fs := newFlags(e, "rewrite", rewriteHelp)
+	fs.Var(&f.target, "target", "device the output must load on: cpu or gpu")
+	fs.StringVar(&f.passes, "passes", "", "comma-separated passes to run, in pipeline order (default all; \"none\": none)")
+	fs.BoolVar(&f.dropOptimizer, "drop-optimizer", false, "remove optimizer slots and state")
+	fs.BoolVar(&f.allowDivergence, "allow-divergence", false, "collapse replicas whose values differ from the primary's (the primary wins)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "run the passes and report, write nothing")
+	fs.BoolVar(&f.force, "force", false, "replace an existing DST")
+	fs.BoolVar(&f.hardlink, "hardlink", false, "hard-link unchanged variables and assets instead of copying them")
+	fs.BoolVar(&f.text, "text", false, "write saved_model.pbtxt instead of the input's format")
+	fs.BoolVar(&f.json, "json", false, "print the report as one JSON document (schema in README.md)")
+	fs.BoolVar(&f.verbose, "v", false, "print every change and finding")
+	fs.BoolVar(&f.quiet, "quiet", false, "print nothing but errors; no progress")
+	min := 2
+	if hasFlag(args, "dry-run") {
+		min = 1
+	}
+	pos, code, ok := parse(e, fs, args, min, 2)
+	if !ok {
+		return code
+	}
+	src, dst := pos[0], ""
+	if len(pos) == 2 {
+		dst = pos[1]
+	}
+	p := rewrite.Default()
+	if f.passes != "" {
+		sel, err := p.Select(strings.Split(f.passes, ","))
+		if err != nil {
+			fmt.Fprintf(e.stderr, "unmirror rewrite: --passes: %v\n", err)
+			fmt.Fprintf(e.stderr, "Passes: %s (or none)\n", strings.Join(p.Names(), ","))
+			return exitUsage
+		}
+		p = sel
+	}
+	if !f.dryRun && !f.force {
+		if _, err := os.Lstat(dst); err == nil {
+			return fail(e, "rewrite", exitIO, "cannot write "+dst, fmt.Errorf("%w (use --force to replace it)", savedmodel.ErrOutputExists))
+		}
+	}
+	opts := unmirror.Options{
+		Options: rewrite.Options{Target: f.target, DryRun: f.dryRun,
+			AllowDivergence: f.allowDivergence, DropOptimizer: f.dropOptimizer},
+		Pipeline: p,
+		Write:    savedmodel.WriteOptions{Overwrite: f.force, HardLink: f.hardlink},
+	}
+	if f.text {
+		opts.Write.Format = savedmodel.FormatText
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var prog *progress
+	if !f.dryRun && !f.quiet && e.stderrTTY {
+		prog = startProgress(e.stderr, dst)
+	}
+	rep, err := unmirror.Rewrite(ctx, src, dst, opts)
+	prog.stop()
+
+	written := err == nil && !f.dryRun
+	if rep != nil {
+		if werr := printReport(e, f, src, dst, p, rep, written, err); werr != nil {
+			return fail(e, "rewrite", exitIO, "cannot write output", werr)
+		}
+	}
+	return rewriteExit(ctx, e, f, src, dst, rep, err)
+}
+
+// hasFlag reports whether args hold the boolean flag name (-name, --name,
+// with or without =true).
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if a == name || a == name+"=true" {
+			return true
+		}
+	}
+	return false
+}
+
+func printReport(e *env, f rewriteFlags, src, dst string, p *rewrite.Pipeline, rep *rewrite.Report, written bool, err error) error {
+	if f.json {
+		doc := rewriteDoc{Src: src, Dst: dst, Passes: p.Names(), Written: written, Report: rep}
+		if doc.Passes == nil {
+			doc.Passes = []string{}
+		}
+		if err != nil {
+			doc.Error = err.Error()
+		}
+		return writeJSON(e.stdout, doc)
+	}
+	if f.quiet {
+		return nil
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "rewrite %s for one %s: %d passes\n", src, strings.ToLower(f.target.String()), len(p.Passes))
+	var werr error
+	if f.verbose {
+		werr = rep.WriteText(w)
+	} else {
+		werr = rep.WriteSummary(w)
+	}
+	if werr != nil {
+		return werr
+	}
+	switch {
+	case written:
+		fmt.Fprintf(w, "wrote %s\n", dst)
+	case f.dryRun && err == nil:
+		fmt.Fprintln(w, "dry run: nothing written")
+	}
+	return nil
+}
+
+func rewriteExit(ctx context.Context, e *env, f rewriteFlags, src, dst string, rep *rewrite.Report, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var fe *unmirror.FindingsError
+	var pe *rewrite.PassError
+	switch {
+	case rep == nil:
+		return fail(e, "rewrite", exitIO, "cannot read "+src, err)
+	case errors.As(err, &fe):
+		fmt.Fprintf(e.stderr, "unmirror rewrite: %s is not strategy-free for one %s after the rewrite: %d findings; nothing written\n",
+			src, strings.ToLower(f.target.String()), len(fe.Findings))
+		for i, x := range fe.Findings {
+			if i == 20 && !f.verbose {
+				fmt.Fprintf(e.stderr, "  ... and %d more (-v lists all)\n", len(fe.Findings)-i)
+				break
+			}
+			fmt.Fprintf(e.stderr, "  %s: %s\n", x.Where, x.What)
+		}
+		return exitFindings
+	case ctx.Err() != nil:
+		fmt.Fprintf(e.stderr, "unmirror rewrite: interrupted; nothing written to %s\n", dst)
+		return exitIO
+	case errors.As(err, &pe):
+		fmt.Fprintf(e.stderr, "unmirror rewrite: pass %s failed on %s: %v\n", pe.Pass, src, pe.Err)
+		if w := pe.Where.String(); w != "model" {
+			fmt.Fprintf(e.stderr, "  at %s\n", w)
+		}
+		return exitIO
+	case errors.Is(err, rewrite.ErrInvalidPipeline):
+		return fail(e, "rewrite", exitUsage, "invalid --passes", err)
+	}
+	return fail(e, "rewrite", exitIO, "cannot write "+dst, err)
+}

@@ -1,0 +1,417 @@
+package unmirror
+
+import (
+	"encoding/binary"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
+	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
+	varpb "github.com/wamuir/graft/tensorflow/core/framework/variable_go_proto"
+	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
+
+	"github.com/unmirror/unmirror/device"
+	"github.com/unmirror/unmirror/rewrite"
+	"github.com/unmirror/unmirror/savedmodel"
+)
+
+// The artifact vocabulary: names of the distribution leftovers and storage
+// features [Inspect] detects, the same names testdata/models/manifest.json
+// uses. Each constant's comment is its detection rule. "Device string" means
+// NodeDef.device in a main graph or a function body, SavedVariable.device,
+// a distributed component's device, or SavedResource.device.
+const (
+	// a device string names a GPU
+	ArtifactDeviceGPU = "device_gpu"
+	// a device string names CPU:N with N > 0
+	ArtifactDeviceCPUN = "device_cpu_n"
+	// a device string names a job other than localhost, or a task > 0
+	ArtifactDeviceJob = "device_job"
+	// a VarHandleOp/VariableV2/Variable/_VarHandlesOp whose name or
+	// shared_name ends in /replica_N or lies under tower_N/ (N > 0), or a
+	// SavedVariable with distributed components
+	ArtifactReplicaVariables = "replica_variables"
+	// a SavedVariable has experimental_distributed_variable_components
+	ArtifactDistributedVariableComponents = "distributed_variable_components"
+	// an op named Nccl* or _Nccl*
+	ArtifactNCCLOps = "nccl_ops"
+	// an op named Collective*
+	ArtifactCollectiveOps = "collective_ops"
+	// an op named TPU* or _TPU*, or a node with a _tpu_replicate attr
+	ArtifactTPUOps = "tpu_ops"
+	// an op named Horovod*
+	ArtifactHorovodOps = "horovod_ops"
+	// the checkpoint has more than one data shard
+	ArtifactShardedSaver = "sharded_saver"
+	// a SaveV2/RestoreV2/SaveSlices/RestoreSlice shape_and_slices Const holds
+	// a slice spec, or a checkpoint key has a part_N path component
+	ArtifactShardedVariable = "sharded_variable"
+	// a SavedVariable has synchronization ON_READ
+	ArtifactSyncOnReadVariables = "sync_on_read_variables"
+	// a checkpoint key contains .OPTIMIZER_SLOT/, lies under
+	// optimizer/_variables/N/, or ends in a TF1 slot suffix (/Adam, /Adam_1,
+	// /Momentum, /RMSProp, /Adagrad, /Ftrl, /Adadelta, /Nadam, ...)
+	ArtifactOptimizerSlots = "optimizer_slots"
+	// keras_metadata.pb is present
+	ArtifactKerasMetadata = "keras_metadata"
+	// the checkpoint holds a DT_STRING tensor other than the object graph
+	ArtifactStringTensors = "string_tensors"
+	// a MetaGraph has asset_file_defs or a saved_model_assets collection,
+	// or assets/ is not empty
+	ArtifactAssets = "assets"
+	// the model is stored as saved_model.pbtxt
+	ArtifactPBTxt = "pbtxt"
+	// a node has a _class attr with a loc:@ entry
+	ArtifactColocation = "colocation"
+)
+
+// Artifacts lists the artifact vocabulary in the order inspections report it.
+var Artifacts = []string{
+	ArtifactDeviceGPU, ArtifactDeviceCPUN, ArtifactDeviceJob, ArtifactReplicaVariables,
+	ArtifactDistributedVariableComponents, ArtifactNCCLOps, ArtifactCollectiveOps, ArtifactTPUOps,
+	ArtifactHorovodOps, ArtifactShardedSaver, ArtifactShardedVariable, ArtifactSyncOnReadVariables,
+	ArtifactOptimizerSlots, ArtifactKerasMetadata, ArtifactStringTensors, ArtifactAssets, ArtifactPBTxt,
+	ArtifactColocation,
+}
+
+var (
+	reGPU         = regexp.MustCompile(`(device:)?gpu:\d+|/gpu\b|device:gpu`)
+	reCPUN        = regexp.MustCompile(`cpu:(\d+)`)
+	reJob         = regexp.MustCompile(`/job:([^/]+)`)
+	reTask        = regexp.MustCompile(`/task:(\d+)`)
+	reReplicaName = regexp.MustCompile(`(/replica_[1-9]\d*$)|(^|/)tower_[1-9]\d*/`)
+	reSlotKey     = regexp.MustCompile(`\.OPTIMIZER_SLOT/|(^|/)optimizer/_variables/\d+/|/(Adam|Adam_1|Momentum|RMSProp|RMSProp_1|Adagrad|Ftrl|Ftrl_1|Adadelta|Adadelta_1|Nadam|Nadam_1)$`)
+	reSliceSpec   = regexp.MustCompile(`^\d+( \d+)* (-|\d+,\d+)(:(-|\d+,\d+))*$`)
+	rePartKey     = regexp.MustCompile(`(^|/)part_\d+(/|$)`)
+)
+
+var variableOps = map[string]bool{"VarHandleOp": true, "VariableV2": true, "Variable": true, "_VarHandlesOp": true}
+
+// collectiveGroupInput is the input index of the group_size operand of the
+// collective ops that take it as a tensor.
+var collectiveGroupInput = map[string]int{
+	"CollectiveReduceV2": 1, "CollectiveGatherV2": 1, "CollectiveBcastSendV2": 1,
+	"CollectiveBcastRecvV2": 0, "CollectiveReduceScatterV2": 1, "CollectiveAllToAllV2": 1,
+	"CollectiveInitializeCommunicator": 2,
+}
+
+// deviceKinds returns the device artifacts one device string shows.
+func deviceKinds(dev string) []string {
+	if dev == "" {
+		return nil
+	}
+	d := strings.ToLower(dev)
+	var out []string
+	if reGPU.MatchString(d) {
+		out = append(out, ArtifactDeviceGPU)
+	}
+	for _, m := range reCPUN.FindAllStringSubmatch(d, -1) {
+		if n, err := strconv.Atoi(m[1]); err != nil || n > 0 {
+			out = append(out, ArtifactDeviceCPUN)
+			break
+		}
+	}
+	job := reJob.FindStringSubmatch(d)
+	task := reTask.FindStringSubmatch(d)
+	if (job != nil && job[1] != device.LocalJob) || (task != nil && task[1] != strings.Repeat("0", len(task[1]))) {
+		out = append(out, ArtifactDeviceJob)
+	}
+	return out
+}
+
+// deviceCount is the census entry of one device string.
+type deviceCount struct {
+	nodes, objects int
+	examples       []Evidence
+}
+
+// collective is one Collective* node and its group size (-1 unknown).
+type collective struct {
+	where Evidence
+	size  int64
+}
+
+// scan holds what one walk over a model found.
+type scan struct {
+	max         int
+	arts        map[string]*ArtifactReport
+	devices     map[string]*deviceCount
+	collectives []collective
+	tpuMain     []Evidence // TPU ops in a main graph
+	tpuMainN    int
+}
+
+func (s *scan) add(art, where, detail string) {
+	r := s.arts[art]
+	if r == nil {
+		r = &ArtifactReport{Name: art, Examples: []Evidence{}}
+		s.arts[art] = r
+	}
+	r.Count++
+	if len(r.Examples) < s.max {
+		r.Examples = append(r.Examples, Evidence{Where: where, Detail: detail})
+	}
+}
+
+func (s *scan) count(art string) int {
+	if r := s.arts[art]; r != nil {
+		return r.Count
+	}
+	return 0
+}
+
+func (s *scan) device(dev, where string, object bool) {
+	c := s.devices[dev]
+	if c == nil {
+		c = &deviceCount{}
+		s.devices[dev] = c
+	}
+	if object {
+		c.objects++
+	} else {
+		c.nodes++
+	}
+	if dev == "" {
+		return
+	}
+	if len(c.examples) < s.max {
+		c.examples = append(c.examples, Evidence{Where: where, Detail: dev})
+	}
+	for _, a := range deviceKinds(dev) {
+		s.add(a, where, dev)
+	}
+}
+
+func scanModel(m *savedmodel.Model, max int) *scan {
+	s := &scan{max: max, arts: map[string]*ArtifactReport{}, devices: map[string]*deviceCount{}}
+	if m.Format == savedmodel.FormatText {
+		s.add(ArtifactPBTxt, m.File, "protobuf text format")
+	}
+	for i, mg := range m.Proto.GetMetaGraphs() {
+		gd := mg.GetGraphDef()
+		s.body(i, "", gd.GetNode())
+		for _, fn := range gd.GetLibrary().GetFunction() {
+			s.body(i, fn.GetSignature().GetName(), fn.GetNodeDef())
+		}
+		s.objects(i, mg.GetObjectGraphDef())
+		for _, a := range mg.GetAssetFileDef() {
+			s.add(ArtifactAssets, fmt.Sprintf("meta_graph %d, asset_file_def", i), a.GetFilename()+" <- "+a.GetTensorInfo().GetName())
+		}
+		if _, ok := mg.GetCollectionDef()["saved_model_assets"]; ok {
+			s.add(ArtifactAssets, fmt.Sprintf("meta_graph %d, collection", i), "saved_model_assets")
+		}
+	}
+	for _, a := range m.Assets {
+		if strings.HasPrefix(a.Path, savedmodel.AssetsDir+"/") {
+			s.add(ArtifactAssets, a.Path, fmt.Sprintf("%d bytes", a.Size))
+		}
+	}
+	if m.Keras != nil {
+		s.add(ArtifactKerasMetadata, savedmodel.KerasMetadataFile, fmt.Sprintf("%d objects", len(m.Keras.Nodes)))
+	}
+	s.checkpoint(m)
+	return s
+}
+
+func (s *scan) checkpoint(m *savedmodel.Model) {
+	if m.Variables == nil {
+		return
+	}
+	if n := m.Variables.NumShards(); n > 1 {
+		for i := 0; i < n; i++ {
+			s.add(ArtifactShardedSaver, m.Variables.DataFile(i), fmt.Sprintf("data shard %d of %d, %d bytes", i, n, m.Variables.ShardSize(i)))
+		}
+	}
+	for _, v := range m.ListVariables() {
+		where := rewrite.Key(v.Key).String()
+		if v.DType == typespb.DataType_DT_STRING && v.Key != savedmodel.ObjectGraphKey {
+			s.add(ArtifactStringTensors, where, "string")
+		}
+		if reSlotKey.MatchString(v.Key) {
+			s.add(ArtifactOptimizerSlots, where, DTypeName(v.DType)+FormatShape(v.Shape))
+		}
+		if rePartKey.MatchString(v.Key) {
+			s.add(ArtifactShardedVariable, where, "part key")
+		}
+	}
+}
+
+func (s *scan) objects(mg int, og *tfpb.SavedObjectGraph) {
+	for id, n := range og.GetNodes() {
+		where := rewrite.Object(mg, id).String()
+		if v := n.GetVariable(); v != nil {
+			s.device(v.GetDevice(), where, true)
+			if comps := v.GetExperimentalDistributedVariableComponents(); len(comps) > 0 {
+				detail := fmt.Sprintf("variable %s: %d components", v.GetName(), len(comps))
+				s.add(ArtifactDistributedVariableComponents, where, detail)
+				s.add(ArtifactReplicaVariables, where, detail)
+				for _, c := range comps {
+					s.device(c.GetDevice(), where+", component "+c.GetName(), true)
+				}
+			}
+			if v.GetSynchronization() == varpb.VariableSynchronization_VARIABLE_SYNCHRONIZATION_ON_READ {
+				s.add(ArtifactSyncOnReadVariables, where, "variable "+v.GetName()+" ("+strings.ToLower(strings.TrimPrefix(v.GetAggregation().String(), "VARIABLE_AGGREGATION_"))+")")
+			}
+		}
+		if r := n.GetResource(); r != nil {
+			s.device(r.GetDevice(), where, true)
+		}
+	}
+}
+
+// body scans the nodes of one main graph (fn == "") or function body.
+func (s *scan) body(mg int, fn string, nodes []*nodepb.NodeDef) {
+	var byName map[string]*nodepb.NodeDef
+	lookup := func(ref string) *nodepb.NodeDef {
+		if byName == nil {
+			byName = make(map[string]*nodepb.NodeDef, len(nodes))
+			for _, n := range nodes {
+				byName[n.GetName()] = n
+			}
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(ref, "^"), ":")
+		return byName[name]
+	}
+	for _, n := range nodes {
+		where := rewrite.Node(mg, fn, n.GetName()).String()
+		s.device(n.GetDevice(), where, false)
+		op := n.GetOp()
+		attr := n.GetAttr()
+		switch {
+		case strings.HasPrefix(op, "Nccl") || strings.HasPrefix(op, "_Nccl"):
+			detail := op
+			if nd, ok := attr["num_devices"]; ok {
+				detail += fmt.Sprintf(" (num_devices %d)", nd.GetI())
+			}
+			s.add(ArtifactNCCLOps, where, detail)
+		case strings.HasPrefix(op, "Collective"):
+			size := collectiveGroupSize(n, lookup)
+			detail := op
+			if size >= 0 {
+				detail += fmt.Sprintf(" (group_size %d)", size)
+			}
+			s.add(ArtifactCollectiveOps, where, detail)
+			s.collectives = append(s.collectives, collective{where: Evidence{Where: where, Detail: detail}, size: size})
+		case strings.HasPrefix(op, "Horovod"):
+			s.add(ArtifactHorovodOps, where, op)
+		}
+		_, tpuAttr := attr["_tpu_replicate"]
+		if strings.HasPrefix(op, "TPU") || strings.HasPrefix(op, "_TPU") || tpuAttr {
+			s.add(ArtifactTPUOps, where, op)
+			if fn == "" {
+				s.tpuMainN++
+				if len(s.tpuMain) < s.max {
+					s.tpuMain = append(s.tpuMain, Evidence{Where: where, Detail: op})
+				}
+			}
+		}
+		if variableOps[op] {
+			name := attr["shared_name"].GetS()
+			if len(name) == 0 {
+				name = []byte(n.GetName())
+			}
+			if reReplicaName.Match(name) || reReplicaName.MatchString(n.GetName()) {
+				s.add(ArtifactReplicaVariables, where, op+" "+string(name))
+			}
+		}
+		for _, c := range attr["_class"].GetList().GetS() {
+			if strings.HasPrefix(string(c), "loc:@") {
+				s.add(ArtifactColocation, where, string(c))
+				break
+			}
+		}
+		switch op {
+		case "SaveV2", "RestoreV2", "SaveSlices", "RestoreSlice":
+			if len(n.GetInput()) < 3 {
+				break
+			}
+			src := lookup(n.GetInput()[2])
+			if src == nil || src.GetOp() != "Const" {
+				break
+			}
+			for _, spec := range src.GetAttr()["value"].GetTensor().GetStringVal() {
+				if len(spec) > 0 && reSliceSpec.Match(spec) {
+					s.add(ArtifactShardedVariable, where, fmt.Sprintf("%s slice spec %q", op, spec))
+					break
+				}
+			}
+		}
+	}
+}
+
+// collectiveGroupSize reads a collective's group size from its group_size
+// attr or its Const group_size operand; -1 when it cannot be read.
+func collectiveGroupSize(n *nodepb.NodeDef, lookup func(string) *nodepb.NodeDef) int64 {
+	if a, ok := n.GetAttr()["group_size"]; ok {
+		if _, isInt := a.GetValue().(*attrpb.AttrValue_I); isInt {
+			return a.GetI()
+		}
+	}
+	if a, ok := n.GetAttr()["num_devices"]; ok {
+		return a.GetI()
+	}
+	i, ok := collectiveGroupInput[n.GetOp()]
+	if !ok || i >= len(n.GetInput()) {
+		return -1
+	}
+	c := lookup(n.GetInput()[i])
+	if c == nil || c.GetOp() != "Const" {
+		return -1
+	}
+	t := c.GetAttr()["value"].GetTensor()
+	switch {
+	case len(t.GetIntVal()) > 0:
+		return int64(t.GetIntVal()[0])
+	case len(t.GetInt64Val()) > 0:
+		return t.GetInt64Val()[0]
+	case t.GetDtype() == typespb.DataType_DT_INT32 && len(t.GetTensorContent()) >= 4:
+		return int64(int32(binary.LittleEndian.Uint32(t.GetTensorContent())))
+	case t.GetDtype() == typespb.DataType_DT_INT64 && len(t.GetTensorContent()) >= 8:
+		return int64(binary.LittleEndian.Uint64(t.GetTensorContent()))
+	}
+	return -1
+}
+
+// reports returns the artifacts found, in vocabulary order.
+func (s *scan) reports() []ArtifactReport {
+	out := []ArtifactReport{}
+	for _, a := range Artifacts {
+		if r := s.arts[a]; r != nil {
+			out = append(out, *r)
+		}
+	}
+	return out
+}
+
+// deviceUses returns the device census, sorted by device string.
+func (s *scan) deviceUses(targets []device.Target) []DeviceUse {
+	out := []DeviceUse{}
+	for _, d := range sortedKeys(s.devices) {
+		c := s.devices[d]
+		u := DeviceUse{Device: d, Nodes: c.nodes, Objects: c.objects, Blocks: []string{}}
+		for _, t := range targets {
+			if deviceBlocks(d, t) != "" {
+				u.Blocks = append(u.Blocks, targetName(t))
+			}
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// FormatShape formats dimension sizes as "[2,3]", unknown sizes (-1) as
+// "?": "[?,3]"; a scalar is "[]".
+func FormatShape(shape []int64) string {
+	parts := make([]string, len(shape))
+	for i, d := range shape {
+		if d < 0 {
+			parts[i] = "?"
+		} else {
+			parts[i] = strconv.FormatInt(d, 10)
+		}
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}

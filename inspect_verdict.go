@@ -1,0 +1,201 @@
+package unmirror
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/unmirror/unmirror/device"
+	"github.com/unmirror/unmirror/rewrite"
+	"github.com/unmirror/unmirror/savedmodel"
+)
+
+// deviceBlocks says why TensorFlow's placer cannot place a node pinned to
+// dev in a one-device process of target t (without soft placement, as the
+// C++ loader runs), or "" when it can.
+func deviceBlocks(dev string, t device.Target) string {
+	if dev == "" {
+		return ""
+	}
+	s, err := device.Parse(dev)
+	if err != nil {
+		// SavedResource.device may be a bare type ("CPU"), read as /device:CPU.
+		if s, err = device.Parse("/device:" + dev); err != nil {
+			return "not a device name TensorFlow parses"
+		}
+	}
+	var why []string
+	if s.HasJob && s.Job != device.LocalJob {
+		why = append(why, "job "+s.Job+" is not localhost")
+	}
+	if s.HasReplica && s.Replica != 0 {
+		why = append(why, fmt.Sprintf("replica %d is not 0", s.Replica))
+	}
+	if s.HasTask && s.Task != 0 {
+		why = append(why, fmt.Sprintf("task %d is not 0", s.Task))
+	}
+	if s.HasType {
+		switch {
+		case s.Type == device.TypeCPU || (s.Type == device.TypeGPU && t == device.GPU):
+			if s.HasID && s.ID != 0 {
+				why = append(why, fmt.Sprintf("%s:%d does not exist, a one-device process has %s:0", s.Type, s.ID, s.Type))
+			}
+		case s.Type == device.TypeGPU:
+			why = append(why, "a CPU process has no GPU")
+		case device.KindOf(s.Type) == device.KindCPU || device.KindOf(s.Type) == device.KindGPU:
+			why = append(why, fmt.Sprintf("type %q matches no device (the placer compares types case-sensitively)", s.Type))
+		default:
+			why = append(why, fmt.Sprintf("no %s device", s.Type))
+		}
+	}
+	return strings.Join(why, ", ")
+}
+
+// findingKind maps a verify finding's category prefix ("distribution op:")
+// to a Reason kind ("distribution_op").
+func findingKind(what string) string {
+	cat, _, ok := strings.Cut(what, ":")
+	if !ok || strings.ContainsAny(cat, `"'`) {
+		return "verify"
+	}
+	return strings.ReplaceAll(cat, " ", "_")
+}
+
+// verdict judges the model for target t. See Inspect for the rules.
+func verdict(m *savedmodel.Model, s *scan, t device.Target, max int) Verdict {
+	v := Verdict{Target: targetName(t), Reasons: []Reason{}, Notes: []Reason{}}
+	reason := func(kind, what string, count int, ex []Evidence) {
+		v.Reasons = append(v.Reasons, Reason{Kind: kind, What: what, Count: count, Examples: nonNilEvidence(ex)})
+	}
+	note := func(kind, what string, count int, ex []Evidence) {
+		v.Notes = append(v.Notes, Reason{Kind: kind, What: what, Count: count, Examples: nonNilEvidence(ex)})
+	}
+
+	// Devices: every distinct string, judged once.
+	var normal []string
+	normalCount := 0
+	for _, d := range sortedKeys(s.devices) {
+		c := s.devices[d]
+		if why := deviceBlocks(d, t); why != "" {
+			reason("device", fmt.Sprintf("%q: %s", d, why), c.nodes+c.objects, c.examples)
+		}
+	}
+
+	// The verify pass: device findings for names that place as they are
+	// become a note; the others are reasons (blocking device names are
+	// already reported above, from the census).
+	groups := map[string]*Reason{}
+	var order []string
+	for _, f := range rewrite.Check(m, rewrite.Options{Target: t}) {
+		kind := findingKind(f.What)
+		if kind == "device" {
+			rest := strings.TrimPrefix(f.What, "device: ")
+			if q, err := strconv.QuotedPrefix(rest); err == nil && strings.HasPrefix(rest[len(q):], " is not ") {
+				d, _ := strconv.Unquote(q)
+				if deviceBlocks(d, t) == "" {
+					normal = appendUnique(normal, d)
+					normalCount++
+				}
+				continue
+			}
+		}
+		g := groups[kind]
+		if g == nil {
+			g = &Reason{Kind: kind, Examples: []Evidence{}}
+			groups[kind] = g
+			order = append(order, kind)
+		}
+		g.Count++
+		if g.Count == 1 {
+			g.What = f.What
+		}
+		if len(g.Examples) < max {
+			g.Examples = append(g.Examples, Evidence{Where: f.Where.String(), Detail: f.What})
+		}
+	}
+	for _, k := range order {
+		g := groups[k]
+		if g.Count > 1 {
+			g.What = fmt.Sprintf("%d verify findings, first: %s", g.Count, g.What)
+		}
+		v.Reasons = append(v.Reasons, *g)
+	}
+
+	// Artifacts that break loading wherever they are.
+	if r := s.arts[ArtifactNCCLOps]; r != nil {
+		what := "NCCL ops have no CPU kernel (the TF1 placer places every main-graph node)"
+		if t == device.GPU {
+			what = "NCCL ops wait for every GPU of their group (num_devices), which one GPU lacks"
+		}
+		reason(ArtifactNCCLOps, what, r.Count, r.Examples)
+	}
+	if r := s.arts[ArtifactHorovodOps]; r != nil {
+		reason(ArtifactHorovodOps, "Horovod ops are not registered in a TensorFlow without Horovod", r.Count, r.Examples)
+	}
+	if s.tpuMainN > 0 {
+		reason(ArtifactTPUOps, "TPU ops in the main graph have no "+strings.ToUpper(targetName(t))+" kernel", s.tpuMainN, s.tpuMain)
+	}
+	var multi []Evidence
+	multiN := 0
+	for _, c := range s.collectives {
+		if c.size != 1 {
+			multiN++
+			if len(multi) < max {
+				multi = append(multi, c.where)
+			}
+		}
+	}
+	if multiN > 0 {
+		reason(ArtifactCollectiveOps, "collective ops with a group size other than 1 (or unknown) wait for peers forever", multiN, multi)
+	}
+	if r := s.arts[ArtifactShardedVariable]; r != nil {
+		reason(ArtifactShardedVariable, "sharded variable: checkpoint slices or part_N keys; tf.saved_model.load of TF 2.8 to 2.12 refuses ShardedVariables (tensorflow#60560) and readers that do not assemble slices cannot use them", r.Count, r.Examples)
+	}
+
+	// Leftovers that load as they are.
+	if normalCount > 0 {
+		note("device", "device names that place as they are but differ from what the rewrite writes: "+quoteList(normal, 4), normalCount, nil)
+	}
+	for _, a := range []struct{ name, what string }{
+		{ArtifactReplicaVariables, "per-replica variables: the rewrite collapses them to the primary copy"},
+		{ArtifactDistributedVariableComponents, "distributed variable components in the object graph: the rewrite clears them"},
+		{ArtifactSyncOnReadVariables, "sync-on-read variables: load as plain variables holding the aggregated value"},
+		{ArtifactOptimizerSlots, "optimizer slots: training state; rewrite --drop-optimizer removes it"},
+		{ArtifactShardedSaver, "several checkpoint data shards: TensorFlow reads them as one checkpoint"},
+	} {
+		if r := s.arts[a.name]; r != nil {
+			note(a.name, a.what, r.Count, r.Examples)
+		}
+	}
+	v.Portable = len(v.Reasons) == 0
+	return v
+}
+
+func nonNilEvidence(ex []Evidence) []Evidence {
+	if ex == nil {
+		return []Evidence{}
+	}
+	return ex
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// quoteList quotes up to n strings and says how many more there are.
+func quoteList(list []string, n int) string {
+	var parts []string
+	for i, s := range list {
+		if i == n {
+			parts = append(parts, fmt.Sprintf("and %d more", len(list)-n))
+			break
+		}
+		parts = append(parts, strconv.Quote(s))
+	}
+	return strings.Join(parts, ", ")
+}
