@@ -103,9 +103,15 @@ func optimizerOnly(n int, refs func(id int) []*tfpb.TrackableObjectGraph_Trackab
 func dropOptimizerObjects(c *Context, mg int, og *tfpb.SavedObjectGraph) error {
 	n := len(og.GetNodes())
 	refs := savedObjectRefs(og)
-	cut := optimizerCut(n, func(id int) []*tfpb.TrackableObjectGraph_TrackableObject_ObjectReference { return og.GetNodes()[id].GetChildren() },
-		func(id int) []*tfpb.TrackableObjectGraph_TrackableObject_SlotVariableReference { return og.GetNodes()[id].GetSlotVariables() },
-		func(id int) bool { return slices.Contains(optimizerIdentifiers, og.GetNodes()[id].GetUserObject().GetIdentifier()) })
+	cut := optimizerCut(n, func(id int) []*tfpb.TrackableObjectGraph_TrackableObject_ObjectReference {
+		return og.GetNodes()[id].GetChildren()
+	},
+		func(id int) []*tfpb.TrackableObjectGraph_TrackableObject_SlotVariableReference {
+			return og.GetNodes()[id].GetSlotVariables()
+		},
+		func(id int) bool {
+			return slices.Contains(optimizerIdentifiers, og.GetNodes()[id].GetUserObject().GetIdentifier())
+		})
 	gone := optimizerOnly(n, refs, cut)
 	if !slices.Contains(gone, true) {
 		return nil
@@ -226,7 +232,9 @@ func dropOptimizerCheckpoint(c *Context, og *tfpb.SavedObjectGraph, gone []bool,
 		return nil
 	}
 	n := len(ck.GetNodes())
-	children := func(id int) []*tfpb.TrackableObjectGraph_TrackableObject_ObjectReference { return ck.GetNodes()[id].GetChildren() }
+	children := func(id int) []*tfpb.TrackableObjectGraph_TrackableObject_ObjectReference {
+		return ck.GetNodes()[id].GetChildren()
+	}
 	ckPaths := objectPaths(ck.GetNodes(), children)
 	gonePath := map[string]bool{}
 	for id, g := range gone {
@@ -235,7 +243,9 @@ func dropOptimizerCheckpoint(c *Context, og *tfpb.SavedObjectGraph, gone []bool,
 		}
 	}
 	cut := optimizerCut(n, children,
-		func(id int) []*tfpb.TrackableObjectGraph_TrackableObject_SlotVariableReference { return ck.GetNodes()[id].GetSlotVariables() },
+		func(id int) []*tfpb.TrackableObjectGraph_TrackableObject_SlotVariableReference {
+			return ck.GetNodes()[id].GetSlotVariables()
+		},
 		func(id int) bool { return gonePath[ckPaths[id]] })
 	ckGone := optimizerOnly(n, children, cut)
 	for id, g := range ckGone {
