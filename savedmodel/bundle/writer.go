@@ -61,7 +61,7 @@ func NewWriter(dir, prefix string, opts WriterOptions) (*Writer, error) {
 			return nil, fmt.Errorf("bundle: %w", err)
 		}
 		w.files = append(w.files, f)
-		w.bufs = append(w.bufs, bufio.NewWriterSize(f, shardBufferSize))
+		w.bufs = append(w.bufs, nil) // allocated on the first write
 		w.sizes = append(w.sizes, 0)
 	}
 	return w, nil
@@ -177,6 +177,9 @@ func (w *Writer) stream(ctx context.Context, key string, shard int, data io.Read
 					return total, w.err
 				}
 			}
+			if w.bufs[shard] == nil {
+				w.bufs[shard] = bufio.NewWriterSize(w.files[shard], shardBufferSize)
+			}
 			if _, err := w.bufs[shard].Write(w.copyBuf[:n]); err != nil {
 				w.err = fmt.Errorf("bundle: %w", err)
 				return total, w.err
@@ -244,12 +247,15 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	for i, b := range w.bufs {
-		if err := b.Flush(); err != nil {
-			w.err = fmt.Errorf("bundle: %s: %w", w.dataFile(i), err)
-		} else if err := w.files[i].Sync(); err != nil {
-			w.err = fmt.Errorf("bundle: %w", err)
+		var err error
+		if b != nil { // nil: nothing was written to this shard
+			err = b.Flush()
 		}
-		if w.err != nil {
+		if err == nil {
+			err = w.files[i].Sync()
+		}
+		if err != nil {
+			w.err = fmt.Errorf("bundle: %s: %w", w.dataFile(i), err)
 			w.closeFiles()
 			return w.err
 		}
