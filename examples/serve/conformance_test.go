@@ -17,13 +17,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/unmirror/unmirror/internal/fixtures"
 )
 
 var (
 	update         = flag.Bool("update", false, "rewrite testdata/before.json from this run")
 	fixtureTimeout = flag.Duration("load-timeout", 60*time.Second, "deadline for loading and running one fixture")
-	models         = flag.String("models", modelsDir, "directory with manifest.json and the original fixtures "+
-		"(the golden file is only compared or written for the default)")
+	models         = flag.String("models", "", "directory with manifest.json and the original fixtures, "+
+		"instead of testdata/models (the golden file is then neither compared nor written)")
 )
 
 const (
@@ -34,7 +36,6 @@ const (
 	// sub-directory per manifest name; see TestConformanceRewritten.
 	rewrittenEnv = "UNMIRROR_REWRITTEN"
 	goldenPath   = "testdata/before.json"
-	modelsDir    = "../../testdata/models"
 )
 
 func TestMain(m *testing.M) {
@@ -47,38 +48,38 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// fixture is the part of a manifest entry (testdata/models/manifest.json)
-// the conformance test uses.
-type fixture struct {
-	Name           string   `json:"name"`
-	Tags           []string `json:"tags"`
-	FloatTolerance float64  `json:"float_tolerance"`
-	Signatures     map[string]struct {
-		Inputs  map[string]*Tensor `json:"inputs"`
-		Outputs map[string]*Tensor `json:"outputs"`
-	} `json:"signatures"`
-}
-
-type manifest struct {
-	TensorFlowVersion string    `json:"tensorflow_version"`
-	Fixtures          []fixture `json:"fixtures"`
-}
-
-func readManifest(t *testing.T) *manifest {
+// readManifest reads the fixture manifest through internal/fixtures: the
+// committed testdata/models, or the -models directory.
+func readManifest(t *testing.T) *fixtures.Manifest {
 	t.Helper()
-	path := filepath.Join(*models, "manifest.json")
-	b, err := os.ReadFile(path)
+	dir := *models
+	if dir == "" {
+		var err error
+		if dir, err = fixtures.ModelsDir(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := fixtures.LoadManifest(dir)
 	if err != nil {
 		t.Fatalf("%v (the fixtures come from testdata/tf/generate.py)", err)
 	}
-	var m manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
 	if len(m.Fixtures) == 0 {
-		t.Fatalf("%s lists no fixtures", path)
+		t.Fatalf("%s/manifest.json lists no fixtures", dir)
 	}
-	return &m
+	return m
+}
+
+// toTensor converts a manifest tensor to the serve program's form.
+func toTensor(ft fixtures.Tensor) (*Tensor, error) {
+	b, err := json.Marshal(ft)
+	if err != nil {
+		return nil, err
+	}
+	var t Tensor
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 // childRun is what one child serve process did.
@@ -134,7 +135,7 @@ func writeJSON(dir, name string, v any) (string, error) {
 // with absent peers, hides neither the others nor whether the model
 // loaded), and compares the outputs with the manifest's. The error is for a
 // fault of the harness (files, the manifest's inputs refused), not of TF.
-func checkFixture(t *testing.T, dir string, fx fixture) (Result, error) {
+func checkFixture(t *testing.T, dir string, fx fixtures.Fixture) (Result, error) {
 	res := Result{Fixture: fx.Name}
 	tmp := t.TempDir()
 	tags := fx.Tags
@@ -205,7 +206,15 @@ func checkFixture(t *testing.T, dir string, fx fixture) (Result, error) {
 			t.Logf("%s: signature %s: no response (%v); stderr tail:\n%s", fx.Name, name, c.exit, tail(c.stderr, 2000))
 			res.Signatures[name] = fmt.Sprintf("error: crashed: %v", c.exit)
 		default:
-			res.Signatures[name] = signatureOutcome(c.resp.Signatures[name], fx.Signatures[name].Outputs, fx.FloatTolerance, dir)
+			want := map[string]*Tensor{}
+			for k, ft := range fx.Signatures[name].Outputs {
+				w, err := toTensor(ft)
+				if err != nil {
+					return res, fmt.Errorf("%s: signature %s output %s: %w", fx.Name, name, k, err)
+				}
+				want[k] = w
+			}
+			res.Signatures[name] = signatureOutcome(c.resp.Signatures[name], want, fx.FloatTolerance, dir)
 		}
 	}
 	return res, nil
@@ -262,7 +271,7 @@ func tail(s string, n int) string {
 // checkAll checks every fixture of m found under root, two at a time (the
 // machines have two cores), and returns the results in manifest order and
 // the names of fixtures with no directory under root.
-func checkAll(t *testing.T, m *manifest, root string) (results []Result, missing []string) {
+func checkAll(t *testing.T, m *fixtures.Manifest, root string) (results []Result, missing []string) {
 	t.Helper()
 	type job struct {
 		i   int
@@ -312,10 +321,15 @@ func checkAll(t *testing.T, m *manifest, root string) (results []Result, missing
 // `go run ./examples/serve -table examples/serve/testdata/before.json`.
 func TestConformanceOriginals(t *testing.T) {
 	m := readManifest(t)
-	results, missing := checkAll(t, m, *models)
-	if len(missing) > 0 {
-		t.Errorf("fixtures listed in the manifest but missing under %s: %s", *models, strings.Join(missing, ", "))
+	root := *models
+	if root == "" {
+		root, _ = fixtures.ModelsDir() // readManifest succeeded with it
 	}
+	results, missing := checkAll(t, m, root)
+	if len(missing) > 0 {
+		t.Errorf("fixtures listed in the manifest but missing under %s: %s", root, strings.Join(missing, ", "))
+	}
+	checkTF1Column(t, m, results)
 	got := &Golden{TensorFlowVersion: m.TensorFlowVersion, Fixtures: results}
 	b, err := marshalGolden(got)
 	if err != nil {
@@ -326,7 +340,7 @@ func TestConformanceOriginals(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("Go column:\n%s", table.String())
-	if *models != modelsDir {
+	if *models != "" {
 		t.Logf("-models %s: %s not compared", *models, goldenPath)
 		return
 	}
@@ -341,6 +355,28 @@ func TestConformanceOriginals(t *testing.T) {
 		t.Fatalf("%v (run with -update to create it)", err)
 	}
 	diffGolden(t, want, got)
+}
+
+// checkTF1Column requires Go's outcome to agree with the manifest's "tf1"
+// column (Python's graph-mode loader in a Session with soft placement off,
+// which the manifest documents as what the C++ loader does): a fixture
+// passes in Go (loads, every signature matches) exactly when it passes
+// there.
+func checkTF1Column(t *testing.T, m *fixtures.Manifest, results []Result) {
+	t.Helper()
+	byName := map[string]fixtures.Fixture{}
+	for _, fx := range m.Fixtures {
+		byName[fx.Name] = fx
+	}
+	for _, r := range results {
+		tf1, ok := byName[r.Fixture].Before[fixtures.RuntimeTF1]
+		if !ok {
+			continue
+		}
+		if pass := r.passes(); pass != tf1.OK {
+			t.Errorf("%s: Go %s, but the manifest's tf1 column says ok=%v (%s)", r.Fixture, r.Summary(), tf1.OK, firstLine(tf1.Error))
+		}
+	}
 }
 
 // diffGolden reports every fixture whose result differs from the golden one.
@@ -392,11 +428,7 @@ func TestConformanceRewritten(t *testing.T) {
 		t.Logf("not rewritten (no directory under %s): %s", root, strings.Join(missing, ", "))
 	}
 	for _, r := range results {
-		bad := r.Load != loadOK
-		for _, s := range r.Signatures {
-			bad = bad || s != "ok"
-		}
-		if bad {
+		if !r.passes() {
 			t.Errorf("%s: %s", r.Fixture, r.Summary())
 		} else {
 			t.Logf("%s: %s", r.Fixture, r.Summary())

@@ -67,6 +67,19 @@ func firstLine(s string) string {
 	return strings.TrimSpace(s)
 }
 
+// passes reports whether the model loaded and every signature matched.
+func (r Result) passes() bool {
+	if r.Load != loadOK {
+		return false
+	}
+	for _, s := range r.Signatures {
+		if s != "ok" {
+			return false
+		}
+	}
+	return true
+}
+
 // Summary is the one-cell description of r used in the markdown table.
 func (r Result) Summary() string {
 	switch r.Load {
