@@ -64,7 +64,7 @@ func runRewrite(e *env, args []string) int {
 	var f rewriteFlags
 	fs := newFlags(e, "rewrite", rewriteHelp)
 	fs.Var(&f.target, "target", "device the output must load on: cpu or gpu")
-	fs.StringVar(&f.passes, "passes", "", "comma-separated passes to run, in pipeline order (default all; \"none\": none)")
+	fs.StringVar(&f.passes, "passes", "", "comma-separated passes to run (default all; \"none\": none)")
 	fs.BoolVar(&f.dropOptimizer, "drop-optimizer", false, "remove optimizer slots and state")
 	fs.BoolVar(&f.allowDivergence, "allow-divergence", false, "collapse replicas whose values differ from the primary's (the primary wins)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "run the passes and report, write nothing")

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	shapepb "github.com/wamuir/graft/tensorflow/core/framework/tensor_shape_go_proto"
+	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
+	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
+
+	"github.com/unmirror/unmirror/savedmodel"
+	"github.com/unmirror/unmirror/savedmodel/bundle"
+)
+
+// TestQuickStart is the README's quick start: rewrite a fixture that the
+// C++-like loader refuses, verify the result, and diff the two.
+func TestQuickStart(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	r := cli(t, "rewrite", fixture("mirrored_expand"), out)
+	if r.code != 0 {
+		t.Fatalf("rewrite: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "wrote "+out) {
+		t.Errorf("rewrite output does not say it wrote %s:\n%s", out, r.stdout)
+	}
+	for _, args := range [][]string{{"verify", out}, {"verify", "--strict", out}} {
+		if v := cli(t, args...); v.code != 0 || !strings.HasPrefix(v.stdout, "ok: ") {
+			t.Errorf("%v: exit %d\n%s%s", args, v.code, v.stdout, v.stderr)
+		}
+	}
+	if v := cli(t, "verify", fixture("mirrored_expand")); v.code != 1 {
+		t.Errorf("verify of the input: exit %d, want 1", v.code)
+	}
+	d := cli(t, "diff", fixture("mirrored_expand"), out)
+	if d.code != 1 || !strings.Contains(d.stdout, "VarHandleOp") || !strings.Contains(d.stdout, "/job:localhost/replica:0/task:0/device:CPU:1") {
+		t.Errorf("diff: exit %d\n%s%s", d.code, d.stdout, d.stderr)
+	}
+	// --force replaces a model; the second rewrite of the output is a no-op.
+	again := filepath.Join(t.TempDir(), "again")
+	if r := cli(t, "rewrite", "--quiet", out, again); r.code != 0 || r.stdout != "" {
+		t.Fatalf("rewrite of the output: exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := cli(t, "rewrite", "--force", "--passes", "none", "--text", fixture("plain"), again); r.code != 0 {
+		t.Fatalf("rewrite --force: exit %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(again, savedmodel.SavedModelPBText)); err != nil {
+		t.Errorf("--text: %v", err)
+	}
+	if d := cli(t, "diff", fixture("plain"), again); d.code != 0 {
+		t.Errorf("a read-and-write round trip differs from its input: exit %d\n%s", d.code, d.stdout)
+	}
+}
+
+// bigModel writes a copy of the plain fixture whose checkpoint holds an extra
+// float tensor of size bytes, so that writing it takes a moment.
+func bigModel(t *testing.T, size int64) string {
+	t.Helper()
+	src := fixture("plain")
+	dir := filepath.Join(t.TempDir(), "big")
+	if err := os.MkdirAll(filepath.Join(dir, savedmodel.VariablesDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pb, err := os.ReadFile(filepath.Join(src, savedmodel.SavedModelPB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, savedmodel.SavedModelPB), pb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := bundle.Open(os.DirFS(src), savedmodel.VariablesPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w, err := bundle.NewWriter(dir, savedmodel.VariablesPrefix, bundle.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range r.KeysInDataOrder() {
+		if err := w.Copy(r, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entry := &tfpb.BundleEntryProto{Dtype: typespb.DataType_DT_FLOAT,
+		Shape: &shapepb.TensorShapeProto{Dim: []*shapepb.TensorShapeProto_Dim{{Size: size / 4}}}}
+	if err := w.Add("big/.ATTRIBUTES/VARIABLE_VALUE", entry, io.LimitReader(zeros{}, size)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// TestInterruptedRewrite sends SIGINT to a rewrite while it writes a large
+// checkpoint: the command must exit 3 and leave neither DST nor its
+// temporary directory behind.
+func TestInterruptedRewrite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 512 MiB model")
+	}
+	src := bigModel(t, 512<<20)
+	parent := t.TempDir()
+	dst := filepath.Join(parent, "out")
+	cmd := exec.Command(binary, "rewrite", "--passes", "none", src, dst)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	// Wait for Write's temporary directory, then interrupt.
+	deadline := time.Now().Add(30 * time.Second)
+	signalled := false
+	for !signalled && time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("rewrite finished before it could be interrupted (err %v); stderr:\n%s", err, stderr.String())
+		default:
+		}
+		if ents, _ := os.ReadDir(parent); len(ents) > 0 && strings.Contains(ents[0].Name(), ".unmirror-tmp-") {
+			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			signalled = true
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if !signalled {
+		t.Fatal("no temporary directory appeared")
+	}
+	err := <-done
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitIO {
+		t.Fatalf("exit %v, want %d; stderr:\n%s", err, exitIO, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "interrupted; nothing written to "+dst) {
+		t.Errorf("stderr does not say it was interrupted:\n%s", stderr.String())
+	}
+	if ents, _ := os.ReadDir(parent); len(ents) != 0 {
+		t.Errorf("left behind: %v", ents)
+	}
+}
