@@ -23,8 +23,8 @@ type Graph struct {
 	// dupFuncs lists function names defined more than once (the index
 	// keeps the first definition).
 	dupFuncs []string
-	unnamed  int // functions without a signature name (not indexed)
-	grads    map[string]string // function -> gradient function
+	unnamed  int                 // functions without a signature name (not indexed)
+	grads    map[string]string   // function -> gradient function
 	byOp     map[string][]*entry // op type -> nodes; entry.opIdx is the position
 	// attrCallers maps a function name to the nodes naming it in a func
 	// or list(func) attr. Calls by op type are found through byOp.
