@@ -72,6 +72,19 @@ import (
 //     (VarHandleOp, VariableV2, ...) to their consumers. In Clear mode every
 //     name is "", so no group can conflict.
 //
+// # Kernels
+//
+// A graph built under a GPU device scope pins every op to the GPU, also ops
+// that have no GPU kernel (lookup tables, string ops, the saver); it ran
+// because the building session had soft placement on, which the C++ loader
+// does not. When the policy maps such a node to a GPU, the pass clears its
+// device instead, so the placer puts it on the CPU. The ops are those whose
+// kernels TensorFlow v2.18.0 registers for no GPU (devCPUOnlyOps, generated
+// from the kernel registrations in TensorFlow's source by
+// TestCPUOnlyKernelTable). A colocation group holding such an op and a GPU
+// pin is cleared whole, as for a CPU/GPU conflict: otherwise the op would
+// fail with tfgo#16's error.
+//
 // Every edited node gets one change record saying what its device (and
 // colocation) was and what it became.
 var Devices = &Pass{
@@ -134,8 +147,12 @@ func remapGraphDevices(c *Context, mg int, pol device.Policy) error {
 				if err != nil {
 					return c.Errorf(Node(mg, loc.Function, loc.Node), "device %q: %w", n.Device, err)
 				}
+				why := ""
+				if devCPUOnly(n, nd) {
+					nd, why = "", fmt.Sprintf(" (%s has no GPU kernel)", n.GetOp())
+				}
 				if nd != n.Device {
-					note(loc, "device %q -> %q", n.Device, nd)
+					note(loc, "device %q -> %q%s", n.Device, nd, why)
 					n.Device = nd
 				}
 			}
@@ -314,9 +331,12 @@ func resolveColocationConflicts(b *graphdef.Body, report func(n *nodepb.NodeDef,
 	nodes := b.Nodes()
 	for _, group := range devColocationGroups(b) {
 		var merged device.Spec
-		var first string
+		var first, cpuOnly string
 		conflict := ""
 		for _, i := range group {
+			if devCPUOnlyOps[nodes[i].GetOp()] && cpuOnly == "" {
+				cpuOnly = nodes[i].GetName()
+			}
 			d := nodes[i].GetDevice()
 			if d == "" {
 				continue
@@ -335,6 +355,9 @@ func resolveColocationConflicts(b *graphdef.Body, report func(n *nodepb.NodeDef,
 			}
 			merged = m
 		}
+		if conflict == "" && cpuOnly != "" && merged.Kind() == device.KindGPU {
+			conflict = fmt.Sprintf("colocated with %s on %q, but %s (%s) has no GPU kernel", first, merged.String(), cpuOnly, b.Node(cpuOnly).GetOp())
+		}
 		if conflict == "" {
 			continue
 		}
@@ -347,6 +370,19 @@ func resolveColocationConflicts(b *graphdef.Body, report func(n *nodepb.NodeDef,
 		}
 	}
 	return nil
+}
+
+// devCPUOnly reports whether node n, whose device becomes dev, is pinned to
+// a GPU although its op has no GPU kernel (devCPUOnlyOps): TensorFlow placed
+// it on the CPU only because soft placement was on when the model was
+// built. Such a node gets no device, so the placer puts it where its kernel
+// is.
+func devCPUOnly(n *nodepb.NodeDef, dev string) bool {
+	if dev == "" || !devCPUOnlyOps[n.GetOp()] {
+		return false
+	}
+	s, err := device.Parse(dev)
+	return err == nil && s.Kind() == device.KindGPU
 }
 
 // cleanConfigProto removes device_filters and cluster_def from the
@@ -458,6 +494,8 @@ func deviceProblems(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, pol devi
 				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device: %q: %v", n.GetDevice(), err))
 			case nd != n.GetDevice():
 				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device: %q is not %s for target %s", n.GetDevice(), devDescribeTarget(nd), pol.Target))
+			case devCPUOnly(n, nd):
+				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device: %q pins %s, which has no GPU kernel, to a GPU", n.GetDevice(), n.GetOp()))
 			}
 		}
 		if a := n.GetAttr()["config_proto"]; a != nil && len(a.GetS()) > 0 {

@@ -249,6 +249,27 @@ func TestDevicesColocation(t *testing.T) {
 		},
 		devices: map[string]string{"v": "", "read": "", "c": "", "other": "/device:GPU:0"},
 		class:   map[string][]string{"c": {"v"}, "v": nil, "read": nil, "other": nil},
+	}, {
+		name:   "GPU target: ops without a GPU kernel lose their GPU pin, with their group",
+		target: device.GPU,
+		nodes: []*nodepb.NodeDef{
+			dvNode("table", "HashTableV2", "/device:GPU:0"),
+			dvNode("find", "LookupTableFindV2", "/device:GPU:0", "table", "keys", "default"),
+			dvAttrs(dvNode("size", "Identity", "/device:GPU:1", "table"), "_class", []string{"loc:@table"}),
+			dvNode("keys", "Placeholder", "/device:CPU:0"),
+			dvNode("default", "Placeholder", "/device:GPU:0"),
+		},
+		devices: map[string]string{"table": "", "find": "", "size": "", "keys": "/device:CPU:0", "default": "/device:GPU:0"},
+		class:   map[string][]string{"size": {"table"}, "table": nil, "find": nil, "keys": nil, "default": nil},
+	}, {
+		name:   "CPU target: ops without a GPU kernel are cleared like the rest",
+		target: device.CPU,
+		nodes: []*nodepb.NodeDef{
+			dvNode("table", "HashTableV2", "/device:GPU:0"),
+			dvNode("m", "MatMul", "/device:GPU:0"),
+		},
+		devices: map[string]string{"table": "", "m": ""},
+		class:   map[string][]string{},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,6 +294,13 @@ func TestDevicesColocation(t *testing.T) {
 			assert.Empty(t, Check(m, Options{Target: tt.target}))
 		})
 	}
+}
+
+func TestDevicesCPUOnlyFinding(t *testing.T) {
+	m := dvModel([]*nodepb.NodeDef{dvNode("table", "HashTableV2", "/device:GPU:0")}, nil, nil)
+	got := Check(m, Options{Target: device.GPU})
+	require.Len(t, got, 1)
+	assert.Equal(t, `device: "/device:GPU:0" pins HashTableV2, which has no GPU kernel, to a GPU`, got[0].What)
 }
 
 func TestDevicesConfigProto(t *testing.T) {
