@@ -79,7 +79,7 @@ func writeInspection(w io.Writer, dir string, in *unmirror.Inspection) error {
 			fmt.Fprintln(w, "  none")
 		}
 		for _, s := range mg.Signatures {
-			fmt.Fprintf(w, "  %s  %s\n", s.Key, s.Method)
+			fmt.Fprintf(w, "  %s\n", strings.TrimSpace(s.Key+"  "+s.Method))
 			for _, t := range s.Inputs {
 				fmt.Fprintf(tw, "    in\t%s\t%s\t%s\n", t.Key, tensorShape(t), t.Name)
 			}
