@@ -3,6 +3,7 @@ package rewrite
 import (
 	"bytes"
 	"fmt"
+	"go/format"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -117,11 +118,13 @@ func TestCPUOnlyKernelTable(t *testing.T) {
 		fmt.Fprintf(&b, "\t%q: true,\n", op)
 	}
 	b.WriteString("}\n")
+	src, err := format.Source([]byte(b.String()))
+	require.NoError(t, err)
 	path := "devices_kernels.go"
 	if *dvUpdate {
-		require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
+		require.NoError(t, os.WriteFile(path, src, 0o644))
 	}
 	want, err := os.ReadFile(path)
 	require.NoError(t, err)
-	assert.Equal(t, string(want), b.String(), "regenerate with go test -run CPUOnlyKernelTable -update")
+	assert.Equal(t, string(want), string(src), "regenerate with go test -run CPUOnlyKernelTable -update")
 }
