@@ -43,14 +43,7 @@ func e2eManifest(t *testing.T) []e2eFixture {
 // minutes); UNMIRROR_LOADCHECK_ONLY limits it to a comma-separated list of
 // fixtures and UNMIRROR_DROP_OPTIMIZER=1 sets Options.DropOptimizer.
 func TestEndToEndLoadCheck(t *testing.T) {
-	if os.Getenv("UNMIRROR_LOADCHECK") != "1" {
-		t.Skip("set UNMIRROR_LOADCHECK=1 to run TensorFlow's loaders on rewritten fixtures")
-	}
-	py, err := filepath.Abs(filepath.Join("..", ".venv", "bin", "python"))
-	require.NoError(t, err)
-	if _, err := os.Stat(py); err != nil {
-		t.Skipf("no venv: %v", err)
-	}
+	py := venvPython(t)
 	only := map[string]bool{}
 	for _, n := range strings.Split(os.Getenv("UNMIRROR_LOADCHECK_ONLY"), ",") {
 		if n != "" {
@@ -72,25 +65,47 @@ func TestEndToEndLoadCheck(t *testing.T) {
 			t.Logf("pipeline %v:\n%s", Default().Names(), sum.String())
 			dir := filepath.Join(out, f.Name)
 			require.NoError(t, m.Write(context.Background(), dir, savedmodel.WriteOptions{}))
-			runtimes := f.Runtimes
-			for _, rt := range runtimes {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-				cmd := exec.CommandContext(ctx, py, "testdata/tf/loadcheck.py", dir,
-					"--expect", "testdata/models/manifest.json", "--name", f.Name, "--runtime", rt)
-				cmd.Dir = ".."
-				b, err := cmd.Output()
-				cancel()
-				var res struct {
-					OK    bool   `json:"ok"`
-					Error string `json:"error"`
-				}
-				lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-				jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &res)
-				t.Logf("%s %s: %s", f.Name, rt, lines[len(lines)-1])
-				if err != nil || jerr != nil || !res.OK {
-					t.Errorf("%s in %s: %v %v %s", f.Name, rt, err, jerr, res.Error)
-				}
+			for _, rt := range f.Runtimes {
+				loadCheck(t, py, dir, "testdata/models/manifest.json", f.Name, rt)
 			}
 		})
 	}
+}
+
+// loadCheck runs testdata/tf/loadcheck.py (python py, from the repository
+// root) on the model in dir against fixture name of the manifest (a path
+// relative to the repository root) in runtime rt, and fails the test
+// unless the model loads and computes the manifest's outputs.
+func loadCheck(t *testing.T, py, dir, manifest, name, rt string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, "testdata/tf/loadcheck.py", dir, "--expect", manifest, "--name", name, "--runtime", rt)
+	cmd.Dir = ".."
+	b, err := cmd.Output()
+	var res struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &res)
+	t.Logf("%s %s: %s", name, rt, lines[len(lines)-1])
+	if err != nil || jerr != nil || !res.OK {
+		t.Errorf("%s in %s: %v %v %s", name, rt, err, jerr, res.Error)
+	}
+}
+
+// venvPython returns the absolute path of the venv's python, skipping the
+// test unless UNMIRROR_LOADCHECK=1 and the venv exists.
+func venvPython(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("UNMIRROR_LOADCHECK") != "1" {
+		t.Skip("set UNMIRROR_LOADCHECK=1 to run TensorFlow's loaders on rewritten models")
+	}
+	py, err := filepath.Abs(filepath.Join("..", ".venv", "bin", "python"))
+	require.NoError(t, err)
+	if _, err := os.Stat(py); err != nil {
+		t.Skipf("no venv: %v", err)
+	}
+	return py
 }

@@ -2,9 +2,14 @@ package rewrite
 
 import (
 	"bytes"
+	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -252,4 +257,65 @@ func saverSpecs(t *testing.T, m *savedmodel.Model) map[string][]string {
 		}
 	}
 	return out
+}
+
+// shFloats decodes little-endian float32 bytes.
+func shFloats(b []byte) []float32 {
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+// TestShardsTF1Partitioned runs the default pipeline on a TF1 SavedModel
+// with partitioned variables (testdata/shards/gen.py): w [4,6] in two
+// parts along axis 1, emb [6,3] in three parts along axis 0. The full
+// entries must hold the tensors gen.py assigned, the part variables stay
+// (each restores its slice of the full entry) with a finding per slot, and
+// with UNMIRROR_LOADCHECK=1 the written model must load in tf1 and tf2 and
+// compute what TensorFlow computed before the rewrite.
+func TestShardsTF1Partitioned(t *testing.T) {
+	m, err := savedmodel.Read(filepath.Join("testdata", "shards", "tf1_partitioned"))
+	require.NoError(t, err)
+	defer m.Close()
+	rep, err := Default().Run(context.Background(), m, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"emb", "w"}, m.CheckpointKeys(), "one full entry per variable, no slice keys")
+	for key, want := range map[string]func(i int) float32{
+		"w":   func(i int) float32 { return float32(i)/7 - 1 },
+		"emb": func(i int) float32 { return float32(i)/5 + 0.5 },
+	} {
+		rc, err := m.OpenCheckpointEntry(key)
+		require.NoError(t, err)
+		b, err := io.ReadAll(rc)
+		require.NoError(t, err)
+		require.NoError(t, rc.Close())
+		got := shFloats(b)
+		require.Len(t, got, map[string]int{"w": 24, "emb": 18}[key])
+		for i, v := range got {
+			assert.InDelta(t, want(i), v, 1e-6, "%s[%d]", key, i)
+		}
+	}
+	var partial int
+	for _, f := range rep.Findings() {
+		if strings.Contains(f.What, "its partition variable stays") {
+			partial++
+		}
+	}
+	assert.Equal(t, 10, partial, "one finding per part slot of RestoreV2 and of SaveV2")
+
+	out := filepath.Join(t.TempDir(), "out")
+	require.NoError(t, m.Write(context.Background(), out, savedmodel.WriteOptions{}))
+	again, err := savedmodel.Read(out)
+	require.NoError(t, err)
+	defer again.Close()
+	rep, err = NewPipeline(Shards).Run(context.Background(), again, Options{})
+	require.NoError(t, err)
+	assert.False(t, rep.Changed(), "shards changed a rewritten model")
+
+	py := venvPython(t)
+	for _, rt := range []string{"tf1", "tf2"} {
+		loadCheck(t, py, out, "rewrite/testdata/shards/manifest.json", "tf1_partitioned", rt)
+	}
 }
