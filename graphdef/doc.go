@@ -63,8 +63,11 @@
 // main-graph nodes that call them, from root functions, from any node of a
 // reached function (bodies count whole, since TF may run stateful nodes no
 // return depends on) and through library.gradient. Inside a reached
-// function, [Reach.Node] is true for nodes that reach a ret or control_ret
-// value. [ServingRoots] gives what the C++/Go loader and a serving caller
+// function, [Reach.Node] is true for the nodes TF keeps when it
+// instantiates the body: those a ret or control_ret value depends on, plus
+// stateful and control-flow ops and unknown custom ops, with what they
+// depend on ([Graph.KeptByTF], from a table of the ops TF 2.18 registers,
+// [OpStateful]). [ServingRoots] gives what the C++/Go loader and a serving caller
 // touch (signatures including __saved_model_init_op, the main-op and
 // legacy-init collections, SaverDef tensors, asset placeholders);
 // [SavedModelRoots] adds the concrete functions of the SavedObjectGraph,

@@ -134,8 +134,8 @@ type Reach struct {
 
 // Node reports whether the node at loc is reachable: in the main graph,
 // from a root node through data and control inputs; in a function, the
-// function is reachable and the node reaches one of its ret or control_ret
-// values through inputs.
+// function is reachable and the node is one TF keeps when it instantiates
+// the body (see Graph.Reachable).
 func (r *Reach) Node(loc Location) bool {
 	if loc.Function == "" {
 		return r.main[loc.Node]
@@ -164,10 +164,12 @@ func (r *Reach) Functions() []string {
 // backwards from root nodes through data and control inputs. A function is
 // reached when a reached main-graph node calls it, when it is a root, when
 // any node (reached or not) of a reached function calls it, or when it is
-// the gradient of a reached function: function bodies are kept whole
-// because TF may run stateful nodes that no return depends on. Inside a
-// reached function, body nodes are reached backwards from ret and
-// control_ret. The work is linear in the reached part of the graph.
+// the gradient of a reached function: for calls, function bodies count
+// whole. Inside a reached function, body nodes are reached backwards from
+// what TF's PruneFunctionBody keeps: ret and control_ret values and every
+// node for which KeptByTF is true (stateful and control-flow ops, stateful
+// function calls, unknown custom ops). The work is linear in the reached
+// part of the graph.
 func (g *Graph) Reachable(r Roots) *Reach {
 	out := &Reach{main: map[string]bool{}, funcs: map[string]map[string]bool{}}
 	var fnQueue []string
@@ -227,6 +229,11 @@ func (g *Graph) Reachable(r Roots) *Reach {
 		}
 		for _, v := range b.fn.GetControlRet() {
 			stack = append(stack, v)
+		}
+		for _, n := range b.Nodes() {
+			if g.KeptByTF(n.GetOp()) {
+				stack = append(stack, n.GetName())
+			}
 		}
 		for len(stack) > 0 {
 			n := stack[len(stack)-1]

@@ -35,6 +35,10 @@ func callSample() *Graph {
 		function("b0", []string{"i"}, []string{"o"}, map[string]string{"o": "n:output:0"},
 			withAttr(node("n", "Identity", "i"), "g", nested),
 			node("unused", "Const"),
+			node("assign", "AssignVariableOp", "i", "unused"),
+			node("rand", "RandomUniform", "shape"),
+			node("shape", "Const"),
+			node("custom", "HorovodAllreduce", "i"),
 		),
 		function("b1", []string{"i"}, []string{"o"}, map[string]string{"o": "i"}),
 		function("outer", nil, nil, nil),
@@ -86,8 +90,13 @@ func TestReachable(t *testing.T) {
 	if r.Function("orphan") || r.Node(Location{Node: "dead"}) {
 		t.Errorf("the unreached call and its function are reported reachable")
 	}
-	if !r.Node(Location{"b0", "n"}) || r.Node(Location{"b0", "unused"}) {
-		t.Errorf("body reachability from ret wrong: n=%v unused=%v", r.Node(Location{"b0", "n"}), r.Node(Location{"b0", "unused"}))
+	// TF keeps ret producers, stateful ops (RandomUniform and its inputs)
+	// and unknown custom ops; it prunes stateless leftovers, and
+	// AssignVariableOp, which is not registered as stateful.
+	for node, want := range map[string]bool{"n": true, "rand": true, "shape": true, "custom": true, "unused": false, "assign": false} {
+		if got := r.Node(Location{"b0", node}); got != want {
+			t.Errorf("b0::%s reachable = %v, want %v", node, got, want)
+		}
 	}
 	r = g.Reachable(Roots{Nodes: []string{"nope"}, Functions: []string{"orphan", "gone"}})
 	want := []Location{{Node: "nope"}, {Function: "gone"}}
