@@ -3,6 +3,7 @@ package rewrite
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
@@ -61,10 +62,10 @@ import (
 //
 // # Other distribution ops
 //
-// Horovod ops (Horovod*) and TPU replication ops on a serving path
-// (graphdef.ServingRoots) are converted by the rules of TensorFlow's own
-// TPU-to-CPU conversion (convert_tpu_model_to_cpu.cc) where they apply
-// exactly: TPUReplicateMetadata, TPUCompilationResult and TPUOrdinalSelector
+// Horovod ops (Horovod*) on a serving path (graphdef.ServingRoots) are an
+// error. TPU replication ops on a serving path are converted by the rules of
+// TensorFlow's own TPU-to-CPU conversion (convert_tpu_model_to_cpu.cc) where
+// they apply exactly: TPUReplicateMetadata, TPUCompilationResult and TPUOrdinalSelector
 // are removed, a TPUReplicatedInput with one input (or of a mirrored
 // variable, whose inputs are all the same variable) becomes an Identity of
 // input 0, a TPUReplicatedOutput with one replica an Identity,
@@ -143,7 +144,12 @@ func runCollectives(c *Context) error {
 		g := c.Graph(mg)
 		cr := &collRun{c: c, mg: mg, meta: meta, g: g}
 		for _, op := range collectiveOrder {
-			for _, ref := range g.Ops(op) {
+			for i, ref := range slices.Clone(g.Ops(op)) {
+				if i&0xff == 0 {
+					if err := c.Ctx.Err(); err != nil {
+						return err
+					}
+				}
 				if err := cr.replace(ref.Body, ref.Node, collOps[op]); err != nil {
 					return err
 				}
@@ -475,9 +481,15 @@ func collConstValue(b *graphdef.Body, ref string) (float64, bool) {
 
 // collScaleOps pass a reduced value on unchanged but for shape or a constant
 // factor; a division by the group size after them still averages.
-var collScaleOps = map[string]bool{
-	"Identity": true, "Reshape": true, "Squeeze": true, "ExpandDims": true, "Cast": true,
-	"Split": true, "SplitV": true, "Unpack": true, "Neg": true, "Mul": true, "MulNoNan": true,
+// The value is the input at the given slot (Split takes the axis first).
+var collScaleOps = map[string]int{
+	"Identity": 0, "Reshape": 0, "Squeeze": 0, "ExpandDims": 0, "Cast": 0,
+	"Split": 1, "SplitV": 0, "Unpack": 0, "Neg": 0,
+}
+
+func collIsScaleInput(op string, slot int) bool {
+	want, ok := collScaleOps[op]
+	return ok && want == slot
 }
 
 var collDivOps = map[string]bool{"RealDiv": true, "Div": true, "TrueDiv": true, "DivNoNan": true}
@@ -537,7 +549,7 @@ func (cr *collRun) fixMeans(b *graphdef.Body, name string, size int64, sizeKnown
 					continue
 				}
 				queue = append(queue, step{cname, s.depth + 1})
-			case collScaleOps[op] && u.Slot == 0:
+			case collIsScaleInput(op, u.Slot):
 				seen[cname] = true
 				queue = append(queue, step{cname, s.depth + 1})
 			}

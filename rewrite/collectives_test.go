@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -81,6 +82,17 @@ func TestCollectivesMean(t *testing.T) {
 		ops:    map[string]string{"r": "Identity", "div": "RealDiv"},
 		inputs: map[string][]string{"div": {"reshape:output:0", "three:output:0"}},
 		ret2:   "div:z:0",
+	}, {
+		name: "packed all-reduce: Split then Reshape then truediv",
+		body: append(dvReduceV2("r", "a", 2, "Add", "Id"),
+			dvConst("axis", dvInt32, 0), dvConst("shape", dvInt32, 4), dvConst("n", dvFloat, 2),
+			dvAttrs(dvNode("split", "Split", "", "axis:output:0", "r:data:0"), "T", dvFloat, "num_split", 2),
+			dvAttrs(dvNode("reshape", "Reshape", "", "split:output:1", "shape:output:0"), "T", dvFloat),
+			dvAttrs(dvNode("truediv", "RealDiv", "", "reshape:output:0", "n:output:0"), "T", dvFloat)),
+		ret:    "truediv:z:0",
+		ops:    map[string]string{"r": "Identity", "split": "Split", "truediv": "Identity"},
+		inputs: map[string][]string{"truediv": {"reshape:output:0"}},
+		ret2:   "truediv:output:0",
 	}, {
 		name: "gradient averaging: Mul by a Const then div by group size",
 		body: append(dvReduceV2("r", "a", 2, "Add", "Id"),
@@ -295,4 +307,30 @@ func TestCollectivesIdempotentOnPlainGraph(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, rep.Changed())
 	assert.Empty(t, rep.Findings())
+}
+
+// TestCollectivesRealMean runs the pass on a SavedModel TensorFlow 2.18.0
+// wrote (testdata/collectives/mean_v2.py): the MEAN all-reduce's truediv by
+// the group size becomes a division by 1.
+func TestCollectivesRealMean(t *testing.T) {
+	m, err := savedmodel.Read(filepath.Join("testdata", "collectives", "mean_v2"))
+	require.NoError(t, err)
+	defer m.Close()
+	assert.NotEmpty(t, Check(m, Options{}))
+	rep, err := dvRun(t, m, Options{}, Collectives, Devices, Verify)
+	require.NoError(t, err)
+	assert.Empty(t, rep.Findings())
+	g := graphdef.New(m.Proto.MetaGraphs[0].GraphDef)
+	var serve *graphdef.Body
+	for _, b := range g.Functions() {
+		if strings.HasPrefix(b.Name(), "__inference_serve_") {
+			serve = b
+		}
+	}
+	require.NotNil(t, serve)
+	require.NotNil(t, serve.Node("truediv"))
+	assert.Equal(t, "Identity", serve.Node("truediv").Op)
+	assert.Equal(t, []string{"CollectiveReduceV2:output:0"}, serve.Node("truediv").Input)
+	assert.Equal(t, "Identity", serve.Node("CollectiveReduceV2").Op)
+	assert.Empty(t, g.Ops("CollectiveReduceV2"))
 }

@@ -33,6 +33,10 @@ import (
 //     both are removed; the rest of the ConfigProto (allow_soft_placement,
 //     thread and optimizer options) is kept byte for byte when nothing changes.
 //
+// NodeDef.experimental_debug_info holds only original node and function
+// names (no device; checked on the fixtures) and is kept. The _tpu_replicate
+// attr and TPU ops are the collectives pass's.
+//
 // With the default policy every device becomes "" for a CPU target, and
 // "/device:CPU:0" or "/device:GPU:0" for a GPU target; no /job:, /replica:
 // or /task: survives. A name the device package cannot parse, or a type the
