@@ -31,7 +31,7 @@ const (
 	DanglingForwardControl
 )
 
-// DanglingError lists the references that stop an edit.
+// DanglingRefError lists the references that stop an edit.
 type DanglingRefError struct {
 	Function string
 	// Refs are "consumer input N \"text\"" or "ret key" descriptions.
