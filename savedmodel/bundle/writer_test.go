@@ -3,8 +3,8 @@ package bundle
 import (
 	"bytes"
 	"context"
-	"errors"
 	"encoding/binary"
+	"errors"
 	"io"
 	"math"
 	"os"

@@ -156,7 +156,7 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	var footer [FooterSize]byte
-	idxH.append(metaH.append(footer[:0:2*maxHandleLen])) // fills the zero-padded handle area in place
+	idxH.append(metaH.append(footer[: 0 : 2*maxHandleLen])) // fills the zero-padded handle area in place
 	binary.LittleEndian.PutUint64(footer[40:], Magic)
 	if _, err := w.w.Write(footer[:]); err != nil {
 		w.err = fmt.Errorf("table: write: %w", err)
