@@ -329,10 +329,20 @@ func devColocationGroups(b *graphdef.Body) [][]int {
 	return out
 }
 
-// resolveColocationConflicts clears the devices of every colocation group
-// of b whose members' devices cannot be merged.
-func resolveColocationConflicts(b *graphdef.Body, report func(n *nodepb.NodeDef, was, why string)) error {
+// devGroupConflict is a colocation group whose devices cannot be placed
+// together: node indexes into Body.Nodes() and why.
+type devGroupConflict struct {
+	members []int
+	why     string
+}
+
+// devGroupConflicts returns the colocation groups of b whose devices, as
+// devOf gives them, cannot be merged (Spec.Merge, without soft placement),
+// or that merge to a GPU while holding an op without a GPU kernel. devOf
+// returns "" for a node without a device.
+func devGroupConflicts(b *graphdef.Body, devOf func(*nodepb.NodeDef) (string, error)) ([]devGroupConflict, error) {
 	nodes := b.Nodes()
+	var out []devGroupConflict
 	for _, group := range devColocationGroups(b) {
 		var merged device.Spec
 		var first, cpuOnly string
@@ -341,13 +351,16 @@ func resolveColocationConflicts(b *graphdef.Body, report func(n *nodepb.NodeDef,
 			if devCPUOnlyOps[nodes[i].GetOp()] && cpuOnly == "" {
 				cpuOnly = nodes[i].GetName()
 			}
-			d := nodes[i].GetDevice()
+			d, err := devOf(nodes[i])
+			if err != nil {
+				return nil, fmt.Errorf("node %s: %w", nodes[i].GetName(), err)
+			}
 			if d == "" {
 				continue
 			}
 			s, err := device.Parse(d)
 			if err != nil {
-				return fmt.Errorf("node %s: device %q: %w", nodes[i].GetName(), d, err)
+				return nil, fmt.Errorf("node %s: device %q: %w", nodes[i].GetName(), d, err)
 			}
 			m, err := merged.Merge(s)
 			if err != nil {
@@ -362,14 +375,27 @@ func resolveColocationConflicts(b *graphdef.Body, report func(n *nodepb.NodeDef,
 		if conflict == "" && cpuOnly != "" && merged.Kind() == device.KindGPU {
 			conflict = fmt.Sprintf("colocated with %s on %q, but %s (%s) has no GPU kernel", first, merged.String(), cpuOnly, b.Node(cpuOnly).GetOp())
 		}
-		if conflict == "" {
-			continue
+		if conflict != "" {
+			out = append(out, devGroupConflict{group, conflict})
 		}
-		for _, i := range group {
+	}
+	return out, nil
+}
+
+// resolveColocationConflicts clears the devices of every colocation group
+// of b whose members' devices cannot be placed together.
+func resolveColocationConflicts(b *graphdef.Body, report func(n *nodepb.NodeDef, was, why string)) error {
+	conflicts, err := devGroupConflicts(b, func(n *nodepb.NodeDef) (string, error) { return n.GetDevice(), nil })
+	if err != nil {
+		return err
+	}
+	nodes := b.Nodes()
+	for _, c := range conflicts {
+		for _, i := range c.members {
 			if nodes[i].Device != "" {
 				was := nodes[i].Device
 				nodes[i].Device = ""
-				report(nodes[i], was, conflict)
+				report(nodes[i], was, c.why)
 			}
 		}
 	}
@@ -506,6 +532,27 @@ func deviceProblems(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, pol devi
 			var cfg tfpb.ConfigProto
 			if err := proto.Unmarshal(a.GetS(), &cfg); err == nil && (len(cfg.DeviceFilters) > 0 || cfg.ClusterDef != nil) {
 				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device: config_proto names devices: device_filters %q, cluster_def %v", cfg.DeviceFilters, cfg.ClusterDef != nil))
+			}
+		}
+	}
+	if pol.EffectiveMode() == device.Remap {
+		for _, b := range g.Bodies() {
+			conflicts, err := devGroupConflicts(b, func(n *nodepb.NodeDef) (string, error) {
+				if n.GetDevice() == "" {
+					return "", nil
+				}
+				d, err := pol.Apply(n.GetDevice())
+				if devCPUOnly(n, d) {
+					d = ""
+				}
+				return d, err
+			})
+			if err != nil {
+				continue // the parse error is a finding above
+			}
+			for _, c := range conflicts {
+				n := b.Nodes()[c.members[0]]
+				find(Node(mg, b.Name(), n.GetName()), fmt.Sprintf("device: the colocation group of %s (%d nodes) cannot be placed: %s", n.GetName(), len(c.members), c.why))
 			}
 		}
 	}

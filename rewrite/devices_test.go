@@ -296,6 +296,18 @@ func TestDevicesColocation(t *testing.T) {
 	}
 }
 
+func TestDevicesColocationConflictFinding(t *testing.T) {
+	m := dvModel([]*nodepb.NodeDef{
+		dvNode("v", "VarHandleOp", "/device:CPU:0"),
+		dvNode("read", "ReadVariableOp", "/device:GPU:1", "v"),
+	}, nil, nil)
+	got := Check(m, Options{Target: device.GPU})
+	assert.Contains(t, dvWhat(got), `node v: device: the colocation group of v (2 nodes) cannot be placed: colocated with v on "/device:CPU:0", which cannot share a device with "/device:GPU:0"`)
+	_, err := dvRun(t, m, Options{Target: device.GPU}, Devices)
+	require.NoError(t, err)
+	assert.Empty(t, Check(m, Options{Target: device.GPU}))
+}
+
 func TestDevicesCPUOnlyFinding(t *testing.T) {
 	m := dvModel([]*nodepb.NodeDef{dvNode("table", "HashTableV2", "/device:GPU:0")}, nil, nil)
 	got := Check(m, Options{Target: device.GPU})
