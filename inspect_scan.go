@@ -139,12 +139,30 @@ type scan struct {
 	max         int
 	arts        map[string]*ArtifactReport
 	devices     map[string]*deviceCount
+	kinds       map[string][]string // deviceKinds by device string
 	collectives []collective
 	tpuMain     []Evidence // TPU ops in a main graph
 	tpuMainN    int
 }
 
-func (s *scan) add(art, where, detail string) {
+// place is a location in the model, formatted only when it becomes an
+// example: most places never do.
+type place struct {
+	w      rewrite.Where
+	suffix string
+	text   string // a file or other location outside the graphs
+}
+
+func (p place) String() string {
+	if p.text != "" {
+		return p.text
+	}
+	return p.w.String() + p.suffix
+}
+
+func at(text string) place { return place{text: text} }
+
+func (s *scan) add(art string, where place, detail string) {
 	r := s.arts[art]
 	if r == nil {
 		r = &ArtifactReport{Name: art, Examples: []Evidence{}}
@@ -152,7 +170,7 @@ func (s *scan) add(art, where, detail string) {
 	}
 	r.Count++
 	if len(r.Examples) < s.max {
-		r.Examples = append(r.Examples, Evidence{Where: where, Detail: detail})
+		r.Examples = append(r.Examples, Evidence{Where: where.String(), Detail: detail})
 	}
 }
 
@@ -163,7 +181,7 @@ func (s *scan) count(art string) int {
 	return 0
 }
 
-func (s *scan) device(dev, where string, object bool) {
+func (s *scan) device(dev string, where place, object bool) {
 	c := s.devices[dev]
 	if c == nil {
 		c = &deviceCount{}
@@ -178,17 +196,22 @@ func (s *scan) device(dev, where string, object bool) {
 		return
 	}
 	if len(c.examples) < s.max {
-		c.examples = append(c.examples, Evidence{Where: where, Detail: dev})
+		c.examples = append(c.examples, Evidence{Where: where.String(), Detail: dev})
 	}
-	for _, a := range deviceKinds(dev) {
+	kinds, ok := s.kinds[dev]
+	if !ok {
+		kinds = deviceKinds(dev)
+		s.kinds[dev] = kinds
+	}
+	for _, a := range kinds {
 		s.add(a, where, dev)
 	}
 }
 
 func scanModel(m *savedmodel.Model, max int) *scan {
-	s := &scan{max: max, arts: map[string]*ArtifactReport{}, devices: map[string]*deviceCount{}}
+	s := &scan{max: max, arts: map[string]*ArtifactReport{}, devices: map[string]*deviceCount{}, kinds: map[string][]string{}}
 	if m.Format == savedmodel.FormatText {
-		s.add(ArtifactPBTxt, m.File, "protobuf text format")
+		s.add(ArtifactPBTxt, at(m.File), "protobuf text format")
 	}
 	for i, mg := range m.Proto.GetMetaGraphs() {
 		gd := mg.GetGraphDef()
@@ -198,19 +221,19 @@ func scanModel(m *savedmodel.Model, max int) *scan {
 		}
 		s.objects(i, mg.GetObjectGraphDef())
 		for _, a := range mg.GetAssetFileDef() {
-			s.add(ArtifactAssets, fmt.Sprintf("meta_graph %d, asset_file_def", i), a.GetFilename()+" <- "+a.GetTensorInfo().GetName())
+			s.add(ArtifactAssets, at(fmt.Sprintf("meta_graph %d, asset_file_def", i)), a.GetFilename()+" <- "+a.GetTensorInfo().GetName())
 		}
 		if _, ok := mg.GetCollectionDef()["saved_model_assets"]; ok {
-			s.add(ArtifactAssets, fmt.Sprintf("meta_graph %d, collection", i), "saved_model_assets")
+			s.add(ArtifactAssets, at(fmt.Sprintf("meta_graph %d, collection", i)), "saved_model_assets")
 		}
 	}
 	for _, a := range m.Assets {
 		if strings.HasPrefix(a.Path, savedmodel.AssetsDir+"/") {
-			s.add(ArtifactAssets, a.Path, fmt.Sprintf("%d bytes", a.Size))
+			s.add(ArtifactAssets, at(a.Path), fmt.Sprintf("%d bytes", a.Size))
 		}
 	}
 	if m.Keras != nil {
-		s.add(ArtifactKerasMetadata, savedmodel.KerasMetadataFile, fmt.Sprintf("%d objects", len(m.Keras.Nodes)))
+		s.add(ArtifactKerasMetadata, at(savedmodel.KerasMetadataFile), fmt.Sprintf("%d objects", len(m.Keras.Nodes)))
 	}
 	s.checkpoint(m)
 	return s
@@ -222,11 +245,11 @@ func (s *scan) checkpoint(m *savedmodel.Model) {
 	}
 	if n := m.Variables.NumShards(); n > 1 {
 		for i := 0; i < n; i++ {
-			s.add(ArtifactShardedSaver, m.Variables.DataFile(i), fmt.Sprintf("data shard %d of %d, %d bytes", i, n, m.Variables.ShardSize(i)))
+			s.add(ArtifactShardedSaver, at(m.Variables.DataFile(i)), fmt.Sprintf("data shard %d of %d, %d bytes", i, n, m.Variables.ShardSize(i)))
 		}
 	}
 	for _, v := range m.ListVariables() {
-		where := rewrite.Key(v.Key).String()
+		where := place{w: rewrite.Key(v.Key)}
 		if v.DType == typespb.DataType_DT_STRING && v.Key != savedmodel.ObjectGraphKey {
 			s.add(ArtifactStringTensors, where, "string")
 		}
@@ -241,7 +264,7 @@ func (s *scan) checkpoint(m *savedmodel.Model) {
 
 func (s *scan) objects(mg int, og *tfpb.SavedObjectGraph) {
 	for id, n := range og.GetNodes() {
-		where := rewrite.Object(mg, id).String()
+		where := place{w: rewrite.Object(mg, id)}
 		if v := n.GetVariable(); v != nil {
 			s.device(v.GetDevice(), where, true)
 			if comps := v.GetExperimentalDistributedVariableComponents(); len(comps) > 0 {
@@ -249,7 +272,7 @@ func (s *scan) objects(mg int, og *tfpb.SavedObjectGraph) {
 				s.add(ArtifactDistributedVariableComponents, where, detail)
 				s.add(ArtifactReplicaVariables, where, detail)
 				for _, c := range comps {
-					s.device(c.GetDevice(), where+", component "+c.GetName(), true)
+					s.device(c.GetDevice(), place{w: where.w, suffix: ", component " + c.GetName()}, true)
 				}
 			}
 			if v.GetSynchronization() == varpb.VariableSynchronization_VARIABLE_SYNCHRONIZATION_ON_READ {
@@ -276,7 +299,7 @@ func (s *scan) body(mg int, fn string, nodes []*nodepb.NodeDef) {
 		return byName[name]
 	}
 	for _, n := range nodes {
-		where := rewrite.Node(mg, fn, n.GetName()).String()
+		where := place{w: rewrite.Node(mg, fn, n.GetName())}
 		s.device(n.GetDevice(), where, false)
 		op := n.GetOp()
 		attr := n.GetAttr()
@@ -294,7 +317,7 @@ func (s *scan) body(mg int, fn string, nodes []*nodepb.NodeDef) {
 				detail += fmt.Sprintf(" (group_size %d)", size)
 			}
 			s.add(ArtifactCollectiveOps, where, detail)
-			s.collectives = append(s.collectives, collective{where: Evidence{Where: where, Detail: detail}, size: size})
+			s.collectives = append(s.collectives, collective{where: Evidence{Where: where.String(), Detail: detail}, size: size})
 		case strings.HasPrefix(op, "Horovod"):
 			s.add(ArtifactHorovodOps, where, op)
 		}
@@ -304,7 +327,7 @@ func (s *scan) body(mg int, fn string, nodes []*nodepb.NodeDef) {
 			if fn == "" {
 				s.tpuMainN++
 				if len(s.tpuMain) < s.max {
-					s.tpuMain = append(s.tpuMain, Evidence{Where: where, Detail: op})
+					s.tpuMain = append(s.tpuMain, Evidence{Where: where.String(), Detail: op})
 				}
 			}
 		}

@@ -1,9 +1,13 @@
 package unmirror_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 
 	"github.com/unmirror/unmirror"
 	"github.com/unmirror/unmirror/device"
@@ -223,4 +227,39 @@ func BenchmarkInspect(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkInspectLargeGraph measures Inspect (scan, device census and both
+// verdicts, which run the verify pass's checks) on the plain fixture grown
+// to 200,000 main-graph nodes spread over a few devices, with colocation.
+func BenchmarkInspectLargeGraph(b *testing.B) {
+	fs, err := fixtures.Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, _ := fixtures.Find(fs, "plain")
+	m, err := savedmodel.Read(f.Dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	const n = 200_000
+	gd := m.Proto.GetMetaGraphs()[0].GetGraphDef()
+	devs := []string{"/job:worker/replica:0/task:1/device:GPU:3", "/device:CPU:0", "", "/job:localhost/replica:0/task:0/device:CPU:1"}
+	prev := gd.GetNode()[0].GetName()
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("grown/%d", i)
+		gd.Node = append(gd.Node, &nodepb.NodeDef{
+			Name: name, Op: "Identity", Input: []string{prev}, Device: devs[i%len(devs)],
+			Attr: map[string]*attrpb.AttrValue{"_class": {Value: &attrpb.AttrValue_List{List: &attrpb.AttrValue_ListValue{S: [][]byte{[]byte("loc:@" + prev)}}}}},
+		})
+		prev = name
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := unmirror.Inspect(m, unmirror.InspectOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/node")
 }
