@@ -121,68 +121,95 @@ func runDevices(c *Context) error {
 // devNodeEdit collects what happened to one node, so that each node gets one
 // change record.
 type devNodeEdit struct {
-	loc  graphdef.Location
+	node *nodepb.NodeDef
 	what []string
+}
+
+// devBodyEdits are the edits of one body, in the order nodes were first
+// edited.
+type devBodyEdits struct {
+	list  []devNodeEdit
+	index map[*nodepb.NodeDef]int // built on the first edit after the node loop
+}
+
+// add records what for n. In the node loop n is new or the node last added,
+// so no lookup is needed; after it, call indexed first.
+func (e *devBodyEdits) add(n *nodepb.NodeDef, what string) {
+	if k := len(e.list); k > 0 && e.list[k-1].node == n {
+		e.list[k-1].what = append(e.list[k-1].what, what)
+		return
+	}
+	if e.index != nil {
+		if i, ok := e.index[n]; ok {
+			e.list[i].what = append(e.list[i].what, what)
+			return
+		}
+		e.index[n] = len(e.list)
+	}
+	e.list = append(e.list, devNodeEdit{node: n, what: []string{what}})
+}
+
+// indexed switches to lookups by node, for edits made out of node order.
+func (e *devBodyEdits) indexed() *devBodyEdits {
+	if e.index == nil {
+		e.index = make(map[*nodepb.NodeDef]int, len(e.list))
+		for i, x := range e.list {
+			e.index[x.node] = i
+		}
+	}
+	return e
 }
 
 func remapGraphDevices(c *Context, mg int, pol device.Policy) error {
 	g := c.Graph(mg)
-	edits := map[graphdef.Location]*devNodeEdit{}
-	var order []*devNodeEdit
-	note := func(loc graphdef.Location, format string, args ...any) {
-		e := edits[loc]
-		if e == nil {
-			e = &devNodeEdit{loc: loc}
-			edits[loc] = e
-			order = append(order, e)
-		}
-		e.what = append(e.what, fmt.Sprintf(format, args...))
-	}
 	for _, b := range g.Bodies() {
+		var edits devBodyEdits
+		fn := b.Name()
 		for i, n := range b.Nodes() {
 			if i&0xffff == 0 {
 				if err := c.Ctx.Err(); err != nil {
 					return err
 				}
 			}
-			loc := graphdef.Location{Function: b.Name(), Node: n.GetName()}
 			if n.Device != "" {
 				nd, err := pol.Apply(n.Device)
 				if err != nil {
-					return c.Errorf(Node(mg, loc.Function, loc.Node), "device %q: %w", n.Device, err)
+					return c.Errorf(Node(mg, fn, n.GetName()), "device %q: %w", n.Device, err)
 				}
 				why := ""
 				if devCPUOnly(n, nd) {
 					nd, why = "", fmt.Sprintf(" (%s has no GPU kernel)", n.GetOp())
 				}
 				if nd != n.Device {
-					note(loc, "device %q -> %q%s", n.Device, nd, why)
+					edits.add(n, fmt.Sprintf("device %q -> %q%s", n.Device, nd, why))
 					n.Device = nd
 				}
 			}
 			if msg, err := cleanConfigProto(n); err != nil {
-				return c.Errorf(Node(mg, loc.Function, loc.Node), "%w", err)
+				return c.Errorf(Node(mg, fn, n.GetName()), "%w", err)
 			} else if msg != "" {
-				note(loc, "%s", msg)
+				edits.add(n, msg)
 			}
 		}
 		if err := devPruneColocation(b, func(n *nodepb.NodeDef, dropped []string) {
-			note(graphdef.Location{Function: b.Name(), Node: n.GetName()},
-				"colocation with missing node(s) %s dropped", strings.Join(dropped, ", "))
+			edits.indexed().add(n, fmt.Sprintf("colocation with missing node(s) %s dropped", strings.Join(dropped, ", ")))
 		}); err != nil {
-			return c.Errorf(Node(mg, b.Name(), ""), "%w", err)
+			return c.Errorf(Node(mg, fn, ""), "%w", err)
 		}
 		if pol.EffectiveMode() == device.Remap {
 			if err := resolveColocationConflicts(b, func(n *nodepb.NodeDef, was, why string) {
-				note(graphdef.Location{Function: b.Name(), Node: n.GetName()},
-					"device %q -> \"\" (%s)", was, why)
+				edits.indexed().add(n, fmt.Sprintf("device %q -> \"\" (%s)", was, why))
 			}); err != nil {
-				return c.Errorf(Node(mg, b.Name(), ""), "%w", err)
+				return c.Errorf(Node(mg, fn, ""), "%w", err)
 			}
 		}
-	}
-	for _, e := range order {
-		c.Changef(Node(mg, e.loc.Function, e.loc.Node), "%s", strings.Join(e.what, "; "))
+		for _, e := range edits.list {
+			what := e.what[0]
+			if len(e.what) > 1 {
+				what = strings.Join(e.what, "; ")
+			}
+			c.Changef(Node(mg, fn, e.node.GetName()), "%s", what)
+		}
 	}
 	return nil
 }
