@@ -129,6 +129,9 @@ func TestGolden(t *testing.T) {
 		{"rewrite-dry-mirrored_expand-v.txt", 0, []string{"rewrite", "--dry-run", "-v", fixture("mirrored_expand")}},
 		{"rewrite-dry-mirrored_expand.json", 0, []string{"rewrite", "--dry-run", "--json", fixture("mirrored_expand")}},
 		{"rewrite-dry-sharded_variable.json", 0, []string{"rewrite", "--dry-run", "--json", fixture("sharded_variable")}},
+		{"diff-tf1_towers-mirrored_expand.txt", 1, []string{"diff", fixture("tf1_towers"), fixture("mirrored_expand")}},
+		{"diff-tf1_towers-mirrored_expand.json", 1, []string{"diff", "--json", fixture("tf1_towers"), fixture("mirrored_expand")}},
+		{"diff-same.txt", 0, []string{"diff", fixture("plain"), fixture("plain")}},
 		{"passes.txt", 0, []string{"passes"}},
 	}
 	for _, tt := range tests {
