@@ -125,8 +125,11 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futs = {pool.submit(run_check, args.models, args.manifest, n, rt, args.timeout): (n, rt)
                 for n, rt in jobs}
-        for fut in concurrent.futures.as_completed(futs):
-            results[futs[fut]] = fut.result()
+        for i, fut in enumerate(concurrent.futures.as_completed(futs), 1):
+            results[futs[fut]] = r = fut.result()
+            print("[%d/%d] %s %s: %s (%.0fs)" % (i, len(jobs), futs[fut][0], futs[fut][1],
+                                                 "ok" if r["ok"] else "fail", r.get("seconds", 0)),
+                  file=sys.stderr, flush=True)
 
     passed = failed = 0
     print("%-24s %-6s %-8s %-8s %-6s %s" % ("fixture", "rt", "expect", "got", "status", "detail"))

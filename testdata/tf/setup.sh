@@ -7,7 +7,8 @@
 #
 # The venv is reused when its stamp file holds the hash of requirements.lock
 # and the base interpreter's version; otherwise pip brings it
-# up to date (a fresh clone pays the full install once, a few minutes).
+# up to date (a fresh clone pays the full install once: about 3 minutes
+# without a pip cache, under a minute with one).
 # Concurrent callers serialise on a lock file. Logs go to stderr.
 set -euo pipefail
 
@@ -40,7 +41,7 @@ if ! "$py" -c 'import sys' 2>/dev/null; then
 fi
 rm -f "$stamp"
 start=$(date +%s)
-echo "setup.sh: pip install --no-deps -r requirements.lock (about a minute on a fresh venv)" >&2
+echo "setup.sh: pip install --no-deps -r requirements.lock (1-3 minutes on a fresh venv, most of it downloading)" >&2
 # --no-deps: the lock is the complete set (see requirements.txt for why).
 "$py" -m pip install --no-input --disable-pip-version-check -q --no-deps -r "$here/requirements.lock" >&2
 TF_CPP_MIN_LOG_LEVEL=3 "$py" -c 'import tensorflow as tf, tf_keras; assert tf.__version__ == "2.18.0", tf.__version__' >&2
