@@ -80,6 +80,14 @@ func runShards(c *Context) error {
 			sliced = append(sliced, key)
 		}
 	}
+	for mg, meta := range c.MetaGraphs() {
+		if meta.GetGraphDef() == nil {
+			continue
+		}
+		if err := rewritePartReads(c, mg); err != nil {
+			return err
+		}
+	}
 	if len(sliced) == 0 {
 		return nil
 	}

@@ -319,3 +319,42 @@ func TestShardsTF1Partitioned(t *testing.T) {
 		loadCheck(t, py, out, "rewrite/testdata/shards/manifest.json", "tf1_partitioned", rt)
 	}
 }
+
+// TestShardsCapturedParts rewrites a TF2 model whose signature captured
+// the parts of a ShardedVariable (testdata/shards/gen_tf2.py). As saved,
+// tf.saved_model.load computes wrong rows and the TF1 loader fails; after
+// the rewrite the call passes the full variable, the function slices the
+// parts' rows out of it, no partition handle is left, and (with
+// UNMIRROR_LOADCHECK=1) both runtimes compute what the function computed
+// before the save.
+func TestShardsCapturedParts(t *testing.T) {
+	m, err := savedmodel.Read(filepath.Join("testdata", "shards", "tf2_captured_parts"))
+	require.NoError(t, err)
+	defer m.Close()
+	rep, err := Default().Run(context.Background(), m, Options{})
+	require.NoError(t, err)
+	var text strings.Builder
+	require.NoError(t, rep.WriteText(&text))
+	assert.Contains(t, text.String(), "passes full variable embedding instead of partition handle embedding/part_0 (rows 0..3)")
+	assert.Contains(t, text.String(), "passes full variable embedding instead of partition handle embedding/part_1 (rows 3..6)")
+	assert.Contains(t, text.String(), "gathers from rows 0..3 of the full variable")
+	assert.Contains(t, text.String(), "reads rows 3..6 of the full variable")
+	for _, n := range m.Proto.MetaGraphs[0].GraphDef.GetNode() {
+		assert.False(t, partName.MatchString(n.GetName()), "partition node %s left", n.GetName())
+	}
+	assert.Empty(t, Check(m, Options{}))
+
+	out := filepath.Join(t.TempDir(), "out")
+	require.NoError(t, m.Write(context.Background(), out, savedmodel.WriteOptions{}))
+	again, err := savedmodel.Read(out)
+	require.NoError(t, err)
+	defer again.Close()
+	rep, err = Default().Run(context.Background(), again, Options{})
+	require.NoError(t, err)
+	assert.False(t, rep.Changed(), "a second rewrite changed the model")
+
+	py := venvPython(t)
+	for _, rt := range []string{"tf1", "tf2"} {
+		loadCheck(t, py, out, "rewrite/testdata/shards/manifest.json", "tf2_captured_parts", rt)
+	}
+}
