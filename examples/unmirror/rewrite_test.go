@@ -158,3 +158,73 @@ func TestInterruptedRewrite(t *testing.T) {
 		t.Errorf("left behind: %v", ents)
 	}
 }
+
+// divergedTowers writes a copy of the tf1_towers fixture whose tower_1/w
+// checkpoint value differs from its primary w.
+func divergedTowers(t *testing.T) string {
+	t.Helper()
+	src := fixture("tf1_towers")
+	dir := filepath.Join(t.TempDir(), "diverged")
+	if err := os.MkdirAll(filepath.Join(dir, savedmodel.VariablesDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pb, err := os.ReadFile(filepath.Join(src, savedmodel.SavedModelPB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, savedmodel.SavedModelPB), pb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := bundle.Open(os.DirFS(src), savedmodel.VariablesPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w, err := bundle.NewWriter(dir, savedmodel.VariablesPrefix, bundle.WriterOptions{NumShards: r.NumShards()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range r.KeysInDataOrder() {
+		if k != "tower_1/w" {
+			if err := w.Copy(r, k); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		e, _ := r.Entry(k)
+		data := strings.Repeat("\x00\x00\x80\x3f", 12) // twelve float32 1.0
+		if err := w.Add(k, &tfpb.BundleEntryProto{Dtype: e.GetDtype(), Shape: e.GetShape(), ShardId: e.GetShardId()}, strings.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestRewritePassError checks that a pass failing (replicas whose values
+// diverge) is exit 3 with the pass and the variable named, and that
+// --allow-divergence gets past it.
+func TestRewritePassError(t *testing.T) {
+	src := divergedTowers(t)
+	out := filepath.Join(t.TempDir(), "out")
+	r := cli(t, "rewrite", "--json", src, out)
+	if r.code != exitIO {
+		t.Fatalf("exit %d, want %d\n%s%s", r.code, exitIO, r.stdout, r.stderr)
+	}
+	first, _, _ := strings.Cut(r.stderr, "\n")
+	if !strings.Contains(first, "pass replicas failed") || !strings.Contains(first, "tower_1/w") {
+		t.Errorf("first stderr line %q does not name the pass and the variable", first)
+	}
+	if !strings.Contains(r.stdout, `"error": "`) || !strings.Contains(r.stdout, `"written": false`) {
+		t.Errorf("JSON report does not carry the error:\n%s", r.stdout)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("output written after a pass error: %v", err)
+	}
+	r = cli(t, "rewrite", "--dry-run", "--allow-divergence", "-v", src)
+	if r.code == exitIO || !strings.Contains(r.stdout, "tower_1/w") {
+		t.Errorf("--allow-divergence: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
