@@ -256,42 +256,149 @@ func isWrite(op string) bool {
 }
 
 // collapseReplicas rewires the consumers of every replica to its primary and
-// removes the replica ops, their initializers and their unused reads.
+// removes the replica ops, their initializers and their unused reads. Edits
+// are batched so that the work is linear in the graph size plus the
+// replicas' consumers, however many replicas there are.
 func collapseReplicas(c *Context, mg int, reps []replica) error {
 	main := c.Graph(mg).Main()
+	uses := replicaUses(main, reps)
+	var inits, nodes []string
 	for _, r := range reps {
-		var drop []string
-		for _, u := range main.Consumers(r.node) {
+		for _, u := range uses[r.node] {
 			owner := u.Node.GetName()
 			if isInitializer(u.Node, r.node) {
-				drop = append(drop, owner)
+				if !slices.Contains(inits, owner) {
+					inits = append(inits, owner)
+					c.Changef(Node(mg, "", owner), "removed the initializer of replica %s", r.node)
+				}
 				continue
 			}
-			if !u.Input.Control && u.Slot == 0 && isWrite(u.Node.GetOp()) && !isSaverNode(owner) {
+			if !u.Control && u.Slot == 0 && isWrite(u.Node.GetOp()) && !isSaverNode(owner) {
 				c.Findf(Node(mg, "", owner), "%s wrote replica %s; it now writes the primary %s", u.Node.GetOp(), r.node, r.primary)
 			}
 		}
-		drop = slices.Compact(drop)
-		if len(drop) > 0 {
-			if err := main.Remove(graphdef.DanglingDropControl, drop...); err != nil {
-				return c.Errorf(Node(mg, "", r.node), "removing the initializer of replica %s: %w", r.node, err)
-			}
-			for _, d := range drop {
-				c.Changef(Node(mg, "", d), "removed the initializer of replica %s", r.node)
+		nodes = append(nodes, r.node)
+	}
+	if len(inits) > 0 {
+		if err := main.Remove(graphdef.DanglingDropControl, inits...); err != nil {
+			return c.Errorf(Node(mg, "", inits[0]), "removing the initializers of replicas: %w", err)
+		}
+	}
+	if err := redirectReplicas(c, mg, reps); err != nil {
+		return err
+	}
+	if err := main.Remove(graphdef.DanglingDropControl, nodes...); err != nil {
+		return c.Errorf(Node(mg, "", nodes[0]), "removing replicas: %w", err)
+	}
+	for _, r := range reps {
+		c.Changef(Node(mg, "", r.node), "removed replica %d of variable %s", r.index, r.primary)
+	}
+	return removeUnusedOwned(c, mg, reps)
+}
+
+// replicaUse is one input of Node, at Slot, that names a replica.
+type replicaUse struct {
+	Node    *nodepb.NodeDef
+	Slot    int
+	Control bool
+}
+
+// replicaUses indexes the inputs that name the replicas, in one pass over
+// the body. (Body.Consumers costs the consumer's input count per call, which
+// is quadratic for a call node that passes thousands of replica handles.)
+func replicaUses(b *graphdef.Body, reps []replica) map[string][]replicaUse {
+	out := make(map[string][]replicaUse, len(reps))
+	for _, r := range reps {
+		out[r.node] = nil
+	}
+	for _, n := range b.Nodes() {
+		for i, in := range n.GetInput() {
+			name := tensorNode(in)
+			if _, ok := out[name]; ok && name != n.GetName() {
+				out[name] = append(out[name], replicaUse{Node: n, Slot: i, Control: strings.HasPrefix(in, "^")})
 			}
 		}
-		n, err := main.RedirectNode(r.node, r.primary)
-		if err != nil {
-			return c.Errorf(Node(mg, "", r.node), "rewiring replica %s to %s: %w", r.node, r.primary, err)
+	}
+	return out
+}
+
+// redirectReplicas makes every input and "_class" entry that names a
+// replica name its primary instead. Each consumer is rewritten once, however
+// many replicas it reads (a call node may pass thousands of handles), so the
+// cost is the consumers' input count.
+func redirectReplicas(c *Context, mg int, reps []replica) error {
+	main := c.Graph(mg).Main()
+	primary := make(map[string]string, len(reps))
+	for _, r := range reps {
+		primary[r.node] = r.primary
+	}
+	uses := replicaUses(main, reps)
+	seen := map[*nodepb.NodeDef]bool{}
+	var users []*nodepb.NodeDef
+	for _, r := range reps {
+		for _, u := range uses[r.node] {
+			if !seen[u.Node] {
+				seen[u.Node] = true
+				users = append(users, u.Node)
+			}
 		}
-		if n > 0 {
+		for _, n := range main.Colocated(r.node) {
+			if !seen[n] {
+				seen[n] = true
+				users = append(users, n)
+			}
+		}
+	}
+	counts := map[string]int{}
+	for _, n := range users {
+		var data, ctl []string
+		read := map[string]bool{}
+		for _, in := range n.GetInput() {
+			ctlIn := strings.HasPrefix(in, "^")
+			node, rest := tensorNode(in), ""
+			if i := strings.IndexByte(in, ':'); i >= 0 {
+				rest = in[i:]
+			}
+			if p, ok := primary[node]; ok {
+				counts[node]++
+				node = p
+			}
+			if ctlIn {
+				ctl = append(ctl, node)
+				continue
+			}
+			read[node] = true
+			data = append(data, node+rest)
+		}
+		in := data
+		for _, name := range ctl {
+			if !read[name] && !slices.Contains(in[len(data):], "^"+name) {
+				in = append(in, "^"+name)
+			}
+		}
+		n.Input = in
+		if cl := n.GetAttr()[graphdef.ClassAttr].GetList(); cl != nil {
+			var out [][]byte
+			for _, e := range cl.GetS() {
+				if name, ok := strings.CutPrefix(string(e), graphdef.ColocPrefix); ok {
+					if p, ok := primary[name]; ok {
+						e = []byte(graphdef.ColocPrefix + p)
+					}
+				}
+				if !slices.ContainsFunc(out, func(o []byte) bool { return string(o) == string(e) }) {
+					out = append(out, e)
+				}
+			}
+			cl.S = out
+		}
+		if err := main.Update(n.GetName()); err != nil {
+			return c.Errorf(Node(mg, "", n.GetName()), "rewiring replicas: %w", err)
+		}
+	}
+	for _, r := range reps {
+		if n := counts[r.node]; n > 0 {
 			c.Changef(Node(mg, "", r.node), "rewired %d input%s reading replica %d (%s) to the primary %s", n, plural(n), r.index, r.kind, r.primary)
 		}
-		if err := main.Remove(graphdef.DanglingDropControl, r.node); err != nil {
-			return c.Errorf(Node(mg, "", r.node), "removing replica %s: %w", r.node, err)
-		}
-		c.Changef(Node(mg, "", r.node), "removed replica %d of variable %s", r.index, r.primary)
-		removeUnusedOwned(c, mg, r)
 	}
 	return nil
 }
@@ -312,34 +419,64 @@ func isSaverNode(name string) bool {
 	return strings.HasPrefix(name, "save/") || strings.HasPrefix(name, "save_")
 }
 
-// removeUnusedOwned removes the nodes under the replica's name scope
-// ("<replica>/...") that read the variable and that nothing consumes:
-// "<v>/Read/ReadVariableOp", "<v>/read", "<v>/IsInitialized/...". Nodes
-// still in use stay; they read the primary now.
-func removeUnusedOwned(c *Context, mg int, r replica) {
+// removeUnusedOwned removes the nodes under a removed replica's name scope
+// ("<replica>/...") that read the variable and that nothing consumes any
+// more: "<v>/Read/ReadVariableOp", "<v>/read", "<v>/IsInitialized/...",
+// repeatedly, as removing one may leave its input unused. Nodes still in use
+// stay; they read the primary now.
+func removeUnusedOwned(c *Context, mg int, reps []replica) error {
 	main := c.Graph(mg).Main()
-	prefix := r.node + "/"
-	roots := graphdef.ServingRoots(c.MetaGraphs()[mg]).Nodes
-	for {
-		var drop []string
-		for _, n := range main.Nodes() {
-			name := n.GetName()
-			if !strings.HasPrefix(name, prefix) || !slices.Contains(ownedOps, n.GetOp()) ||
-				main.HasConsumers(name) || slices.Contains(roots, name) {
-				continue
-			}
-			if ret, cret := main.RetUses(name); len(ret)+len(cret) > 0 {
-				continue
-			}
-			drop = append(drop, name)
+	owner := make(map[string]string, len(reps)) // replica name scope -> replica
+	for _, r := range reps {
+		owner[r.node] = r.node
+	}
+	roots := map[string]bool{}
+	for _, n := range graphdef.ServingRoots(c.MetaGraphs()[mg]).Nodes {
+		roots[n] = true
+	}
+	cand := map[string]string{} // node -> replica
+	for _, n := range main.Nodes() {
+		name := n.GetName()
+		if !slices.Contains(ownedOps, n.GetOp()) || roots[name] {
+			continue
 		}
-		if len(drop) == 0 || main.Remove(graphdef.DanglingError, drop...) != nil {
-			return
-		}
-		for _, d := range drop {
-			c.Changef(Node(mg, "", d), "removed %s, a read of replica %s that nothing used", d, r.node)
+		for i := strings.IndexByte(name, '/'); i > 0; i = nextSlash(name, i) {
+			if r, ok := owner[name[:i]]; ok {
+				cand[name] = r
+				break
+			}
 		}
 	}
+	for len(cand) > 0 {
+		var drop []string
+		for name := range cand {
+			ret, cret := main.RetUses(name)
+			if !main.HasConsumers(name) && len(ret)+len(cret) == 0 {
+				drop = append(drop, name)
+			}
+		}
+		if len(drop) == 0 {
+			return nil
+		}
+		slices.Sort(drop)
+		if err := main.Remove(graphdef.DanglingError, drop...); err != nil {
+			return c.Errorf(Node(mg, "", drop[0]), "removing unused reads of replicas: %w", err)
+		}
+		for _, d := range drop {
+			c.Changef(Node(mg, "", d), "removed %s, a read of replica %s that nothing used", d, cand[d])
+			delete(cand, d)
+		}
+	}
+	return nil
+}
+
+// nextSlash returns the index of the next '/' in name after i, or -1.
+func nextSlash(name string, i int) int {
+	j := strings.IndexByte(name[i+1:], '/')
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
 }
 
 // ownedOps are the op types of the helper nodes TF creates under a
