@@ -70,7 +70,7 @@ func (p *Pipeline) Run(ctx context.Context, m *savedmodel.Model, opts Options) (
 	if err := p.Check(); err != nil {
 		return nil, err
 	}
-	rep := &Report{Target: opts.Target.String(), DryRun: opts.DryRun, Passes: []PassReport{}}
+	rep := &Report{Target: strings.ToLower(opts.Target.String()), DryRun: opts.DryRun, Passes: []PassReport{}}
 	known := graphProblems(m)
 	for _, ps := range p.Passes {
 		if err := ctx.Err(); err != nil {
