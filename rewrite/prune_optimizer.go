@@ -43,15 +43,15 @@ var optimizerIdentifiers = []string{"optimizer", "experimentalOptimizer", "tf_ke
 //     that only served them, so the main graph's handles of the removed
 //     variables become unreachable and the prune step removes them.
 //
-// TF1 graphs (no object graph) are left untouched: nothing there marks
-// optimizer state reliably (slot variables are ordinary variables named by
-// convention), and a finding says so.
+// TF1 graphs (no object graph) are handled by dropTF1Optimizer.
 func dropOptimizer(c *Context) error {
 	for mg, meta := range c.MetaGraphs() {
 		og := meta.GetObjectGraphDef()
 		if og == nil || len(og.GetNodes()) == 0 {
 			if meta.GetGraphDef() != nil && c.Model.Variables != nil {
-				c.Findf(Node(mg, "", ""), "DropOptimizer: no SavedObjectGraph (a TF1 graph); optimizer variables, if any, are kept")
+				if err := dropTF1Optimizer(c, mg); err != nil {
+					return err
+				}
 			}
 			continue
 		}
@@ -280,30 +280,9 @@ var saverDeadOps = []string{"Identity", "ReadVariableOp", "DisableCopyOnRead"}
 // dropOptimizerSaver drops the saver slots of deleted keys, then the nodes
 // and arguments of the save and restore functions that only served them.
 func dropOptimizerSaver(c *Context, mg int) error {
-	meta := c.MetaGraphs()[mg]
-	if meta.GetSaverDef() == nil || meta.GetGraphDef() == nil {
-		return nil
-	}
-	ops, err := saverOps(c, mg)
-	if err != nil {
+	bodies, err := reconcileDropped(c, mg)
+	if err != nil || bodies == nil {
 		return err
-	}
-	bodies := map[*graphdef.Body]bool{}
-	for _, op := range ops {
-		// reconcile reports each variable its dropped slots restored as no
-		// longer restored; here that is the point, so those findings become
-		// changes.
-		before := len(c.report.Findings)
-		if err := reconcile(c, mg, op); err != nil {
-			return err
-		}
-		for _, f := range c.report.Findings[before:] {
-			c.Changef(f.Where, "%s (dropped optimizer state)", f.What)
-		}
-		c.report.Findings = c.report.Findings[:before]
-		if op.body.IsFunction() {
-			bodies[op.body] = true
-		}
 	}
 	g := c.Graph(mg)
 	for _, b := range g.Functions() {
@@ -330,6 +309,38 @@ func dropOptimizerSaver(c *Context, mg int) error {
 		}
 	}
 	return nil
+}
+
+// reconcileDropped applies the saver pass's rules to every saver op of
+// meta graph mg after keys were deleted, and returns the function bodies
+// holding saver ops (nil when the meta graph has no saver).
+func reconcileDropped(c *Context, mg int) (map[*graphdef.Body]bool, error) {
+	meta := c.MetaGraphs()[mg]
+	if meta.GetSaverDef() == nil || meta.GetGraphDef() == nil {
+		return nil, nil
+	}
+	ops, err := saverOps(c, mg)
+	if err != nil {
+		return nil, err
+	}
+	bodies := map[*graphdef.Body]bool{}
+	for _, op := range ops {
+		// reconcile reports each variable its dropped slots restored as no
+		// longer restored; here that is the point, so those findings become
+		// changes.
+		before := len(c.report.Findings)
+		if err := reconcile(c, mg, op); err != nil {
+			return nil, err
+		}
+		for _, f := range c.report.Findings[before:] {
+			c.Changef(f.Where, "%s (dropped optimizer state)", f.What)
+		}
+		c.report.Findings = c.report.Findings[:before]
+		if op.body.IsFunction() {
+			bodies[op.body] = true
+		}
+	}
+	return bodies, nil
 }
 
 // removeDeadSaverNodes removes, repeatedly, nodes of body b whose op is in

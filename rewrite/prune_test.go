@@ -340,3 +340,37 @@ func BenchmarkPrune(b *testing.B) {
 		})
 	}
 }
+
+// TestDropOptimizerTF1 drops the Adam state of the TF1 parameter-server
+// fixture: slots and beta powers go from the checkpoint, the saver and the
+// graph, the model variables and the global step stay, and every
+// VariableDef left in a collection names nodes that exist.
+func TestDropOptimizerTF1(t *testing.T) {
+	m := rpReadFixture(t, "tf1_ps_worker")
+	_, err := Default().Run(context.Background(), m, Options{DropOptimizer: true})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"dense/bias", "dense/kernel", "global_step", "out/kernel"}, m.CheckpointKeys())
+	restored, saved := saverKeys(t, m)
+	assert.Equal(t, m.CheckpointKeys(), restored)
+	assert.Equal(t, m.CheckpointKeys(), saved)
+	g := graphdef.New(m.Proto.MetaGraphs[0].GraphDef)
+	for _, n := range g.Main().Nodes() {
+		assert.False(t, strings.Contains(n.GetName(), "/Adam") || strings.HasPrefix(n.GetName(), "beta1_power"), "node %s left", n.GetName())
+		assert.False(t, applyOp.MatchString(n.GetOp()), "update op %s left", n.GetName())
+	}
+	for key, col := range m.Proto.MetaGraphs[0].CollectionDef {
+		if !isVariableCollection(key, col) {
+			continue
+		}
+		for _, b := range col.GetBytesList().GetValue() {
+			vd, ok := decodeVariableDef(b)
+			require.True(t, ok)
+			for _, name := range []string{vd.GetVariableName(), vd.GetInitializerName(), vd.GetSnapshotName()} {
+				assert.NotNil(t, g.Main().Node(tensorNode(name)), "collection %s names missing %s", key, name)
+			}
+		}
+	}
+	rep, err := Default().Run(context.Background(), m, Options{DropOptimizer: true})
+	require.NoError(t, err)
+	assert.False(t, rep.Changed(), "second run changed")
+}

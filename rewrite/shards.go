@@ -55,10 +55,20 @@ import (
 //     (GetSliceValue registers the full slice on demand), so such a model
 //     still loads; the pass reports each such slot as a finding, since the
 //     part variables stay;
+//   - a function traced before the save that read the parts directly is
+//     saved with bound_inputs naming the full SavedVariable for every part,
+//     while the main graph passes the part handles, which nothing restores:
+//     TF 2.18's tf.saved_model.load then reads the wrong rows without an
+//     error, and the TF1/C++ loader fails with "Resource .../part_0 does not
+//     exist". The pass passes the full handle instead and, inside the
+//     function and the functions it calls, reads the part's rows out of it
+//     (see rewritePartReads);
 //   - every main-graph handle "<name>/part_<i>" that nothing uses but its
 //     own unread ReadVariableOps is removed with them.
 //
-// A model without sliced checkpoint entries is left untouched.
+// Old-style SavedObjectGraphs that hold one SavedVariable per part are not
+// handled (TF 2.18 never writes them). A model without sliced checkpoint
+// entries or partition handles is left untouched.
 var Shards = &Pass{
 	Name: "shards",
 	Doc: "Shards makes every partitioned (sharded) variable one variable: its checkpoint slices become one " +

@@ -214,29 +214,9 @@ func objectCheckpointKey(c *Context, og *tfpb.SavedObjectGraph, id int) string {
 // restoredHandle returns the main-graph variable node that the saver of
 // meta graph mg restores checkpoint key into, or "".
 func restoredHandle(c *Context, mg int, key string) string {
-	ops, err := saverOps(c, mg)
-	if err != nil {
-		return ""
-	}
-	for _, op := range ops {
-		if !op.restore {
-			continue
-		}
-		for i, k := range op.names {
-			if k != key {
-				continue
-			}
-			queue := op.body.ConsumersOf(op.output(i))
-			for len(queue) > 0 {
-				u := queue[0]
-				queue = queue[1:]
-				switch u.Node.GetOp() {
-				case "AssignVariableOp", "Assign":
-					return resolveTarget(c, op.body, u.Node.GetInput()[0])
-				case "Identity":
-					queue = append(queue, op.body.Consumers(u.Node.GetName())...)
-				}
-			}
+	for v, keys := range restoredKeys(c, mg) {
+		if slices.Contains(keys, key) {
+			return v
 		}
 	}
 	return ""
