@@ -220,3 +220,62 @@ func TestSaverFixtureRestoresEveryVariable(t *testing.T) {
 		})
 	}
 }
+
+// rpPipeline returns replicas and saver with the other passes a load needs
+// (collectives, devices) when they are registered, in default order.
+func rpPipeline() *Pipeline {
+	var ps []*Pass
+	for _, name := range []string{"replicas", "collectives", "saver", "devices"} {
+		if p := Lookup(name); p != nil {
+			ps = append(ps, p)
+		}
+	}
+	return NewPipeline(ps...)
+}
+
+// TestReplicasSaverIdempotentAfterWrite rewrites the replica and saver
+// fixtures, writes them, reads the output back and runs the passes again:
+// the second run must change nothing.
+func TestReplicasSaverIdempotentAfterWrite(t *testing.T) {
+	for _, name := range []string{"mirrored_expand", "tf1_towers", "tf1_ps_worker", "plain"} {
+		t.Run(name, func(t *testing.T) {
+			m := rpReadFixture(t, name)
+			_, err := rpPipeline().Run(t.Context(), m, Options{})
+			require.NoError(t, err)
+			dir := filepath.Join(t.TempDir(), name)
+			require.NoError(t, m.Write(t.Context(), dir, savedmodel.WriteOptions{}))
+			out, err := savedmodel.Read(dir)
+			require.NoError(t, err)
+			defer out.Close()
+			again, err := NewPipeline(Replicas, Saver).Run(t.Context(), out, Options{})
+			require.NoError(t, err)
+			assert.False(t, again.Changed(), "second run: %v", again.Passes)
+			assert.Empty(t, replicaOps(out))
+		})
+	}
+}
+
+// TestReplicasSaverLoadCheck rewrites the fixtures with replicas or a
+// sharded saver through rpPipeline, writes them and runs TensorFlow's
+// loaders (testdata/tf/loadcheck.py) in every runtime the manifest lists.
+// It runs only with UNMIRROR_LOADCHECK=1.
+func TestReplicasSaverLoadCheck(t *testing.T) {
+	py := venvPython(t)
+	runtimes := map[string][]string{}
+	for _, f := range e2eManifest(t) {
+		runtimes[f.Name] = f.Runtimes
+	}
+	for _, name := range []string{"mirrored_expand", "tf1_towers", "tf1_towers_pbtxt", "tf1_ps_worker"} {
+		t.Run(name, func(t *testing.T) {
+			m := rpReadFixture(t, name)
+			_, err := rpPipeline().Run(t.Context(), m, Options{})
+			require.NoError(t, err)
+			dir := filepath.Join(t.TempDir(), name)
+			require.NoError(t, m.Write(t.Context(), dir, savedmodel.WriteOptions{}))
+			require.NotEmpty(t, runtimes[name])
+			for _, rt := range runtimes[name] {
+				loadCheck(t, py, dir, "testdata/models/manifest.json", name, rt)
+			}
+		})
+	}
+}
