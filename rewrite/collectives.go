@@ -29,7 +29,9 @@ import (
 //     become an Identity of their data input, keeping the node name (so
 //     every consumer and ":0" reference stays valid), its control inputs,
 //     device, colocation and "T". An NcclReduce fed by several towers keeps
-//     input 0, the primary tower's.
+//     input 0, the primary tower's. A gather over a group of one returns that
+//     replica's input, so its first dimension is 1/group_size of what the
+//     group returned: the other members' rows never existed on this device.
 //   - A CollectiveBcastSend(V2) or _NcclReduceSend/_NcclBroadcastSend whose
 //     output nothing reads is removed (control consumers inherit its
 //     dependencies).
