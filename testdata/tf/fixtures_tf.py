@@ -337,8 +337,7 @@ register_policies(build_mirrored, {
 })
 
 
-@builder("keras_mirrored")
-def build_keras_mirrored(name, out, result):
+def build_keras_mirrored(name, out, result, policy):
     devices = logical_cpus(2)
     import tf_keras
     tf_keras.utils.set_random_seed(SEED)
@@ -357,12 +356,20 @@ def build_keras_mirrored(name, out, result):
     model.fit(xs, ys, batch_size=8, epochs=2, shuffle=False, verbose=0)
     with strategy.scope():
         yv = model(tf.constant(x), training=False).numpy()
-    model.save(out, save_format="tf")
+    opts = tf.saved_model.SaveOptions(
+        experimental_variable_policy=getattr(tf.saved_model.experimental.VariablePolicy, policy))
+    model.save(out, save_format="tf", options=opts)
     finish(name, out, result,
            "tf_keras Dense+BatchNormalization compiled (Adam) and fit under MirroredStrategy "
-           "(2 logical CPUs), model.save(save_format='tf')",
-           "MirroredStrategy", "NONE", ["tf2", "tf1", "keras"],
+           "(2 logical CPUs), model.save(save_format='tf'), %s" % policy,
+           "MirroredStrategy", policy, ["tf2", "tf1", "keras"],
            {"serving_default": sig_entry({"x": x}, {"y": yv})})
+
+
+register_policies(build_keras_mirrored, {
+    "keras_mirrored": "NONE",
+    "keras_mirrored_expand": "EXPAND_DISTRIBUTED_VARIABLES",
+})
 
 
 @builder("collective_fn")
@@ -619,6 +626,46 @@ def build_tf1_towers(name, out, result, pbtxt=False):
 
 BUILDERS["tf1_towers"] = build_tf1_towers
 BUILDERS["tf1_towers_pbtxt"] = functools.partial(build_tf1_towers, pbtxt=True)
+
+
+@builder("tf1_mirrored_nccl")
+def build_tf1_mirrored_nccl(name, out, result):
+    # The real tf.distribute.MirroredStrategy in TF1 graph mode over two GPUs with
+    # NCCL all-reduce: variables w, w/replica_1 (VarHandleOps on GPU:0 and GPU:1).
+    tf.compat.v1.disable_eager_execution()
+    w0, b0, x = dense_init()
+    g = tf.Graph()
+    with g.as_default():
+        tf.compat.v1.set_random_seed(SEED)
+        strategy = tf.distribute.MirroredStrategy(
+            ["/gpu:0", "/gpu:1"], cross_device_ops=tf.distribute.NcclAllReduce())
+        with strategy.scope():
+            x_ph = tf.compat.v1.placeholder(tf.float32, [None, 3], name="x")
+            labels = tf.compat.v1.placeholder(tf.float32, [None, 4], name="labels")
+            w = tf.compat.v1.get_variable("dense/kernel", initializer=tf.constant(w0))
+            b = tf.compat.v1.get_variable("dense/bias", initializer=tf.constant(b0))
+            opt = tf.compat.v1.train.GradientDescentOptimizer(0.05)
+
+            def step(xx, yy):
+                loss = tf.reduce_mean(tf.square(tf.nn.relu(tf.matmul(xx, w) + b) - yy))
+                return opt.minimize(loss)
+
+            train = strategy.extended.call_for_each_replica(step, args=(x_ph, labels))
+            tf.group(strategy.experimental_local_results(train), name="train_op")
+            y = tf.nn.relu(tf.matmul(x_ph, w) + b, name="y")
+        config = tf.compat.v1.ConfigProto(
+            allow_soft_placement=True,
+            graph_options=tf.compat.v1.GraphOptions(place_pruned_graph=True))
+        with tf.compat.v1.Session(graph=g, config=config) as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            yv = sess.run(y, {x_ph: x})
+            tf1_export(sess, out, {"x": x_ph}, {"y": y})
+    finish(name, out, result,
+           "TF1 graph mode tf.distribute.MirroredStrategy(['/gpu:0','/gpu:1'], "
+           "cross_device_ops=NcclAllReduce()): replica variables on both GPUs, NCCL gradient "
+           "all-reduce (not run here: no GPU), SavedModelBuilder, serving in cross-replica context",
+           "MirroredStrategy (TF1 graph)", "", ["tf2", "tf1"],
+           {"serving_default": sig_entry({"x": x}, {"y": yv})})
 
 
 @builder("tf1_gpu_table")
