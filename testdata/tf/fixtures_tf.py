@@ -569,6 +569,23 @@ def tf1_export(sess, out, inputs, outputs, saver=None):
     builder_.save()
 
 
+def run_gpu_graph_and_export(g, out, x_ph, x, y):
+    """Initialises a GPU-pinned TF1 graph, computes y for x, exports serving_default.
+
+    No GPU here: soft placement runs the GPU-pinned ops on the CPU, and
+    place_pruned_graph places only what each run needs, so the NCCL training ops
+    (GPU-only kernels) stay in the graph but are never placed.
+    """
+    config = tf.compat.v1.ConfigProto(
+        allow_soft_placement=True,
+        graph_options=tf.compat.v1.GraphOptions(place_pruned_graph=True))
+    with tf.compat.v1.Session(graph=g, config=config) as sess:
+        sess.run(tf.compat.v1.global_variables_initializer())
+        yv = sess.run(y, {x_ph: x})
+        tf1_export(sess, out, {"x": x_ph}, {"y": y})
+    return yv
+
+
 def build_tf1_towers(name, out, result, pbtxt=False):
     from tensorflow.python.ops import nccl_ops
     tf1_mode()
@@ -603,16 +620,7 @@ def build_tf1_towers(name, out, result, pbtxt=False):
                 with tf.device("/device:GPU:%d" % i):
                     updates.append(tf.compat.v1.assign_sub(towers[i][k], 0.05 * summed[i] / 2.0))
         tf.group(*updates, name="train_op")
-        # No GPU here: soft placement runs the GPU-pinned ops on the CPU, and
-        # place_pruned_graph places only what each run needs, so the NCCL
-        # training ops (GPU-only kernels) stay in the graph but are never placed.
-        config = tf.compat.v1.ConfigProto(
-            allow_soft_placement=True,
-            graph_options=tf.compat.v1.GraphOptions(place_pruned_graph=True))
-        with tf.compat.v1.Session(graph=g, config=config) as sess:
-            sess.run(tf.compat.v1.global_variables_initializer())
-            yv = sess.run(y_serve, {x_ph: x})
-            tf1_export(sess, out, {"x": x_ph}, {"y": y_serve})
+        yv = run_gpu_graph_and_export(g, out, x_ph, x, y_serve)
     if pbtxt:
         to_pbtxt(out)
     finish(name, out, result,
@@ -653,13 +661,7 @@ def build_tf1_mirrored_nccl(name, out, result):
             train = strategy.extended.call_for_each_replica(step, args=(x_ph, labels))
             tf.group(strategy.experimental_local_results(train), name="train_op")
             y = tf.nn.relu(tf.matmul(x_ph, w) + b, name="y")
-        config = tf.compat.v1.ConfigProto(
-            allow_soft_placement=True,
-            graph_options=tf.compat.v1.GraphOptions(place_pruned_graph=True))
-        with tf.compat.v1.Session(graph=g, config=config) as sess:
-            sess.run(tf.compat.v1.global_variables_initializer())
-            yv = sess.run(y, {x_ph: x})
-            tf1_export(sess, out, {"x": x_ph}, {"y": y})
+        yv = run_gpu_graph_and_export(g, out, x_ph, x, y)
     finish(name, out, result,
            "TF1 graph mode tf.distribute.MirroredStrategy(['/gpu:0','/gpu:1'], "
            "cross_device_ops=NcclAllReduce()): replica variables on both GPUs, NCCL gradient "
