@@ -233,17 +233,25 @@ func rpPipeline() *Pipeline {
 	return NewPipeline(ps...)
 }
 
+// rpRewriteFixture rewrites fixture name with rpPipeline and writes the
+// result into a temporary directory, which it returns.
+func rpRewriteFixture(t *testing.T, name string) string {
+	t.Helper()
+	m := rpReadFixture(t, name)
+	_, err := rpPipeline().Run(t.Context(), m, Options{})
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), name)
+	require.NoError(t, m.Write(t.Context(), dir, savedmodel.WriteOptions{}))
+	return dir
+}
+
 // TestReplicasSaverIdempotentAfterWrite rewrites the replica and saver
 // fixtures, writes them, reads the output back and runs the passes again:
 // the second run must change nothing.
 func TestReplicasSaverIdempotentAfterWrite(t *testing.T) {
 	for _, name := range []string{"mirrored_expand", "tf1_towers", "tf1_ps_worker", "plain"} {
 		t.Run(name, func(t *testing.T) {
-			m := rpReadFixture(t, name)
-			_, err := rpPipeline().Run(t.Context(), m, Options{})
-			require.NoError(t, err)
-			dir := filepath.Join(t.TempDir(), name)
-			require.NoError(t, m.Write(t.Context(), dir, savedmodel.WriteOptions{}))
+			dir := rpRewriteFixture(t, name)
 			out, err := savedmodel.Read(dir)
 			require.NoError(t, err)
 			defer out.Close()
@@ -267,11 +275,7 @@ func TestReplicasSaverLoadCheck(t *testing.T) {
 	}
 	for _, name := range []string{"mirrored_expand", "tf1_towers", "tf1_towers_pbtxt", "tf1_ps_worker"} {
 		t.Run(name, func(t *testing.T) {
-			m := rpReadFixture(t, name)
-			_, err := rpPipeline().Run(t.Context(), m, Options{})
-			require.NoError(t, err)
-			dir := filepath.Join(t.TempDir(), name)
-			require.NoError(t, m.Write(t.Context(), dir, savedmodel.WriteOptions{}))
+			dir := rpRewriteFixture(t, name)
 			require.NotEmpty(t, runtimes[name])
 			for _, rt := range runtimes[name] {
 				loadCheck(t, py, dir, "testdata/models/manifest.json", name, rt)
