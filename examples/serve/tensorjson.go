@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unsafe"
 )
 
 // kind is how a dtype's values are held in JSON and in a Tensor.
@@ -151,56 +152,133 @@ var specialFloats = map[string]float64{
 	"-Infinity": math.Inf(-1),
 }
 
-func decodeFloats(raw json.RawMessage, bits int) ([]float64, error) {
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, err
+// scanArray calls each with every element of the JSON array raw, as raw
+// bytes (a number, a string with its quotes, or a literal). Nested arrays
+// and objects are refused. It avoids encoding/json's per-element
+// allocations: tensors hold millions of values. raw has already been
+// checked to be valid JSON by encoding/json.
+func scanArray(raw []byte, each func(i int, item []byte) error) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
+		return errors.New("values is not an array")
 	}
-	out := make([]float64, len(items))
-	for i, it := range items {
-		if len(it) > 0 && it[0] == '"' {
+	body := raw[1 : len(raw)-1]
+	i, n := 0, 0
+	for {
+		for i < len(body) && isSpace(body[i]) {
+			i++
+		}
+		if i == len(body) {
+			if n > 0 {
+				return errors.New("trailing comma in values")
+			}
+			return nil
+		}
+		start := i
+		switch body[i] {
+		case '[', '{':
+			return fmt.Errorf("value %d: nested arrays and objects are not tensor values", n)
+		case '"':
+			for i++; i < len(body) && body[i] != '"'; i++ {
+				if body[i] == '\\' {
+					i++
+				}
+			}
+			i++ // closing quote
+		default:
+			for i < len(body) && body[i] != ',' && !isSpace(body[i]) {
+				i++
+			}
+		}
+		if i > len(body) {
+			return fmt.Errorf("value %d: unterminated string", n)
+		}
+		if err := each(n, body[start:i]); err != nil {
+			return fmt.Errorf("value %d: %w", n, err)
+		}
+		n++
+		for i < len(body) && isSpace(body[i]) {
+			i++
+		}
+		if i == len(body) {
+			return nil
+		}
+		if body[i] != ',' {
+			return fmt.Errorf("value %d: expected ','", n)
+		}
+		i++
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// numberText is item as a string without copying, if it is a plain JSON
+// number (digits, sign, point, exponent); strconv alone would also accept
+// "Inf", "NaN", hex and underscores.
+func numberText(item []byte) (string, error) {
+	if len(item) == 0 {
+		return "", errors.New("empty value")
+	}
+	for _, c := range item {
+		if !(c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E') {
+			return "", fmt.Errorf("%q is not a number", item)
+		}
+	}
+	return unsafe.String(&item[0], len(item)), nil
+}
+
+func decodeFloats(raw json.RawMessage, bits int) ([]float64, error) {
+	var out []float64
+	err := scanArray(raw, func(i int, item []byte) error {
+		if item[0] == '"' {
 			var s string
-			if err := json.Unmarshal(it, &s); err != nil {
-				return nil, fmt.Errorf("value %d: %w", i, err)
+			if err := json.Unmarshal(item, &s); err != nil {
+				return err
 			}
 			v, ok := specialFloats[s]
 			if !ok {
-				return nil, fmt.Errorf("value %d: %q is not a number, \"NaN\", \"Infinity\" or \"-Infinity\"", i, s)
+				return fmt.Errorf("%q is not a number, \"NaN\", \"Infinity\" or \"-Infinity\"", s)
 			}
-			out[i] = v
-			continue
+			out = append(out, v)
+			return nil
 		}
-		v, err := strconv.ParseFloat(string(it), 64)
+		text, err := numberText(item)
 		if err != nil {
-			return nil, fmt.Errorf("value %d: %w", i, err)
+			return err
+		}
+		v, err := strconv.ParseFloat(text, 64)
+		if err != nil {
+			return err
 		}
 		if bits == 32 {
 			if math.Abs(v) > math.MaxFloat32 {
-				return nil, fmt.Errorf("value %d: %v overflows float32", i, v)
+				return fmt.Errorf("%v overflows float32", v)
 			}
 			v = float64(float32(v)) // the value TensorFlow will see
 		}
-		out[i] = v
-	}
-	return out, nil
+		out = append(out, v)
+		return nil
+	})
+	return out, err
 }
 
 // decodeIntegers reads a JSON array of integers with parse, which checks
 // the dtype's range.
 func decodeIntegers[T int64 | uint64](raw json.RawMessage, parse func(string) (T, error)) ([]T, error) {
-	var items []json.Number
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, err
-	}
-	out := make([]T, len(items))
-	for i, it := range items {
-		v, err := parse(it.String())
+	var out []T
+	err := scanArray(raw, func(i int, item []byte) error {
+		text, err := numberText(item)
 		if err != nil {
-			return nil, fmt.Errorf("value %d: %w", i, err)
+			return err
 		}
-		out[i] = v
-	}
-	return out, nil
+		v, err := parse(text)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
 }
 
 func decodeInts(raw json.RawMessage, bits int) ([]int64, error) {
