@@ -16,19 +16,15 @@ import (
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 
 	"github.com/unmirror/unmirror/graphdef"
+	"github.com/unmirror/unmirror/internal/fixtures"
 	"github.com/unmirror/unmirror/savedmodel"
 	"github.com/unmirror/unmirror/savedmodel/bundle"
 )
 
-// rpFixtureDir returns the directory of fixture name under
-// testdata/models, skipping the test when it has not been generated.
+// rpFixtureDir returns the directory of fixture name of testdata/models.
 func rpFixtureDir(t *testing.T, name string) string {
 	t.Helper()
-	dir := filepath.Join("..", "testdata", "models", name)
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("fixture %s not generated: %v", name, err)
-	}
-	return dir
+	return fixtures.ByName(t, name).Dir
 }
 
 func rpReadFixture(t *testing.T, name string) *savedmodel.Model {
@@ -51,6 +47,29 @@ func replicaOps(m *savedmodel.Model) []string {
 		}
 	}
 	return out
+}
+
+// TestReplicasFixturesByArtifact runs replicas and saver on every fixture:
+// those the manifest lists with replica_variables lose every replica op and
+// every distributed component; the others are not changed at all.
+func TestReplicasFixturesByArtifact(t *testing.T) {
+	for _, f := range fixtures.All(t) {
+		t.Run(f.Name, func(t *testing.T) {
+			m := rpReadFixture(t, f.Name)
+			rep := rpRun(t, m, Options{}, Replicas, Saver)
+			if !f.Has(fixtures.ReplicaVariables) {
+				assert.False(t, rep.Changed(), "changes: %v", rep.Passes)
+				return
+			}
+			assert.NotEmpty(t, rep.Passes[0].Changes)
+			assert.Empty(t, replicaOps(m))
+			for _, obj := range m.Proto.MetaGraphs[0].GetObjectGraphDef().GetNodes() {
+				assert.Empty(t, obj.GetVariable().GetExperimentalDistributedVariableComponents())
+			}
+			restored, _ := saverKeys(t, m)
+			assert.Equal(t, m.CheckpointKeys(), restored)
+		})
+	}
 }
 
 func TestReplicasFixtureExpand(t *testing.T) {
@@ -273,7 +292,7 @@ func TestReplicasSaverLoadCheck(t *testing.T) {
 	for _, f := range e2eManifest(t) {
 		runtimes[f.Name] = f.Runtimes
 	}
-	for _, name := range []string{"mirrored_expand", "tf1_towers", "tf1_towers_pbtxt", "tf1_ps_worker"} {
+	for _, name := range []string{"mirrored_expand", "keras_mirrored_expand", "tf1_mirrored_nccl", "tf1_towers", "tf1_towers_pbtxt", "tf1_ps_worker"} {
 		t.Run(name, func(t *testing.T) {
 			dir := rpRewriteFixture(t, name)
 			require.NotEmpty(t, runtimes[name])
