@@ -45,7 +45,9 @@
 // (a signature failed). The exit status is 0 on success, 1 on a
 // TensorFlow or input error and 2 on a usage error. -list prints the
 // model's signatures (input and output keys, dtypes, shapes) instead of
-// running them.
+// running them. Once the model has loaded, the line "serve: model loaded"
+// goes to stderr (with TensorFlow's own logs), then one line per signature
+// run, so a caller that kills a hung process can tell where it hung.
 //
 // -table prints a conformance golden file (testdata/before.json, written by
 // conformance_test.go) as a markdown table: the "Go (C API)" column of the

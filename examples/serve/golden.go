@@ -138,14 +138,14 @@ func printTable(w io.Writer, path string) error {
 	return writeTable(w, g)
 }
 
-var hostRE = regexp.MustCompile(`binary running on \S+`)
+var hostRE = regexp.MustCompile(`binary running on \S+?(\.?(\s|$))`)
 
 // normalizeError keeps what is stable across machines, checkouts and runs
 // of a TF error: its first line, with the model directory and host name
 // masked and the node's attribute list (printed in map order) sorted.
 func normalizeError(msg, dir string) string {
 	msg = strings.ReplaceAll(msg, dir, "<model>")
-	msg = hostRE.ReplaceAllString(msg, "binary running on <host>")
+	msg = hostRE.ReplaceAllString(msg, "binary running on <host>$1")
 	return sortAttrList(firstLine(msg))
 }
 

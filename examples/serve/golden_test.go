@@ -68,8 +68,9 @@ func TestNormalizeError(t *testing.T) {
 		{"No OpKernel was registered to support Op 'NcclAllReduce' used by {{node NcclAllReduce}} with these attrs: [num_devices=2, T=DT_FLOAT, shared_name=\"c0, d]\", reduction=\"sum\", _output_shapes=[[3,4], [5]]]\nRegistered devices: [CPU]",
 			"No OpKernel was registered to support Op 'NcclAllReduce' used by {{node NcclAllReduce}} with these attrs: [T=DT_FLOAT, _output_shapes=[[3,4], [5]], num_devices=2, reduction=\"sum\", shared_name=\"c0, d]\"]"},
 		{"Key dense/bias not found in checkpoint /m/x/variables/variables", "Key dense/bias not found in checkpoint <model>/variables/variables"},
-		{"Op type not registered 'Foo' in binary running on host-1.example. Make sure", "Op type not registered 'Foo' in binary running on <host> Make sure"},
+		{"Op type not registered 'Foo' in binary running on host-1.example. Make sure", "Op type not registered 'Foo' in binary running on <host>. Make sure"},
 		{"with these attrs: [a=1, b=[2", "with these attrs: [a=1, b=[2"},
+		{"binary running on h", "binary running on <host>"},
 	}
 	for _, tc := range tests {
 		if got := normalizeError(tc.in, "/m/x"); got != tc.want {
