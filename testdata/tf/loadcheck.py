@@ -122,6 +122,14 @@ def compare(sig_name, key, want, got, tol):
     return 0.0
 
 
+def check_keys(sig_name, sig, inputs, outputs):
+    """The model's signature must take and return the manifest's keys."""
+    for side, want, have in (("inputs", sig["inputs"], inputs), ("outputs", sig["outputs"], outputs)):
+        if sorted(want) != sorted(have):
+            raise Mismatch("signature %s %s are %s, manifest has %s" %
+                           (sig_name, side, sorted(have), sorted(want)))
+
+
 def run_tf2(model_dir, fx):
     import tensorflow as tf
     stage("tf.saved_model.load")
@@ -129,7 +137,10 @@ def run_tf2(model_dir, fx):
     results = {}
     for sig_name, sig in fx["signatures"].items():
         stage("calling signature %s" % sig_name)
+        if sig_name not in m.signatures:
+            raise Mismatch("no signature %s (has %s)" % (sig_name, sorted(m.signatures)))
         fn = m.signatures[sig_name]
+        check_keys(sig_name, sig, fn.structured_input_signature[1], fn.structured_outputs)
         out = fn(**{k: tf.constant(np_value(v)) for k, v in sig["inputs"].items()})
         results[sig_name] = {k: v.numpy() for k, v in out.items()}
     return results
@@ -145,7 +156,10 @@ def run_tf1(model_dir, fx):
         mg = tf.compat.v1.saved_model.loader.load(sess, fx["tags"], model_dir)
         for sig_name, sig in fx["signatures"].items():
             stage("Session.run signature %s" % sig_name)
+            if sig_name not in mg.signature_def:
+                raise Mismatch("no signature %s (has %s)" % (sig_name, sorted(mg.signature_def)))
             sd = mg.signature_def[sig_name]
+            check_keys(sig_name, sig, sd.inputs, sd.outputs)
             feed = {g.get_tensor_by_name(sd.inputs[k].name): np_value(v) for k, v in sig["inputs"].items()}
             fetch = {k: g.get_tensor_by_name(sd.outputs[k].name) for k in sig["outputs"]}
             results[sig_name] = sess.run(fetch, feed)
@@ -189,7 +203,7 @@ def child(args):
                 diff = max(diff, compare(sig_name, key, want, got[key], fx["float_tolerance"]))
         res.update(ok=True, max_abs_diff=diff)
     except Mismatch as e:
-        res.update(error="output mismatch: %s" % e)
+        res.update(error="mismatch: %s" % e)
     except Exception as e:  # the error TF raised is the result
         res.update(error=error_text(e))
     print(RESULT + " " + json.dumps(res), flush=True)
