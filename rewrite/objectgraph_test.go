@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -170,4 +171,32 @@ func TestOptimizerOnly(t *testing.T) {
 	assert.Equal(t, []bool{false, false, true, false, true, false}, cut)
 	gone := optimizerOnly(n, savedObjectRefs(og), cut)
 	assert.Equal(t, []bool{false, false, true, false, true, false}, gone)
+}
+
+// ExampleRemoveSavedObjects removes an optimizer and its slot from an
+// object graph and renumbers Keras metadata to match.
+func ExampleRemoveSavedObjects() {
+	og := &tfpb.SavedObjectGraph{Nodes: []*tfpb.SavedObject{
+		{Children: []*ogRef{{NodeId: 1, LocalName: "kernel"}, {NodeId: 2, LocalName: "optimizer"}, {NodeId: 4, LocalName: "bias"}}},
+		{Kind: &tfpb.SavedObject_Variable{Variable: &tfpb.SavedVariable{Name: "kernel"}}},
+		{Children: []*ogRef{{NodeId: 3, LocalName: "m"}}, SlotVariables: []*ogSlot{{OriginalVariableNodeId: 1, SlotName: "m", SlotVariableNodeId: 3}}},
+		{Kind: &tfpb.SavedObject_Variable{Variable: &tfpb.SavedVariable{Name: "kernel/m"}}},
+		{Kind: &tfpb.SavedObject_Variable{Variable: &tfpb.SavedVariable{Name: "bias"}}},
+	}}
+	km := &savedmodel.KerasMetadata{Nodes: []savedmodel.KerasObject{{NodeID: 0, NodePath: "root"}, {NodeID: 4, NodePath: "root.bias"}}}
+	remap, err := RemoveSavedObjects(og, func(id int) bool { return id == 2 || id == 3 })
+	if err != nil {
+		panic(err)
+	}
+	RemapKerasMetadata(km, remap)
+	fmt.Println("remap:", remap)
+	for _, ch := range og.Nodes[0].Children {
+		fmt.Println(ch.LocalName, "->", ch.NodeId)
+	}
+	fmt.Println(km.Nodes[1].NodePath, "->", km.Nodes[1].NodeID)
+	// Output:
+	// remap: [0 1 -1 -1 2]
+	// kernel -> 1
+	// bias -> 2
+	// root.bias -> 2
 }

@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -88,6 +89,10 @@ func planAssembly(dims []int64, parts []slicePart) (sliceLayout, error) {
 	return sliceLayout{axis: axis, parts: parts}, nil
 }
 
+// interleaveBuffer is the read buffer of each slice stream when the
+// slices split an inner axis.
+const interleaveBuffer = 32 << 10
+
 // entryOpener opens the stored bytes of an input checkpoint entry.
 type entryOpener interface {
 	OpenEntry(key string) (io.ReadCloser, error)
@@ -125,7 +130,14 @@ func assemblyOpener(src entryOpener, dt typespb.DataType, dims []int64, layout s
 				r.Close()
 				return nil, err
 			}
-			r.parts = append(r.parts, rc)
+			r.closers = append(r.closers, rc)
+			if outer > 1 && p.len*inner < interleaveBuffer {
+				// Small chunks along an inner axis: buffer, so each read
+				// of the bundle stream is large.
+				r.parts = append(r.parts, bufio.NewReaderSize(rc, interleaveBuffer))
+			} else {
+				r.parts = append(r.parts, rc)
+			}
 			r.chunk = append(r.chunk, p.len*inner)
 		}
 		return r, nil
@@ -137,7 +149,8 @@ func assemblyOpener(src entryOpener, dt typespb.DataType, dims []int64, layout s
 // 1) that is the slices' bytes concatenated. At the end every slice stream
 // is read to EOF, so the bundle reader verifies its checksum.
 type interleave struct {
-	parts []io.ReadCloser
+	parts   []io.Reader
+	closers []io.Closer
 	chunk []int64
 	outer int64
 	row   int64 // current chunk index
@@ -146,7 +159,8 @@ type interleave struct {
 }
 
 func (r *interleave) Read(p []byte) (int, error) {
-	for r.row < r.outer {
+	total := 0
+	for r.row < r.outer && total < len(p) {
 		if r.part == len(r.parts) {
 			r.part, r.row = 0, r.row+1
 			continue
@@ -156,22 +170,22 @@ func (r *interleave) Read(p []byte) (int, error) {
 			r.part, r.done = r.part+1, 0
 			continue
 		}
-		if len(p) == 0 {
-			return 0, nil
+		q := p[total:]
+		if int64(len(q)) > left {
+			q = q[:left]
 		}
-		if int64(len(p)) > left {
-			p = p[:left]
-		}
-		n, err := r.parts[r.part].Read(p)
+		n, err := r.parts[r.part].Read(q)
 		r.done += int64(n)
+		total += n
 		if err == io.EOF && r.done < r.chunk[r.part] {
-			err = fmt.Errorf("rewrite: slice stream %d ended %d bytes early: %w", r.part, r.chunk[r.part]-r.done, io.ErrUnexpectedEOF)
-		} else if err == io.EOF {
-			err = nil
+			return total, fmt.Errorf("rewrite: slice stream %d ended %d bytes early: %w", r.part, r.chunk[r.part]-r.done, io.ErrUnexpectedEOF)
 		}
-		if n > 0 || err != nil {
-			return n, err
+		if err != nil && err != io.EOF {
+			return total, err
 		}
+	}
+	if total > 0 || len(p) == 0 {
+		return total, nil
 	}
 	for i, rc := range r.parts {
 		var one [1]byte
@@ -188,7 +202,7 @@ func (r *interleave) Read(p []byte) (int, error) {
 
 func (r *interleave) Close() error {
 	var errs []error
-	for _, rc := range r.parts {
+	for _, rc := range r.closers {
 		errs = append(errs, rc.Close())
 	}
 	return errors.Join(errs...)

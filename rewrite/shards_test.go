@@ -358,3 +358,59 @@ func TestShardsCapturedParts(t *testing.T) {
 		loadCheck(t, py, out, "rewrite/testdata/shards/manifest.json", "tf2_captured_parts", rt)
 	}
 }
+
+// BenchmarkAssemble streams a 64 MiB float32 tensor of shape [4096, 4096]
+// assembled from 4 slices along axis 0 (concatenation) and along axis 1
+// (interleaved 4 KiB row chunks), from in-memory slice streams.
+func BenchmarkAssemble(b *testing.B) {
+	const rows, cols, n = 4096, 4096, 4
+	for _, axis := range []int{0, 1} {
+		b.Run(fmt.Sprintf("axis=%d", axis), func(b *testing.B) {
+			src := memEntries{}
+			var parts []slicePart
+			for i := range n {
+				key := fmt.Sprintf("part%d", i)
+				ext := []string{"-", "-"}
+				ext[axis] = fmt.Sprintf("%d,%d", i*(rows/n), rows/n)
+				shape := []int64{rows, cols}
+				shape[axis] /= n
+				src[key] = make([]byte, shape[0]*shape[1]*4)
+				parts = append(parts, slicePart{key: key, slice: shSlice(ext...), entry: &tfpb.BundleEntryProto{Shape: shShape(shape...)}})
+			}
+			layout, err := planAssembly([]int64{rows, cols}, parts)
+			require.NoError(b, err)
+			open, err := assemblyOpener(src, typespb.DataType_DT_FLOAT, []int64{rows, cols}, layout)
+			require.NoError(b, err)
+			b.SetBytes(rows * cols * 4)
+			for b.Loop() {
+				rc, err := open()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.Copy(io.Discard, rc); err != nil {
+					b.Fatal(err)
+				}
+				rc.Close()
+			}
+		})
+	}
+}
+
+// FuzzWholeSliceSpec checks that any shape_and_slices text is parsed
+// without panicking, and that a spec it calls whole names the shape.
+func FuzzWholeSliceSpec(f *testing.F) {
+	for _, s := range []string{"6 4 0,6:0,4", "4 0,4", "4 4 0,2:-", "", "-", "1 2 3", "6 4 0,6:0,4 extra", "9223372036854775807 0,9223372036854775807"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		for _, dims := range [][]int64{{6, 4}, {4}, {}} {
+			whole, err := wholeSliceSpec(spec, dims)
+			if whole && err != nil {
+				t.Fatalf("%q: whole and an error", spec)
+			}
+			if whole && len(strings.Fields(spec)) != len(dims)+1 {
+				t.Fatalf("%q: whole for rank %d", spec, len(dims))
+			}
+		}
+	})
+}
