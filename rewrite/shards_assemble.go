@@ -151,11 +151,11 @@ func assemblyOpener(src entryOpener, dt typespb.DataType, dims []int64, layout s
 type interleave struct {
 	parts   []io.Reader
 	closers []io.Closer
-	chunk []int64
-	outer int64
-	row   int64 // current chunk index
-	part  int   // current slice
-	done  int64 // bytes of the current chunk of the current slice read
+	chunk   []int64
+	outer   int64
+	row     int64 // current chunk index
+	part    int   // current slice
+	done    int64 // bytes of the current chunk of the current slice read
 }
 
 func (r *interleave) Read(p []byte) (int, error) {
