@@ -43,6 +43,14 @@ var optimizerIdentifiers = []string{"optimizer", "experimentalOptimizer", "tf_ke
 //     that only served them, so the main graph's handles of the removed
 //     variables become unreachable and the prune step removes them.
 //
+// What loaders make of the result (checked on the keras_mirrored fixture):
+// tf.saved_model.load and the TF1 loader serve as before. tf_keras's
+// load_model (compile=True, the default) compiles the model from the
+// training config in keras_metadata.pb, which creates a fresh optimizer of
+// the same class: iteration 0, no slot values, so resumed training starts
+// the optimizer's state over (model.fit works); with compile=False the
+// model has no optimizer. Nothing warns.
+//
 // TF1 graphs (no object graph) are handled by dropTF1Optimizer.
 func dropOptimizer(c *Context) error {
 	for mg, meta := range c.MetaGraphs() {
