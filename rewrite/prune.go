@@ -44,6 +44,10 @@ import (
 // With Options.DropOptimizer the pass first removes training-only state
 // from TF2 models: see dropOptimizer.
 //
+// A meta graph with no roots at all (no signature, init op, saver or
+// object graph) is left as it is, with a finding: what its user runs is
+// unknown.
+//
 // Every removed node, function and collection entry is reported.
 var Prune = &Pass{
 	Name: "prune",
@@ -140,6 +144,12 @@ func withNodes(roots graphdef.Roots, extra map[string]bool) graphdef.Roots {
 func pruneGraph(c *Context, mg int) error {
 	g := c.Graph(mg)
 	meta := c.MetaGraphs()[mg]
+	if roots := graphdef.SavedModelRoots(meta); len(roots.Nodes) == 0 && len(roots.Functions) == 0 {
+		if g.Main().Len() > 0 || len(g.Functions()) > 0 {
+			c.Findf(Node(mg, "", ""), "no signature, init op, saver or object graph names anything: nothing is pruned, since what a caller runs is unknown")
+		}
+		return nil
+	}
 	r := pruneRoots(g, meta)
 	for _, miss := range r.Missing {
 		c.Findf(Node(mg, miss.Function, miss.Node), "a root names something the graph lacks; kept out of pruning")

@@ -374,3 +374,14 @@ func TestDropOptimizerTF1(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, rep.Changed(), "second run changed")
 }
+
+// TestPruneWithoutRoots leaves a graph nothing names untouched.
+func TestPruneWithoutRoots(t *testing.T) {
+	mg := rpMetaGraph([]*nodepb.NodeDef{rpNd("x", "Placeholder"), rpNd("y", "Identity", "x")}, prIdentityFn("f"))
+	m := rpWriteModel(t, mg)
+	rep := rpRun(t, m, Options{}, Prune)
+	assert.False(t, rep.Changed())
+	require.Len(t, rep.Findings(), 1)
+	assert.Contains(t, rep.Findings()[0].What, "nothing is pruned")
+	assert.True(t, rpHasNode(m, "", "y"))
+}
