@@ -2,14 +2,18 @@ package rewrite
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"encoding/json"
 	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -299,6 +303,34 @@ func TestReplicasSaverLoadCheck(t *testing.T) {
 			for _, rt := range runtimes[name] {
 				loadCheck(t, py, dir, "testdata/models/manifest.json", name, rt)
 			}
+			saveCheck(t, py, dir)
 		})
 	}
+}
+
+// saveCheck runs the saver of the model in dir with
+// testdata/saver/savecheck.py: restore, then save into a new checkpoint in
+// one TF1 session on one CPU. The keys written must be the model's.
+func saveCheck(t *testing.T, py, dir string) {
+	t.Helper()
+	m, err := savedmodel.Read(dir)
+	require.NoError(t, err)
+	want := slices.Clone(m.CheckpointKeys())
+	m.Close()
+	out := filepath.Join(t.TempDir(), "ckpt")
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	b, err := exec.CommandContext(ctx, py, filepath.Join("testdata", "saver", "savecheck.py"), dir, out).Output()
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	t.Logf("save: %s", lines[len(lines)-1])
+	var res struct {
+		OK     bool     `json:"ok"`
+		Keys   []string `json:"keys"`
+		Shards int      `json:"shards"`
+		Error  string   `json:"error"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &res))
+	require.True(t, res.OK, res.Error)
+	assert.Equal(t, want, res.Keys)
 }
