@@ -14,6 +14,7 @@ import (
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 
 	"github.com/unmirror/unmirror/graphdef"
+	"github.com/unmirror/unmirror/savedmodel"
 )
 
 const (
@@ -264,4 +265,27 @@ func TestReplicasRejectsBadBoundInput(t *testing.T) {
 	_, err := NewPipeline(Replicas).Run(t.Context(), m, Options{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "bound input names object node 7")
+}
+
+// TestReplicasCheckpointObjectGraph: replica entries named by the
+// checkpoint's own TrackableObjectGraph are dropped from it too.
+func TestReplicasCheckpointObjectGraph(t *testing.T) {
+	attr := func(key string) *tfpb.TrackableObjectGraph_TrackableObject_SerializedTensor {
+		return &tfpb.TrackableObjectGraph_TrackableObject_SerializedTensor{Name: "VARIABLE_VALUE", FullName: key, CheckpointKey: key}
+	}
+	og := &tfpb.TrackableObjectGraph{Nodes: []*tfpb.TrackableObjectGraph_TrackableObject{
+		{Children: []*tfpb.TrackableObjectGraph_TrackableObject_ObjectReference{{NodeId: 1, LocalName: "w"}, {NodeId: 2, LocalName: "w1"}}},
+		{Attributes: []*tfpb.TrackableObjectGraph_TrackableObject_SerializedTensor{attr("w")}},
+		{Attributes: []*tfpb.TrackableObjectGraph_TrackableObject_SerializedTensor{attr("tower_1/w")}},
+	}}
+	m := rpWriteModel(t, towerGraph("/device:GPU:1"),
+		rpFloats("w", []int64{2}, 1, 2), rpFloats("tower_1/w", []int64{2}, 1, 2),
+		rpTensor{key: savedmodel.ObjectGraphKey, dtype: typespb.DataType_DT_STRING, strs: [][]byte{rpMustMarshalNoT(og)}})
+	rpRun(t, m, Options{}, Replicas, Saver)
+	assert.Equal(t, []string{savedmodel.ObjectGraphKey, "w"}, m.CheckpointKeys())
+	got, err := m.CheckpointObjectGraph()
+	require.NoError(t, err)
+	require.Len(t, got.GetNodes(), 3)
+	assert.Equal(t, "w", got.GetNodes()[1].GetAttributes()[0].GetCheckpointKey())
+	assert.Empty(t, got.GetNodes()[2].GetAttributes())
 }

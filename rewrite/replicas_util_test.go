@@ -100,6 +100,7 @@ type rpTensor struct {
 	dtype  typespb.DataType
 	shape  []int64
 	floats []float32 // DT_FLOAT data
+	strs   [][]byte  // DT_STRING data
 }
 
 func rpFloats(key string, shape []int64, v ...float32) rpTensor {
@@ -123,6 +124,10 @@ func rpWriteModel(t *testing.T, mg *tfpb.MetaGraphDef, tensors ...rpTensor) *sav
 			var buf bytes.Buffer
 			for _, f := range x.floats {
 				require.NoError(t, binary.Write(&buf, binary.LittleEndian, math.Float32bits(f)))
+			}
+			if x.dtype == typespb.DataType_DT_STRING {
+				_, err := bundle.WriteStrings(&buf, x.strs)
+				require.NoError(t, err)
 			}
 			require.NoError(t, w.Add(x.key, &tfpb.BundleEntryProto{Dtype: x.dtype, Shape: rpShapeProto(x.shape...)}, &buf))
 		}
