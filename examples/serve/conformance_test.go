@@ -356,6 +356,10 @@ func TestConformanceOriginals(t *testing.T) {
 		t.Fatalf("%v (run with -update to create it)", err)
 	}
 	diffGolden(t, want, got)
+	if t.Failed() {
+		t.Logf("if the fixtures or TensorFlow changed on purpose: bash examples/serve/cgo-env.sh -- " +
+			"go test -tags tensorflow ./examples/serve/ -run Originals -update, and commit %s", goldenPath)
+	}
 }
 
 // checkTF1Column requires Go's outcome to agree with the manifest's "tf1"
