@@ -162,6 +162,9 @@ func (e *devBodyEdits) indexed() *devBodyEdits {
 
 func remapGraphDevices(c *Context, mg int, pol device.Policy) error {
 	g := c.Graph(mg)
+	// Saved graphs use a handful of device names: format each edit once.
+	type devEdit struct{ from, to, op string }
+	msgs := map[devEdit]string{}
 	for _, b := range g.Bodies() {
 		var edits devBodyEdits
 		fn := b.Name()
@@ -176,13 +179,21 @@ func remapGraphDevices(c *Context, mg int, pol device.Policy) error {
 				if err != nil {
 					return c.Errorf(Node(mg, fn, n.GetName()), "device %q: %w", n.Device, err)
 				}
-				why := ""
+				key := devEdit{from: n.Device, to: nd}
 				if devCPUOnly(n, nd) {
-					nd, why = "", fmt.Sprintf(" (%s has no GPU kernel)", n.GetOp())
+					key = devEdit{from: n.Device, op: n.GetOp()}
 				}
-				if nd != n.Device {
-					edits.add(n, fmt.Sprintf("device %q -> %q%s", n.Device, nd, why))
-					n.Device = nd
+				if key.to != n.Device {
+					msg, ok := msgs[key]
+					if !ok {
+						msg = fmt.Sprintf("device %q -> %q", key.from, key.to)
+						if key.op != "" {
+							msg += fmt.Sprintf(" (%s has no GPU kernel)", key.op)
+						}
+						msgs[key] = msg
+					}
+					edits.add(n, msg)
+					n.Device = key.to
 				}
 			}
 			if msg, err := cleanConfigProto(n); err != nil {
