@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -288,4 +289,46 @@ func TestReplicasCheckpointObjectGraph(t *testing.T) {
 	require.Len(t, got.GetNodes(), 3)
 	assert.Equal(t, "w", got.GetNodes()[1].GetAttributes()[0].GetCheckpointKey())
 	assert.Empty(t, got.GetNodes()[2].GetAttributes())
+}
+
+// FuzzReplicas builds a main graph of two variable ops with fuzzed names,
+// shared names and devices, read by a call node, and checks that the pass
+// never fails or breaks the graph, and collapses exactly the pairs whose
+// names and devices say replica.
+func FuzzReplicas(f *testing.F) {
+	f.Add("v", "v", "v/replica_1", "v/replica_1", cpu0, cpu1)
+	f.Add("dense/kernel_1", "dense/kernel", "dense/kernel/replica_1", "dense/kernel/replica_1", cpu0, cpu1)
+	f.Add("w", "", "tower_1/w", "", "/device:GPU:0", "/device:GPU:1")
+	f.Add("w", "", "tower_1/w", "", "/device:GPU:0", "/device:GPU:0")
+	f.Add("a/replica_1", "a/replica_1", "a/replica_1/replica_2", "a/replica_1/replica_2", "", cpu1)
+	f.Fuzz(func(t *testing.T, pName, pShared, rName, rShared, pDev, rDev string) {
+		if pName == "" || rName == "" || pName == rName || strings.ContainsAny(pName+rName, ":^") ||
+			!allUTF8(pName, pShared, rName, rShared, pDev, rDev) {
+			return // not names a GraphDef can hold
+		}
+		p := rpVariable(pName, "VarHandleOp", pDev, 2)
+		p.Attr["shared_name"] = rpSAttr(pShared)
+		r := rpVariable(rName, "VarHandleOp", rDev, 2)
+		r.Attr["shared_name"] = rpSAttr(rShared)
+		m := rpWriteModel(t, rpMetaGraph([]*nodepb.NodeDef{p, r, rpNd("call", "StatefulPartitionedCall", pName, rName)}))
+		rep, err := NewPipeline(Replicas).Run(t.Context(), m, Options{})
+		require.NoError(t, err)
+		require.NoError(t, graphdef.Validate(m.Proto.MetaGraphs[0].GraphDef))
+		collapsed := !rpHasNode(m, "", rName) || !rpHasNode(m, "", pName)
+		assert.Equal(t, collapsed, rep.Changed())
+		if collapsed {
+			in := rpInputsOf(t, m, "", "call")
+			assert.Equal(t, in[0], in[1], "both handles are the primary")
+			assert.True(t, onOtherDevice(p, r), "collapsed without distinct devices: %q %q", pDev, rDev)
+		}
+	})
+}
+
+func allUTF8(strs ...string) bool {
+	for _, s := range strs {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,8 @@ package rewrite
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -25,8 +27,19 @@ var f32 = typespb.DataType_DT_FLOAT
 // keys k0..k2 into its resource arguments; the main graph's call passes the
 // variables named by passed (one per key).
 func tf2RestoreGraph(passed [3]string, dtypes ...typespb.DataType) *tfpb.MetaGraphDef {
-	if dtypes == nil {
-		dtypes = []typespb.DataType{f32, f32, f32}
+	return tf2RestoreGraphN(passed[:], dtypes...)
+}
+
+// tf2RestoreGraphN is tf2RestoreGraph with one slot (key k<i>) per passed
+// variable.
+func tf2RestoreGraphN(passed []string, dtypes ...typespb.DataType) *tfpb.MetaGraphDef {
+	n := len(passed)
+	var keys, specs []string
+	for i := range n {
+		keys, specs = append(keys, fmt.Sprintf("k%d", i)), append(specs, "")
+		if len(dtypes) < n {
+			dtypes = append(dtypes, f32)
+		}
 	}
 	sig := &opdefpb.OpDef{
 		Name:      restoreFn,
@@ -34,14 +47,14 @@ func tf2RestoreGraph(passed [3]string, dtypes ...typespb.DataType) *tfpb.MetaGra
 		OutputArg: []*opdefpb.OpDef_ArgDef{{Name: "identity", Type: typespb.DataType_DT_STRING}},
 	}
 	body := []*nodepb.NodeDef{
-		rpStringsConst("RestoreV2/tensor_names", "k0", "k1", "k2"),
-		rpStringsConst("RestoreV2/shape_and_slices", "", "", ""),
+		rpStringsConst("RestoreV2/tensor_names", keys...),
+		rpStringsConst("RestoreV2/shape_and_slices", specs...),
 		rpWithAttr(rpNd("RestoreV2", "RestoreV2", "file_prefix", "RestoreV2/tensor_names:output:0", "RestoreV2/shape_and_slices:output:0"),
 			"dtypes", rpTypesAttr(dtypes...)),
 	}
 	fd := &fnpb.FunctionDef{Signature: sig, Ret: map[string]string{}, ControlRet: map[string]string{}}
 	noop := rpNd("NoOp_1", "NoOp")
-	for i := range 3 {
+	for i := range n {
 		arg := fmt.Sprintf("assignvariableop_%d_v", i)
 		id, assign := fmt.Sprintf("Identity_%d", i), fmt.Sprintf("AssignVariableOp_%d", i)
 		sig.InputArg = append(sig.InputArg, &opdefpb.OpDef_ArgDef{Name: arg, Type: typespb.DataType_DT_RESOURCE})
@@ -52,14 +65,14 @@ func tf2RestoreGraph(passed [3]string, dtypes ...typespb.DataType) *tfpb.MetaGra
 		fd.ControlRet[assign] = assign
 		noop.Input = append(noop.Input, "^"+assign)
 	}
-	body = append(body, noop, rpNd("Identity_3", "Identity", "file_prefix", "^NoOp_1"))
+	body = append(body, noop, rpNd("Identity_ret", "Identity", "file_prefix", "^NoOp_1"))
 	fd.NodeDef = body
-	fd.Ret["identity"] = "Identity_3:output:0"
+	fd.Ret["identity"] = "Identity_ret:output:0"
 
-	call := rpNd("restore", "StatefulPartitionedCall", "saver_filename", passed[0], passed[1], passed[2])
+	call := rpNd("restore", "StatefulPartitionedCall", append([]string{"saver_filename"}, passed...)...)
 	call.Attr["f"] = &attrpb.AttrValue{Value: &attrpb.AttrValue_Func{Func: &attrpb.NameAttrList{Name: restoreFn}}}
 	nodes := []*nodepb.NodeDef{rpNd("saver_filename", "Placeholder"), call}
-	for _, v := range []string{"v0", "v1", "v2"} {
+	for _, v := range slices.Compact(slices.Sorted(slices.Values(passed))) {
 		nodes = append(nodes, rpVariable(v, "VarHandleOp", "", 2))
 	}
 	mg := rpMetaGraph(nodes, fd)
@@ -246,4 +259,50 @@ func TestRetargetSaver(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, []string{spec}, specs, op)
 	}
+}
+
+// FuzzSaverDropSlots drops the keys a fuzzed mask selects from a TF2 restore
+// function of 1 to 12 slots and checks the saver pass's result: a valid
+// graph, the kept keys in order, each kept Identity reading its new output
+// index, and no RestoreV2 left when every key went.
+func FuzzSaverDropSlots(f *testing.F) {
+	f.Add(uint8(3), uint16(0b010))
+	f.Add(uint8(3), uint16(0b111))
+	f.Add(uint8(12), uint16(0b101010101010))
+	f.Add(uint8(1), uint16(0))
+	f.Add(uint8(3), uint16(41)) // 4 slots: once confused a slot's Identity with the ret Identity
+	f.Fuzz(func(t *testing.T, n uint8, mask uint16) {
+		n = n%12 + 1
+		var passed []string
+		var tensors []rpTensor
+		for i := range int(n) {
+			passed = append(passed, fmt.Sprintf("v%d", i))
+			tensors = append(tensors, rpFloats(fmt.Sprintf("k%d", i), []int64{2}, float32(i), 0))
+		}
+		m := rpWriteModel(t, tf2RestoreGraphN(passed), tensors...)
+		var kept []string
+		for i := range int(n) {
+			if mask&(1<<i) != 0 {
+				require.NoError(t, m.DeleteVariable(fmt.Sprintf("k%d", i)))
+			} else {
+				kept = append(kept, fmt.Sprintf("k%d", i))
+			}
+		}
+		rep := rpRun(t, m, Options{}, Saver)
+		require.NoError(t, graphdef.Validate(m.Proto.MetaGraphs[0].GraphDef))
+		b := graphdef.New(m.Proto.MetaGraphs[0].GraphDef).Function(restoreFn)
+		assert.Len(t, rep.Findings(), int(n)-len(kept), "one finding per variable no longer restored")
+		if len(kept) == 0 {
+			assert.Nil(t, b.Node("RestoreV2"))
+			return
+		}
+		names, err := constStrings(b, b.Node("RestoreV2"), 1)
+		require.NoError(t, err)
+		assert.Equal(t, kept, names)
+		for j, key := range kept {
+			id := b.Node("Identity_" + strings.TrimPrefix(key, "k"))
+			require.NotNil(t, id, key)
+			assert.Equal(t, []string{fmt.Sprintf("RestoreV2:tensors:%d", j)}, id.GetInput(), key)
+		}
+	})
 }
