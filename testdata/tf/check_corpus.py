@@ -163,6 +163,10 @@ def main():
         for (n, rt), got in results.items():
             entry = {"ok": got["ok"], "error": got.get("error", "")}
             by_name[n].setdefault(args.column, {})[rt] = entry
+        for fx in manifest["fixtures"]:  # runtime order, for stable diffs
+            col = fx.get(args.column)
+            if col:
+                fx[args.column] = {rt: col[rt] for rt in fx["runtimes"] if rt in col}
         with open(args.manifest, "w") as f:
             json.dump(manifest, f, indent=1)
             f.write("\n")

@@ -293,12 +293,10 @@ def build_plain(name, out, result):
            ["tf2", "tf1"], {"serving_default": sig_entry({"x": x}, y)})
 
 
-def build_mirrored(name, out, result, policy):
-    devices = logical_cpus(2)
-    w, b, x = dense_init()
-    strategy = tf.distribute.MirroredStrategy(devices)
-    with strategy.scope():
-        m = Dense(w, b)
+def save_replicated(strategy, m, x, out, policy):
+    """Saves m (a Dense) with two signatures and returns their manifest entries:
+    serving_default (plain) and replicated (traced under strategy.run, so the
+    replicas' ops are pinned to the strategy's devices in the function body)."""
 
     @tf.function(input_signature=[X_SPEC])
     def serve(x):
@@ -306,7 +304,6 @@ def build_mirrored(name, out, result, policy):
 
     @tf.function(input_signature=[X_SPEC])
     def replicated(x):
-        # Traced under strategy.run: replica_1's ops are pinned to CPU:1 in the body.
         per_replica = strategy.run(m.apply, args=(x,))
         return {"y": strategy.experimental_local_results(per_replica)[0]}
 
@@ -319,9 +316,18 @@ def build_mirrored(name, out, result, policy):
             experimental_variable_policy=getattr(tf.saved_model.experimental.VariablePolicy, policy))
         tf.saved_model.save(m, out, signatures={"serving_default": serve, "replicated": replicated},
                             options=opts)
+    return {"serving_default": sig_entry({"x": x}, y), "replicated": sig_entry({"x": x}, yr)}
+
+
+def build_mirrored(name, out, result, policy):
+    devices = logical_cpus(2)
+    w, b, x = dense_init()
+    strategy = tf.distribute.MirroredStrategy(devices)
+    with strategy.scope():
+        m = Dense(w, b)
+    sigs = save_replicated(strategy, m, x, out, policy)
     finish(name, out, result, "MirroredStrategy, 2 logical CPUs, %s" % policy,
-           "MirroredStrategy", policy, ["tf2", "tf1"],
-           {"serving_default": sig_entry({"x": x}, y), "replicated": sig_entry({"x": x}, yr)})
+           "MirroredStrategy", policy, ["tf2", "tf1"], sigs)
 
 
 def register_policies(build, names):
@@ -334,6 +340,30 @@ register_policies(build_mirrored, {
     "mirrored_none": "NONE",
     "mirrored_save_devices": "SAVE_VARIABLE_DEVICES",
     "mirrored_expand": "EXPAND_DISTRIBUTED_VARIABLES",
+})
+
+
+def build_multiworker(name, out, result, policy):
+    # MultiWorkerMirroredStrategy as worker 0 of a one-worker cluster (TF_CONFIG,
+    # a real gRPC server on loopback): devices are /job:worker/replica:0/task:0/...
+    os.environ["TF_CONFIG"] = json.dumps({
+        "cluster": {"worker": ["localhost:%d" % free_port()]},
+        "task": {"type": "worker", "index": 0},
+    })
+    w, b, x = dense_init()
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    with strategy.scope():
+        m = Dense(w, b)
+    sigs = save_replicated(strategy, m, x, out, policy)
+    finish(name, out, result,
+           "MultiWorkerMirroredStrategy, worker 0 of a one-worker gRPC cluster (TF_CONFIG), "
+           "signatures plain and under strategy.run, %s" % policy,
+           "MultiWorkerMirroredStrategy", policy, ["tf2", "tf1"], sigs)
+
+
+register_policies(build_multiworker, {
+    "multiworker_none": "NONE",
+    "multiworker_save_devices": "SAVE_VARIABLE_DEVICES",
 })
 
 

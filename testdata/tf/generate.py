@@ -51,6 +51,8 @@ FIXTURES = [
     "mirrored_none",
     "mirrored_save_devices",
     "mirrored_expand",
+    "multiworker_none",
+    "multiworker_save_devices",
     "keras_mirrored",
     "keras_mirrored_expand",
     "tf1_towers",
