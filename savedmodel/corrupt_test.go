@@ -51,23 +51,14 @@ func TestReadCorruptCheckpoint(t *testing.T) {
 }
 
 // A bit flip in tensor data is not seen by Read (which reads only the
-// index), nor by a no-op Write (a byte copy), but a rebuilt checkpoint
-// verifies checksums, fails, and leaves nothing behind.
+// index), but a rebuilt checkpoint verifies checksums, fails, and leaves
+// nothing behind (a copied one too: TestWriteVerifiesCopiedShards).
 func TestWriteDetectsCorruptData(t *testing.T) {
-	dir := copyTree(t, tfModel(t, "VarsAndArithmeticObjectGraph"))
-	data := filepath.Join(dir, "variables/variables.data-00000-of-00001")
-	b, err := os.ReadFile(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)-1] ^= 1
-	if err := os.WriteFile(data, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := flippedDataModel(t)
 	m := mustRead(t, dir)
 	forcePlan(t, m)
 	out := outDir(t)
-	err = m.Write(context.Background(), out, WriteOptions{})
+	err := m.Write(context.Background(), out, WriteOptions{})
 	if !errors.Is(err, bundle.ErrCorrupt) {
 		t.Fatalf("err = %v, want bundle.ErrCorrupt", err)
 	}
