@@ -109,8 +109,13 @@ func noEOF(err error) error {
 	return err
 }
 
+// maxEmptyStrings bounds the element count of a 0-byte DT_STRING entry
+// that ReadStrings materializes as empty strings.
+const maxEmptyStrings = 1 << 24
+
 // ReadStrings returns the strings of a DT_STRING entry, verifying the
-// entry's checksum.
+// entry's checksum. A 0-byte entry (read as empty strings, as TensorFlow
+// does) may claim at most 2^24 elements.
 func (r *Reader) ReadStrings(key string) ([][]byte, error) {
 	e, ok := r.Entry(key)
 	if !ok {
@@ -126,7 +131,14 @@ func (r *Reader) ReadStrings(key string) ([][]byte, error) {
 	defer rc.Close()
 	n, _ := NumElements(e.GetShape())
 	if e.GetSize() == 0 {
-		return make([][]byte, n), nil // TensorFlow's reading of a 0-byte entry
+		// TensorFlow's reading of a 0-byte entry. Its element count is not
+		// backed by any bytes of the file, so it is bounded before the
+		// allocation (24 bytes per element).
+		if n > maxEmptyStrings {
+			return nil, &CorruptError{File: r.IndexFile(), Key: key, Offset: -1,
+				Reason: fmt.Sprintf("0-byte string entry claims %d elements (more than %d)", n, maxEmptyStrings)}
+		}
+		return make([][]byte, n), nil
 	}
 	out, err := ReadStrings(rc, n)
 	if err != nil {
