@@ -69,12 +69,17 @@ type Model struct {
 	Variables *bundle.Reader
 
 	fsys fs.FS
+	raw  []byte // the bytes of File, for the fingerprint check (dropped after Read)
 	dir  string // the OS directory read by Read, "" for ReadFS
 	plan *plan
 }
 
-// Read reads the SavedModel in the OS directory dir. See ReadFS.
-func Read(dir string) (*Model, error) {
+// Read reads the SavedModel in the OS directory dir with the default
+// ReadOptions. See ReadFS.
+func Read(dir string) (*Model, error) { return ReadWith(dir, ReadOptions{}) }
+
+// ReadWith is Read with options (limits for untrusted input).
+func ReadWith(dir string, opts ReadOptions) (*Model, error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("savedmodel: %w", err)
@@ -86,7 +91,7 @@ func Read(dir string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("savedmodel: %w", err)
 	}
-	m, err := readFS(os.DirFS(abs), dir)
+	m, err := readFS(os.DirFS(abs), dir, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -108,13 +113,20 @@ func Read(dir string) (*Model, error) {
 // Asset names in the MetaGraphDefs must be relative and free of "..";
 // symbolic links must stay inside the directory (ErrUnsafePath). Malformed
 // files give a *FormatError naming the file and, where known, the offset.
+//
+// ReadFS applies the default ReadOptions; see ReadFSWith.
 func ReadFS(fsys fs.FS) (*Model, error) {
-	return readFS(fsys, ".")
+	return readFS(fsys, ".", ReadOptions{})
 }
 
-func readFS(fsys fs.FS, name string) (m *Model, err error) {
+// ReadFSWith is ReadFS with options (limits for untrusted input).
+func ReadFSWith(fsys fs.FS, opts ReadOptions) (*Model, error) {
+	return readFS(fsys, ".", opts)
+}
+
+func readFS(fsys fs.FS, name string, opts ReadOptions) (m *Model, err error) {
 	m = &Model{fsys: fsys}
-	if err := m.readProto(name); err != nil {
+	if err := m.readProto(name, opts); err != nil {
 		return nil, err
 	}
 	if err := m.checkAssetNames(); err != nil {
@@ -145,11 +157,15 @@ func readFS(fsys fs.FS, name string) (m *Model, err error) {
 	if err := m.openVariables(); err != nil {
 		return nil, err
 	}
+	if err := m.checkFingerprint(opts); err != nil {
+		m.Close()
+		return nil, err
+	}
 	return m, nil
 }
 
 // readProto finds and parses the SavedModel proto file.
-func (m *Model) readProto(dirName string) error {
+func (m *Model) readProto(dirName string, opts ReadOptions) error {
 	var found [3]bool
 	for i, n := range []string{SavedModelPB, SavedModelPBText, SavedModelCPB} {
 		ok, err := exists(m.fsys, n)
@@ -173,6 +189,9 @@ func (m *Model) readProto(dirName string) error {
 	default:
 		return fmt.Errorf("savedmodel: no %s or %s in %s: %w", SavedModelPB, SavedModelPBText, dirName, ErrNotSavedModel)
 	}
+	if err := checkFileSize(m.fsys, m.File, opts.maxProtoBytes()); err != nil {
+		return err
+	}
 	b, err := readFile(m.fsys, m.File)
 	if err != nil {
 		return err
@@ -188,7 +207,11 @@ func (m *Model) readProto(dirName string) error {
 	if len(sm.GetMetaGraphs()) == 0 {
 		return formatErr(m.File, -1, "SavedModel has no MetaGraphDef", nil)
 	}
+	if err := checkNodes(m.File, sm, opts.maxNodes()); err != nil {
+		return err
+	}
 	m.Proto = sm
+	m.raw = b
 	return nil
 }
 
