@@ -3,6 +3,7 @@ package rewrite
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -159,7 +160,7 @@ func checkRestore(m *savedmodel.Model, mg int, meta *tfpb.MetaGraphDef, g *graph
 		verifyForReached(g, reach, func(b *graphdef.Body, n *nodepb.NodeDef) {
 			if verifyAssignOps[n.GetOp()] {
 				if d := collDataInputs(n); len(d) > 0 {
-					for _, v := range verifyResolveHandle(g, reach, b, d[0], 0) {
+					for _, v := range verifyResolveHandle(g, reach, b, d[0]) {
 						initialised[v] = true
 					}
 				}
@@ -236,7 +237,7 @@ func checkRestoreV2(m *savedmodel.Model, mg int, g *graphdef.Graph, reach *graph
 			want = nil // the assigned value is a slice; its shape is checked by TF
 		}
 		for _, v := range outputs[i] {
-			for _, varName := range verifyResolveHandle(g, reach, v.b, v.handle, 0) {
+			for _, varName := range verifyResolveHandle(g, reach, v.b, v.handle) {
 				restored[varName] = true
 				vn := g.Main().Node(varName)
 				if !dtypeOK {
@@ -274,15 +275,13 @@ type verifyAssignUse struct {
 // assigning ops.
 func verifyRestoreOutputs(b *graphdef.Body, n *nodepb.NodeDef) map[int][]verifyAssignUse {
 	out := map[int][]verifyAssignUse{}
-	type item struct {
-		node string
-		idx  int // -1: any output (Identity chains)
-	}
+	seen := map[string]bool{}
 	var walk func(node string, idx, depth int)
 	walk = func(node string, idx, depth int) {
-		if depth > 8 {
+		if depth > 8 || seen[node] {
 			return
 		}
+		seen[node] = true
 		for _, u := range b.Consumers(node) {
 			if u.Input.Control {
 				continue
@@ -306,50 +305,56 @@ func verifyRestoreOutputs(b *graphdef.Body, n *nodepb.NodeDef) map[int][]verifyA
 
 // verifyResolveHandle follows a variable reference in body b back to the
 // main-graph variable ops it can be: through Identity nodes and, for a
-// function argument, through every reached call of the function.
-func verifyResolveHandle(g *graphdef.Graph, reach *graphdef.Reach, b *graphdef.Body, ref string, depth int) []string {
-	if depth > 16 {
-		return nil
-	}
-	in, err := b.ParseInput(ref)
-	if err != nil || in.Control {
-		return nil
-	}
-	if b.IsFunction() {
-		if pos, ok := b.Arg(in.Node); ok {
-			var out []string
-			for _, caller := range g.Callers(b.Name()) {
-				cb := caller.Body
-				if cb.IsFunction() && !reach.Function(cb.Name()) {
-					continue
-				}
-				if !verifyCallsAsArgs(caller.Node, b.Name()) {
-					continue
-				}
-				d := collDataInputs(caller.Node)
-				if pos < len(d) {
-					out = append(out, verifyResolveHandle(g, reach, cb, d[pos], depth+1)...)
-				}
-			}
-			return out
+// function argument, through every reached call of the function. Each
+// (body, reference) is followed once, so recursive or much-called
+// functions cost time linear in the references visited.
+func verifyResolveHandle(g *graphdef.Graph, reach *graphdef.Reach, b *graphdef.Body, ref string) []string {
+	type key struct{ fn, ref string }
+	seen := map[key]bool{}
+	var out []string
+	var walk func(b *graphdef.Body, ref string)
+	walk = func(b *graphdef.Body, ref string) {
+		k := key{b.Name(), ref}
+		if seen[k] || len(seen) > 1<<16 {
+			return
 		}
-	}
-	n := b.Node(in.Node)
-	switch {
-	case n == nil:
-		return nil
-	case devHandleOps[n.GetOp()]:
+		seen[k] = true
+		in, err := b.ParseInput(ref)
+		if err != nil || in.Control {
+			return
+		}
 		if b.IsFunction() {
-			return nil
+			if pos, ok := b.Arg(in.Node); ok {
+				for _, caller := range g.Callers(b.Name()) {
+					cb := caller.Body
+					if cb.IsFunction() && !reach.Function(cb.Name()) {
+						continue
+					}
+					if !verifyCallsAsArgs(caller.Node, b.Name()) {
+						continue
+					}
+					if d := collDataInputs(caller.Node); pos < len(d) {
+						walk(cb, d[pos])
+					}
+				}
+				return
+			}
 		}
-		return []string{n.GetName()}
-	case n.GetOp() == "Identity":
-		d := collDataInputs(n)
-		if len(d) == 1 {
-			return verifyResolveHandle(g, reach, b, d[0], depth+1)
+		n := b.Node(in.Node)
+		switch {
+		case n == nil:
+		case devHandleOps[n.GetOp()]:
+			if !b.IsFunction() && !slices.Contains(out, n.GetName()) {
+				out = append(out, n.GetName())
+			}
+		case n.GetOp() == "Identity":
+			if d := collDataInputs(n); len(d) == 1 {
+				walk(b, d[0])
+			}
 		}
 	}
-	return nil
+	walk(b, ref)
+	return out
 }
 
 // verifyCallsAsArgs reports whether call node n passes its data inputs, in order,
@@ -375,20 +380,27 @@ func verifyConstStrings(b *graphdef.Body, ref string) ([]string, bool) {
 	if t.GetDtype() != typespb.DataType_DT_STRING {
 		return nil, false
 	}
+	vals := t.GetStringVal()
+	// The element count comes from the file: bound it by the values really
+	// present (a splat Const repeats its one value; RestoreV2 lists are
+	// never that long, so a huge splat is refused rather than expanded).
+	const maxSplat = 1 << 20
 	n := int64(1)
 	for _, d := range t.GetTensorShape().GetDim() {
+		if d.GetSize() < 0 || (d.GetSize() > 0 && n > maxSplat/d.GetSize()) {
+			return nil, false
+		}
 		n *= d.GetSize()
 	}
-	vals := t.GetStringVal()
-	out := make([]string, 0, n)
-	for i := int64(0); i < n; i++ {
-		switch {
-		case int(i) < len(vals):
-			out = append(out, string(vals[i]))
-		case len(vals) == 1:
-			out = append(out, string(vals[0])) // a splat Const
-		default:
-			return nil, false
+	if n != int64(len(vals)) && (len(vals) != 1 || n > maxSplat) {
+		return nil, false
+	}
+	out := make([]string, n)
+	for i := range out {
+		if len(vals) == 1 {
+			out[i] = string(vals[0])
+		} else {
+			out[i] = string(vals[i])
 		}
 	}
 	return out, true
