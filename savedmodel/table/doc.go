@@ -52,7 +52,10 @@
 //
 // Footer (48 bytes): the metaindex handle and the index handle, zero-padded
 // to 40 bytes, then the magic number 0xdb4775248b80fb57 as fixed32 low word,
-// fixed32 high word (bytes 57 fb 80 8b 24 75 47 db).
+// fixed32 high word (bytes 57 fb 80 8b 24 75 47 db). No checksum covers the
+// footer, so the reader insists on what every writer produces: minimal
+// varints and zero padding (then every single-bit flip in a table is
+// detected; see TestEveryBitFlipDetected).
 //
 // # Writer rules (TensorFlow's table builder)
 //

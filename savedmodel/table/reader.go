@@ -50,9 +50,23 @@ func NewReader(r io.ReaderAt, size int64, name string) (*Reader, error) {
 	if !ok {
 		return nil, t.corrupt(footOff, "bad block handle")
 	}
-	idx, _, ok := decodeHandle(rest)
+	idx, pad, ok := decodeHandle(rest)
 	if !ok {
 		return nil, t.corrupt(footOff, "bad block handle")
+	}
+	// Writers encode the handles as minimal varints and zero the padding;
+	// anything else is damage that no checksum covers.
+	minimal := 0
+	for _, v := range []uint64{meta.offset, meta.size, idx.offset, idx.size} {
+		minimal += len(binary.AppendUvarint(nil, v))
+	}
+	if 40-len(pad) != minimal {
+		return nil, t.corrupt(footOff, "non-minimal block handle encoding in the footer")
+	}
+	for i, c := range pad {
+		if c != 0 {
+			return nil, t.corrupt(footOff+40-int64(len(pad)-i), "nonzero byte in the footer padding")
+		}
 	}
 	// The metaindex block is only checked for integrity; TensorFlow's is empty.
 	if _, err := t.readBlock(meta, footOff); err != nil {
