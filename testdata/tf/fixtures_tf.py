@@ -36,6 +36,7 @@ SEED = 20181
 FLOAT_TOLERANCE = 1e-5
 
 BUILDERS = {}
+LIVE_SERVERS = []
 
 
 def builder(name):
@@ -475,7 +476,7 @@ def build_sharded_variable(name, out, result):
            {"serving_default": sig_entry({"ids": ids}, rows)})
 
 
-def build_ps_strategy(name, out, result, policy):
+def ps_cluster_strategy():
     # ParameterServerStrategy on a real in-process gRPC cluster (loopback): this
     # process is the chief/coordinator; one worker and two parameter servers.
     worker_config = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=4)
@@ -488,9 +489,14 @@ def build_ps_strategy(name, out, result, policy):
     servers = [tf.distribute.Server(cluster, job_name="worker", task_index=0, config=worker_config,
                                     start=True)]
     servers += [tf.distribute.Server(cluster, job_name="ps", task_index=i, start=True) for i in range(2)]
+    LIVE_SERVERS.extend(servers)  # in-process servers live as long as the process
     resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(cluster, rpc_layer="grpc")
-    strategy = tf.distribute.experimental.ParameterServerStrategy(
+    return tf.distribute.experimental.ParameterServerStrategy(
         resolver, variable_partitioner=tf.distribute.experimental.partitioners.FixedShardsPartitioner(2))
+
+
+def build_ps_strategy(name, out, result, policy):
+    strategy = ps_cluster_strategy()
     r = rng()
     table = r.uniform(-1, 1, size=(6, 4)).astype(np.float32)
     w, b, _ = dense_init()
@@ -523,6 +529,29 @@ register_policies(build_ps_strategy, {
     "ps_strategy": "NONE",
     "ps_strategy_save_devices": "SAVE_VARIABLE_DEVICES",
 })
+
+
+@builder("keras_ps_strategy")
+def build_keras_ps_strategy(name, out, result):
+    # A tf_keras model built under ParameterServerStrategy with a partitioner
+    # (its Embedding and Dense kernels become ShardedVariables on the ps tasks).
+    import tf_keras
+    strategy = ps_cluster_strategy()
+    tf_keras.utils.set_random_seed(SEED)
+    ids = np.array([[0, 5], [2, 3]], dtype=np.int32)
+    with strategy.scope():
+        inp = tf_keras.Input(shape=(2,), dtype="int32", name="ids")
+        e = tf_keras.layers.Embedding(6, 4, name="embedding")(inp)
+        h = tf_keras.layers.Flatten(name="flatten")(e)
+        y = tf_keras.layers.Dense(3, name="y")(h)
+        model = tf_keras.Model(inp, y, name="ps_embedding")
+    yv = model(tf.constant(ids)).numpy()
+    model.save(out, save_format="tf")
+    finish(name, out, result,
+           "tf_keras Embedding+Dense built under ParameterServerStrategy (in-process gRPC cluster, "
+           "FixedShardsPartitioner(2)), model.save(save_format='tf') from the coordinator",
+           "ParameterServerStrategy", "NONE", ["tf2", "tf1", "keras"],
+           {"serving_default": sig_entry({"ids": ids}, {"y": yv})})
 
 
 @builder("assets_strings")

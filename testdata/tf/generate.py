@@ -64,6 +64,7 @@ FIXTURES = [
     "sharded_variable",
     "ps_strategy",
     "ps_strategy_save_devices",
+    "keras_ps_strategy",
     "assets_strings",
     "tpu_leftover",
 ]

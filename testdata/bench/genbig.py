@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Generates a big SavedModel with real TensorFlow, for testdata/bench/run.sh.
+
+Usage: genbig.py KIND MODEL_DIR MIB
+
+KIND is one of
+  mirrored  MirroredStrategy over 2 logical CPUs, embedding tables totalling
+            MIB MiB, saved with EXPAND_DISTRIBUTED_VARIABLES: the graph holds a
+            replica VarHandleOp per table (the rewrite folds them), the
+            checkpoint one copy; the checkpoint plan is unchanged, so unmirror
+            copies (or hard-links) the variables files.
+  sharded   ShardedVariable tables (2 parts each, as ParameterServerStrategy's
+            partitioners make) totalling MIB MiB: the rewrite assembles the
+            parts, so unmirror rebuilds the bundle.
+
+Each table is float32 [rows, 1024] of at most 256 MiB, filled with
+stateless random values (incompressible, deterministic). The serving
+signature looks up a few rows of every table and sums them.
+Nothing here is committed: run.sh writes into a temporary directory.
+"""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
+import tensorflow as tf  # noqa: E402
+
+DIM = 1024
+MAX_TABLE_MIB = 256
+
+
+def tables(mib):
+    """Row counts of the tables: as many 256 MiB tables as fit, then the rest."""
+    rows_per_mib = (1 << 20) // (4 * DIM)
+    out = []
+    while mib > 0:
+        m = min(mib, MAX_TABLE_MIB)
+        out.append(m * rows_per_mib)
+        mib -= m
+    return out
+
+
+def init(i, rows):
+    return tf.random.stateless_uniform([rows, DIM], seed=[i, 7], minval=-1, maxval=1)
+
+
+def serve_fn(lookup, n):
+    @tf.function(input_signature=[tf.TensorSpec([4], tf.int32, name="ids")])
+    def serve(ids):
+        return {"y": tf.add_n([lookup(i, ids) for i in range(n)])}
+    return serve
+
+
+def build_mirrored(out, mib):
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(2)])
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    m = tf.Module()
+    with strategy.scope():
+        m.tables = [tf.Variable(lambda i=i, r=r: init(i, r), name="table_%d" % i)
+                    for i, r in enumerate(tables(mib))]
+    m.serve = serve_fn(lambda i, ids: tf.nn.embedding_lookup(m.tables[i], ids), len(m.tables))
+    with strategy.scope():
+        opts = tf.saved_model.SaveOptions(
+            experimental_variable_policy=tf.saved_model.experimental.VariablePolicy.EXPAND_DISTRIBUTED_VARIABLES)
+        tf.saved_model.save(m, out, signatures={"serving_default": m.serve}, options=opts)
+
+
+def build_sharded(out, mib):
+    from tensorflow.python.distribute import sharded_variable
+    m = tf.Module()
+    m.tables = []
+    for i, r in enumerate(tables(mib)):
+        full = init(i, r)
+        half = r // 2
+        parts = [tf.Variable(full[:half], name="table_%d/part_0" % i),
+                 tf.Variable(full[half:], name="table_%d/part_1" % i)]
+        del full
+        m.tables.append(sharded_variable.ShardedVariable(parts, name="table_%d" % i))
+    m.serve = serve_fn(lambda i, ids: tf.nn.embedding_lookup(m.tables[i], ids), len(m.tables))
+    tf.saved_model.save(m, out, signatures={"serving_default": m.serve})
+
+
+def main():
+    if len(sys.argv) != 4 or sys.argv[1] not in ("mirrored", "sharded"):
+        sys.exit(__doc__)
+    kind, out, mib = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    {"mirrored": build_mirrored, "sharded": build_sharded}[kind](out, mib)
+
+
+if __name__ == "__main__":
+    main()
