@@ -89,11 +89,12 @@ func variableDefNode(b []byte) (string, bool) {
 	return tensorNode(vd.GetVariableName()), true
 }
 
-// tensorNode returns the node of a tensor name "node:N" (or "node", or
-// "^node").
+// tensorNode returns the node (or function argument) an input or tensor
+// name refers to: "node", "node:N", "^node", and in function bodies
+// "node:out:N". Node names never contain ':'.
 func tensorNode(t string) string {
 	t = strings.TrimPrefix(t, "^")
-	if i := strings.LastIndexByte(t, ':'); i >= 0 {
+	if i := strings.IndexByte(t, ':'); i >= 0 {
 		return t[:i]
 	}
 	return t

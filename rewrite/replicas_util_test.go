@@ -109,7 +109,7 @@ func rpFloats(key string, shape []int64, v ...float32) rpTensor {
 
 // rpWriteModel writes a SavedModel directory holding mg and a checkpoint of
 // the given tensors, and reads it back.
-func rpWriteModel(t *testing.T, mg *tfpb.MetaGraphDef, tensors ...rpTensor) *savedmodel.Model {
+func rpWriteModel(t testing.TB, mg *tfpb.MetaGraphDef, tensors ...rpTensor) *savedmodel.Model {
 	t.Helper()
 	dir := t.TempDir()
 	b, err := proto.Marshal(&tfpb.SavedModel{SavedModelSchemaVersion: 1, MetaGraphs: []*tfpb.MetaGraphDef{mg}})

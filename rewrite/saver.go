@@ -201,10 +201,14 @@ func dropRestoreConsumers(c *Context, mg int, op *saverOp, drop []int) error {
 	gone := map[string]bool{}
 	var order []string
 	var targets []string
+	uses := op.outputUses()
 	for _, i := range drop {
 		queue := []*nodepb.NodeDef{}
-		for _, u := range b.ConsumersOf(op.output(i)) {
-			queue = append(queue, u.Node)
+		for _, u := range uses[i] {
+			if u.node == nil {
+				return c.Errorf(where, "the restored value of key %q is returned by the function (ret %s)", op.names[i], u.key)
+			}
+			queue = append(queue, u.node)
 		}
 		for len(queue) > 0 {
 			n := queue[0]
@@ -234,8 +238,9 @@ func dropRestoreConsumers(c *Context, mg int, op *saverOp, drop []int) error {
 		c.Changef(Node(mg, b.Name(), name), "removed: it restored a key deleted from the checkpoint")
 	}
 	still := restoredTargets(c, b)
+	resolve := targetResolver(b)
 	for _, t := range targets {
-		if v := resolveTarget(c, b, t); !still[v] {
+		if v := resolve(t); !still[v] {
 			c.Findf(Node(mg, b.Name(), tensorNode(t)), "variable %s is no longer restored by the saver", v)
 		}
 	}
@@ -246,39 +251,46 @@ func dropRestoreConsumers(c *Context, mg int, op *saverOp, drop []int) error {
 // AssignVariableOp nodes of body b still write, resolved to main-graph nodes
 // where possible.
 func restoredTargets(c *Context, b *graphdef.Body) map[string]bool {
+	resolve := targetResolver(b)
 	out := map[string]bool{}
 	for _, n := range b.Nodes() {
 		if (n.GetOp() == "Assign" || n.GetOp() == "AssignVariableOp") && len(n.GetInput()) > 0 {
-			out[resolveTarget(c, b, n.GetInput()[0])] = true
+			out[resolve(n.GetInput()[0])] = true
 		}
 	}
 	return out
 }
 
-// resolveTarget returns the node a variable reference in body b stands
-// for: in the main graph the node itself; in a function, for an argument,
-// the main-graph node its first main-graph caller passes.
+// resolveTarget is targetResolver(b)(ref); it costs the caller's input
+// count, so resolve many references with one targetResolver.
 func resolveTarget(c *Context, b *graphdef.Body, ref string) string {
-	in, err := b.ParseInput(ref)
-	if err != nil {
-		return ref
-	}
-	if !b.IsFunction() {
-		return in.Node
-	}
-	pos, ok := b.Arg(in.Node)
-	if !ok {
-		return b.Name() + "::" + in.Node
-	}
-	for _, call := range b.Graph().Callers(b.Name()) {
-		if call.Body.IsFunction() {
-			continue
-		}
-		if data := dataInputs(call.Node); pos < len(data) {
-			return tensorNode(data[pos])
+	return targetResolver(b)(ref)
+}
+
+// targetResolver returns a function giving the node a variable reference in
+// body b stands for: in the main graph the node itself; in a function, for
+// an argument, the main-graph node that the function's first main-graph
+// caller passes; otherwise "function::name".
+func targetResolver(b *graphdef.Body) func(ref string) string {
+	var passed []string
+	if b.IsFunction() {
+		for _, call := range b.Graph().Callers(b.Name()) {
+			if !call.Body.IsFunction() {
+				passed = dataInputs(call.Node)
+				break
+			}
 		}
 	}
-	return b.Name() + "::" + in.Node
+	return func(ref string) string {
+		name := tensorNode(ref)
+		if !b.IsFunction() {
+			return name
+		}
+		if pos, ok := b.Arg(name); ok && pos < len(passed) {
+			return tensorNode(passed[pos])
+		}
+		return b.Name() + "::" + name
+	}
 }
 
 // dataInputs returns the data inputs of n.

@@ -144,13 +144,8 @@ func (op *saverOp) keep(keep func(i int) bool) ([]int, error) {
 		}
 	}
 	if op.restore {
-		for i, j := range idx {
-			if j < 0 || j == i {
-				continue
-			}
-			if _, err := op.body.Redirect(op.output(i), op.output(j)); err != nil {
-				return nil, err
-			}
+		if err := op.renumber(idx); err != nil {
+			return nil, err
 		}
 	} else {
 		inputs = append(inputs, op.node.GetInput()[3+len(op.names):]...) // control inputs
@@ -167,6 +162,81 @@ func (op *saverOp) keep(keep func(i int) bool) ([]int, error) {
 	}
 	op.names, op.specs = names, specs
 	return idx, nil
+}
+
+// outputUse is one data input (or, with node nil, one function ret value
+// named key) that reads output index of a RestoreV2.
+type outputUse struct {
+	node  *nodepb.NodeDef
+	slot  int
+	key   string
+	index int
+	in    graphdef.Input
+}
+
+// outputUses returns the references to the op's outputs by output index,
+// found in one pass over the body (Body.ConsumersOf per output would cost
+// the number of outputs squared).
+func (op *saverOp) outputUses() map[int][]outputUse {
+	out := map[int][]outputUse{}
+	add := func(u outputUse, s string) {
+		in, err := op.body.ParseInput(s)
+		if err != nil || in.Control || in.Node != op.node.GetName() {
+			return
+		}
+		if op.body.IsFunction() && in.Output != "tensors" {
+			return
+		}
+		u.index, u.in = in.Index, in
+		out[in.Index] = append(out[in.Index], u)
+	}
+	for _, n := range op.body.Nodes() {
+		for i, s := range n.GetInput() {
+			if tensorNode(s) == op.node.GetName() {
+				add(outputUse{node: n, slot: i}, s)
+			}
+		}
+	}
+	if fd := op.body.FunctionDef(); fd != nil {
+		for k, v := range fd.GetRet() {
+			add(outputUse{key: k}, v)
+		}
+	}
+	return out
+}
+
+// renumber makes every reference to output i read output idx[i] instead
+// (idx[i] >= 0), rewriting each consumer once.
+func (op *saverOp) renumber(idx []int) error {
+	changed := map[*nodepb.NodeDef]bool{}
+	var order []*nodepb.NodeDef
+	for i, uses := range op.outputUses() {
+		if i >= len(idx) || idx[i] == i {
+			continue
+		}
+		if idx[i] < 0 {
+			return fmt.Errorf("output %d of %s is dropped but still read", i, op.node.GetName())
+		}
+		for _, u := range uses {
+			in := u.in
+			in.Index, in.HasIndex = idx[i], idx[i] > 0 || op.body.IsFunction()
+			if u.node == nil {
+				op.body.FunctionDef().Ret[u.key] = in.String()
+				continue
+			}
+			u.node.Input[u.slot] = in.String()
+			if !changed[u.node] {
+				changed[u.node] = true
+				order = append(order, u.node)
+			}
+		}
+	}
+	for _, n := range order {
+		if err := op.body.Update(n.GetName()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // output returns the reference to RestoreV2 output slot i, written as TF
