@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
@@ -82,14 +83,14 @@ func Read(dir string) (*Model, error) { return ReadWith(dir, ReadOptions{}) }
 func ReadWith(dir string, opts ReadOptions) (*Model, error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("savedmodel: %w", err)
+		return nil, prefixed(err)
 	}
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("savedmodel: %s is a file, not a directory: %w", dir, ErrNotSavedModel)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("savedmodel: %w", err)
+		return nil, prefixed(err)
 	}
 	m, err := readFS(os.DirFS(abs), dir, opts)
 	if err != nil {
@@ -150,7 +151,7 @@ func readFS(fsys fs.FS, name string, opts ReadOptions) (m *Model, err error) {
 	for _, dir := range []string{AssetsDir, AssetsExtraDir} {
 		as, err := walkAssets(fsys, dir)
 		if err != nil {
-			return nil, fmt.Errorf("savedmodel: %w", err)
+			return nil, prefixed(err)
 		}
 		m.Assets = append(m.Assets, as...)
 	}
@@ -173,7 +174,7 @@ func (m *Model) readProto(dirName string, opts ReadOptions) error {
 			if errors.Is(err, fs.ErrInvalid) || isNotDir(err) {
 				return fmt.Errorf("savedmodel: %s is not a directory: %w", dirName, ErrNotSavedModel)
 			}
-			return fmt.Errorf("savedmodel: %w", err)
+			return prefixed(err)
 		}
 		found[i] = ok
 	}
@@ -245,13 +246,13 @@ func (m *Model) openVariables() error {
 	index := VariablesPrefix + ".index"
 	ok, err := exists(m.fsys, index)
 	if err != nil {
-		return fmt.Errorf("savedmodel: %w", err)
+		return prefixed(err)
 	}
 	if !ok {
 		return nil
 	}
 	if _, err := resolve(m.fsys, index); err != nil {
-		return fmt.Errorf("savedmodel: %w", err)
+		return prefixed(err)
 	}
 	r, err := bundle.Open(m.fsys, VariablesPrefix)
 	if err != nil {
@@ -260,7 +261,7 @@ func (m *Model) openVariables() error {
 	for i := 0; i < r.NumShards(); i++ {
 		if _, err := resolve(m.fsys, r.DataFile(i)); err != nil {
 			r.Close()
-			return fmt.Errorf("savedmodel: %w", err)
+			return prefixed(err)
 		}
 	}
 	m.Variables = r
@@ -283,11 +284,11 @@ func (m *Model) Close() error {
 func readFile(fsys fs.FS, name string) ([]byte, error) {
 	real, err := resolve(fsys, name)
 	if err != nil {
-		return nil, fmt.Errorf("savedmodel: %w", err)
+		return nil, prefixed(err)
 	}
 	b, err := fs.ReadFile(fsys, real)
 	if err != nil {
-		return nil, fmt.Errorf("savedmodel: %w", err)
+		return nil, prefixed(err)
 	}
 	return b, nil
 }
@@ -297,7 +298,7 @@ func readOptional(fsys fs.FS, name string) ([]byte, error) {
 	ok, err := exists(fsys, name)
 	if err != nil || !ok {
 		if err != nil && !isNotDir(err) {
-			return nil, fmt.Errorf("savedmodel: %w", err)
+			return nil, prefixed(err)
 		}
 		return nil, nil
 	}
@@ -314,4 +315,13 @@ func readOptionalProto[T proto.Message](fsys fs.FS, name string, msg T) (T, erro
 		return zero, formatErr(name, wireErrorOffset(b, msg.ProtoReflect().Descriptor()), "malformed file", err)
 	}
 	return msg, nil
+}
+
+// prefixed starts err's message with "savedmodel: " unless it already does
+// (path errors made by this package do).
+func prefixed(err error) error {
+	if strings.HasPrefix(err.Error(), "savedmodel: ") {
+		return err
+	}
+	return fmt.Errorf("savedmodel: %w", err)
 }

@@ -14,8 +14,8 @@ import (
 )
 
 // entryProblem returns why an entry's metadata is invalid, or "" if it is
-// valid. shardSize returns the real size of a shard.
-func entryProblem(e *tfpb.BundleEntryProto, numShards int, shardSize func(int) int64) string {
+// valid. shardSize returns the real size of a shard, shardName its file.
+func entryProblem(e *tfpb.BundleEntryProto, numShards int, shardSize func(int) int64, shardName func(int) string) string {
 	if p := metaProblem(e, numShards); p != "" || len(e.GetSlices()) > 0 {
 		return p
 	}
@@ -25,7 +25,7 @@ func entryProblem(e *tfpb.BundleEntryProto, numShards int, shardSize func(int) i
 	}
 	ss := shardSize(int(e.GetShardId()))
 	if off > ss || size > ss-off {
-		return fmt.Sprintf("data [%d, %d+%d) lies beyond the end of shard %d (%d bytes)", off, off, size, e.GetShardId(), ss)
+		return fmt.Sprintf("data [%d, %d+%d) lies beyond the end of shard %d, %s (%d bytes)", off, off, size, e.GetShardId(), shardName(int(e.GetShardId())), ss)
 	}
 	n, _ := NumElements(e.GetShape())
 	return sizeProblem(e.GetDtype(), n, size)
@@ -107,7 +107,7 @@ func sliceProblem(s *tslp.TensorSliceProto, shape *tsp.TensorShapeProto) string 
 }
 
 func (r *Reader) checkEntry(key string, e *tfpb.BundleEntryProto) error {
-	if p := entryProblem(e, r.NumShards(), r.ShardSize); p != "" {
+	if p := entryProblem(e, r.NumShards(), r.ShardSize, r.DataFile); p != "" {
 		return &CorruptError{File: r.IndexFile(), Key: key, Offset: -1, Reason: p}
 	}
 	return nil
