@@ -102,6 +102,9 @@ func checkReplicaValues(c *Context, mg int, reps []replica, keys map[string][2]s
 		if !ok {
 			continue
 		}
+		if err := c.Ctx.Err(); err != nil {
+			return nil, err
+		}
 		d, err := entryMaxAbsDiff(c.Model, k[0], k[1])
 		if err != nil {
 			return nil, c.Errorf(Key(k[1]), "comparing replica %s with %s: %w", r.node, r.primary, err)

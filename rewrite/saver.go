@@ -78,6 +78,9 @@ func runSaver(c *Context) error {
 			continue // the loader restores nothing
 		}
 		for _, op := range ops {
+			if err := c.Ctx.Err(); err != nil {
+				return err
+			}
 			if err := reconcile(c, mg, op); err != nil {
 				return err
 			}
