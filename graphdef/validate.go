@@ -142,12 +142,13 @@ func (v *validator) body(b *Body) {
 				v.add(b.name, name, fmt.Sprintf("input %d %q: %s", i, s, msg))
 			}
 		}
-		for _, f := range funcAttrNames(n) {
+		calls := funcAttrNames(n)
+		for _, f := range calls {
 			if v.g.funcs[f] == nil {
 				v.add(b.name, name, fmt.Sprintf("calls function %q, which is not in the library", f))
 			}
 		}
-		if b.fn != nil && (n.GetOp() == b.name || slices.Contains(funcAttrNames(n), b.name)) {
+		if b.fn != nil && (n.GetOp() == b.name || slices.Contains(calls, b.name)) {
 			v.add(b.name, name, "function is self recursive (TensorFlow does not support this)")
 		}
 	}
