@@ -487,7 +487,7 @@ func replaceDir(tmp, out string, existing bool) error {
 		}
 		return syncPath(parent)
 	}
-	old, err := os.MkdirTemp(parent, fmt.Sprintf(".%s.unmirror-old-%d-", filepath.Base(out), os.Getpid()))
+	old, err := os.MkdirTemp(parent, fmt.Sprintf(".%s%s%d-", filepath.Base(out), oldMarker, os.Getpid()))
 	if err != nil {
 		return fmt.Errorf("savedmodel: write: %w", err)
 	}
