@@ -32,9 +32,11 @@
 //
 //	read                 model                     passes                     write
 //	savedmodel.Read  ->  savedmodel.Model      ->  rewrite.Pipeline       ->  Model.Write
-//	(saved_model.pb,     (SavedModel proto,        (replicas, devices,        (temp dir, fsync,
+//	(saved_model.pb,     (SavedModel proto,        (replicas, shards,         (temp dir, fsync,
 //	 variables/ index)    graphdef index,           collectives, saver,        rename; unchanged
-//	                      bundle handle)            prune, shards, verify)     shards streamed)
+//	                      bundle handle)            devices, prune, verify)    shards streamed)
+//
+// The packages, each named for what it is:
 //
 //   - [github.com/unmirror/unmirror/device]: TensorFlow device names: parse,
 //     print, match, merge, and the remap policy for a one-device target.
@@ -46,7 +48,11 @@
 //   - [github.com/unmirror/unmirror/graphdef]: an indexed, editable view of a
 //     GraphDef and its function library.
 //   - [github.com/unmirror/unmirror/rewrite]: the pass pipeline and the passes.
-//   - examples/unmirror: the command-line tool.
+//   - This package: [Rewrite] (read, run the pipeline, write), [Inspect] (what
+//     is in a model and whether it loads on a target) and [Diff].
+//   - examples/unmirror: the command-line tool; examples/serve: loading a
+//     model from Go through TensorFlow's C API; examples/custompass: adding
+//     your own pass to the pipeline.
 //
 // TensorFlow itself is used only to make the fixture models under testdata/
 // and to check conformance; it is never needed at run time.

@@ -71,32 +71,33 @@ func verdict(m *savedmodel.Model, s *scan, t device.Target, max int) Verdict {
 		v.Notes = append(v.Notes, Reason{Kind: kind, What: what, Count: count, Examples: nonNilEvidence(ex)})
 	}
 
-	// Devices: every distinct string, judged once.
+	// Devices: every distinct string, judged once. Names that place as
+	// they are but that the rewrite would still change become a note.
 	var normal []string
 	normalCount := 0
+	pol := rewrite.Options{Target: t}.DevicePolicy()
 	for _, d := range sortedKeys(s.devices) {
 		c := s.devices[d]
 		if why := deviceBlocks(d, t); why != "" {
 			reason("device", fmt.Sprintf("%q: %s", d, why), c.nodes+c.objects, c.examples)
+		} else if nd, err := pol.Apply(d); err == nil && nd != d {
+			normal = appendUnique(normal, d)
+			normalCount += c.nodes + c.objects
 		}
 	}
 
-	// The verify pass: device findings for names that place as they are
-	// become a note; the others are reasons (blocking device names are
-	// already reported above, from the census).
+	// The verify pass: device findings about names the census already
+	// reports are left out; every other finding is a reason.
 	groups := map[string]*Reason{}
 	var order []string
 	for _, f := range rewrite.Check(m, rewrite.Options{Target: t}) {
 		kind := findingKind(f.What)
 		if kind == "device" {
 			rest := strings.TrimPrefix(f.What, "device: ")
-			if q, err := strconv.QuotedPrefix(rest); err == nil && strings.HasPrefix(rest[len(q):], " is not ") {
-				d, _ := strconv.Unquote(q)
-				if deviceBlocks(d, t) == "" {
-					normal = appendUnique(normal, d)
-					normalCount++
+			if q, err := strconv.QuotedPrefix(rest); err == nil {
+				if d, _ := strconv.Unquote(q); deviceBlocks(d, t) != "" {
+					continue
 				}
-				continue
 			}
 		}
 		g := groups[kind]

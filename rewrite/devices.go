@@ -495,10 +495,44 @@ var devBareType = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 
 // applyObjectDevice applies pol to a device from the SavedObjectGraph.
 func applyObjectDevice(pol device.Policy, s string) (string, error) {
+	return pol.Apply(devObjectName(s))
+}
+
+// devObjectName returns an object-graph device string in the form Parse
+// reads: a bare type such as "CPU" (SavedResource.device) becomes
+// "/device:CPU".
+func devObjectName(s string) string {
 	if devBareType.MatchString(s) {
-		return pol.Apply("/device:" + s)
+		return "/device:" + s
 	}
-	return pol.Apply(s)
+	return s
+}
+
+// devLocalDevices are the devices of a single local process for each target:
+// the host CPU, and for the GPU target one GPU.
+var devLocalDevices = map[device.Target][]device.Spec{
+	device.CPU: {device.Full(device.LocalJob, 0, 0, device.TypeCPU, 0)},
+	device.GPU: {device.Full(device.LocalJob, 0, 0, device.TypeCPU, 0), device.Full(device.LocalJob, 0, 0, device.TypeGPU, 0)},
+}
+
+// devPlaceable reports whether TensorFlow's placer, in one local process of
+// the target with soft placement off, finds a device for the device string s:
+// s parses as TF parses it and its set fields match the host CPU (or, for the
+// GPU target, GPU:0) exactly, type case included. The verify pass reports
+// only device strings that are not placeable: "/device:CPU:0" in a model
+// saved on one CPU is inside the target, even though the devices pass would
+// clear it.
+func devPlaceable(s string, t device.Target) bool {
+	spec, err := device.Parse(s)
+	if err != nil {
+		return false
+	}
+	for _, d := range devLocalDevices[t] {
+		if spec.Matches(d) {
+			return true
+		}
+	}
+	return false
 }
 
 func remapObjectDevices(c *Context, mg int, og *tfpb.SavedObjectGraph, pol device.Policy) error {
@@ -560,8 +594,8 @@ func deviceProblems(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, pol devi
 			switch {
 			case err != nil:
 				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device: %q: %v", n.GetDevice(), err))
-			case nd != n.GetDevice():
-				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device: %q is not %s for target %s", n.GetDevice(), devDescribeTarget(nd), pol.Target))
+			case nd != n.GetDevice() && !devPlaceable(n.GetDevice(), pol.Target):
+				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device: %q names no device of a one-%s process (the policy makes it %s)", n.GetDevice(), pol.Target, devDescribeTarget(nd)))
 			case devCPUOnly(n, nd):
 				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device: %q pins %s, which has no GPU kernel, to a GPU", n.GetDevice(), n.GetOp()))
 			}
@@ -613,8 +647,8 @@ func deviceProblems(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, pol devi
 			switch {
 			case err != nil:
 				find(Object(mg, id), fmt.Sprintf("device: %q: %v", d, err))
-			case nd != d:
-				find(Object(mg, id), fmt.Sprintf("device: %q is not %s for target %s", d, devDescribeTarget(nd), pol.Target))
+			case nd != d && !devPlaceable(devObjectName(d), pol.Target):
+				find(Object(mg, id), fmt.Sprintf("device: %q names no device of a one-%s process (the policy makes it %s)", d, pol.Target, devDescribeTarget(nd)))
 			}
 		}
 	}

@@ -26,6 +26,6 @@ func ExampleCheck() {
 		}
 	}
 	// Output:
-	// meta_graph 0, node kernel: device: "/job:worker/replica:0/task:1/device:GPU:1" is not "" (cleared) for target CPU
-	// meta_graph 0, node kernel: device: "/job:worker/replica:0/task:1/device:GPU:1" is not "/device:GPU:0" for target GPU
+	// meta_graph 0, node kernel: device: "/job:worker/replica:0/task:1/device:GPU:1" names no device of a one-CPU process (the policy makes it "" (cleared))
+	// meta_graph 0, node kernel: device: "/job:worker/replica:0/task:1/device:GPU:1" names no device of a one-GPU process (the policy makes it "/device:GPU:0")
 }

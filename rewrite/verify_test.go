@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -184,7 +185,7 @@ func TestVerifyDistributionOpsAndGraph(t *testing.T) {
 	m.Keras = &savedmodel.KerasMetadata{Nodes: []savedmodel.KerasObject{{NodeID: 0, NodePath: "root"}, {NodeID: 2, NodePath: "root.layer"}}}
 	got := dvWhat(Check(m, Options{}))
 	for _, want := range []string{
-		`meta_graph 0, node x: device: "/job:worker/task:1/device:GPU:0" is not "" (cleared) for target CPU`,
+		`meta_graph 0, node x: device: "/job:worker/task:1/device:GPU:0" names no device of a one-CPU process (the policy makes it "" (cleared))`,
 		`function reached, node r: distribution op: NcclAllReduce is reachable from the model's roots`,
 		`function concrete, node t: distribution op: TPUReplicatedInput is reachable`,
 		`node dangling: graph:`,
@@ -200,7 +201,7 @@ func TestVerifyDistributionOpsAndGraph(t *testing.T) {
 
 	// For the GPU target the remapped device is what counts.
 	gpu := Check(m, Options{Target: device.GPU})
-	assert.Contains(t, dvWhat(gpu), `is not "/device:GPU:0" for target GPU`)
+	assert.Contains(t, dvWhat(gpu), `names no device of a one-GPU process (the policy makes it "/device:GPU:0")`)
 }
 
 func TestVerifyPassRecordsFindingsWithoutEditing(t *testing.T) {
@@ -211,4 +212,43 @@ func TestVerifyPassRecordsFindingsWithoutEditing(t *testing.T) {
 	require.Len(t, rep.Findings(), 1)
 	assert.Equal(t, "/device:GPU:3", m.Proto.MetaGraphs[0].GraphDef.Node[0].Device)
 	assert.Equal(t, Check(m, Options{}), rep.Findings())
+}
+
+// TestDevPlaceable checks the verify pass's notion of "inside the target":
+// what TF's placer finds in one local process with soft placement off.
+func TestDevPlaceable(t *testing.T) {
+	tests := []struct {
+		dev      string
+		cpu, gpu bool
+	}{
+		{"/device:CPU:0", true, true},
+		{"/job:localhost/replica:0/task:0/device:CPU:0", true, true},
+		{"/cpu:0", true, true},          // legacy form, normalised by TF's parser
+		{"/device:CPU:*", true, true},   // any CPU
+		{"/device:cpu:0", false, false}, // type "cpu" matches nothing in TF's placer
+		{"/device:CPU:1", false, false},
+		{"/device:GPU:0", false, true},
+		{"/device:GPU:1", false, false},
+		{"/job:localhost/replica:0/task:0/device:GPU:0", false, true},
+		{"/job:ps/task:0/device:CPU:0", false, false},
+		{"/job:localhost/task:1", false, false},
+		{"/job:localhost", true, true},
+		{"/device:TPU:0", false, false},
+		{"not a device", false, false},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.cpu, devPlaceable(tt.dev, device.CPU), "%s on CPU", tt.dev)
+		assert.Equal(t, tt.gpu, devPlaceable(tt.dev, device.GPU), "%s on GPU", tt.dev)
+	}
+}
+
+// TestVerifyAcceptsControlFixture: a model TF saved on one CPU, without a
+// strategy, is strategy-free as it is, for both targets.
+func TestVerifyAcceptsControlFixture(t *testing.T) {
+	m, err := savedmodel.Read(filepath.Join("..", "testdata", "models", "plain"))
+	require.NoError(t, err)
+	defer m.Close()
+	for _, target := range []device.Target{device.CPU, device.GPU} {
+		assert.Empty(t, Check(m, Options{Target: target}), "target %s", target)
+	}
 }

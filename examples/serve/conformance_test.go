@@ -357,7 +357,7 @@ func TestConformanceOriginals(t *testing.T) {
 	}
 	diffGolden(t, want, got)
 	if t.Failed() {
-		t.Logf("if the fixtures or TensorFlow changed on purpose: bash examples/serve/cgo-env.sh -- " +
+		t.Logf("if the fixtures or TensorFlow changed on purpose: bash examples/serve/cgo-env.sh -- "+
 			"go test -tags tensorflow ./examples/serve/ -run Originals -update, and commit %s", goldenPath)
 	}
 }

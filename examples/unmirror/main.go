@@ -9,7 +9,7 @@
 //
 //	unmirror inspect [--json] DIR
 //	unmirror rewrite [--target cpu|gpu] [--passes a,b,...] [flags] SRC DST
-//	unmirror verify [--target cpu|gpu] [--strict] [--json] DIR
+//	unmirror verify [--target cpu|gpu] [--json] DIR
 //	unmirror diff [--json] A B
 //	unmirror passes
 //	unmirror --version

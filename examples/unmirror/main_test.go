@@ -121,7 +121,6 @@ func TestGolden(t *testing.T) {
 		{"inspect-tf1_towers.json", 0, []string{"inspect", "--json", fixture("tf1_towers")}},
 		{"inspect-collective_fn.txt", 0, []string{"inspect", fixture("collective_fn")}},
 		{"verify-plain.txt", 0, []string{"verify", fixture("plain")}},
-		{"verify-plain-strict.txt", 1, []string{"verify", "--strict", fixture("plain")}},
 		{"verify-tf1_towers.txt", 1, []string{"verify", fixture("tf1_towers")}},
 		{"verify-tf1_towers-gpu.json", 1, []string{"verify", "--target", "gpu", "--json", fixture("tf1_towers")}},
 		{"verify-tf1_ps_worker.json", 1, []string{"verify", "--json", fixture("tf1_ps_worker")}},

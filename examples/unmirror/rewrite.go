@@ -26,7 +26,7 @@ after any failure, or Ctrl-C, it is left as it was. SRC is never modified.
 
 It prints what each pass changed (one line per pass; every change with -v;
 the whole report with --json). If the result still has findings (see
-"unmirror verify --strict"), nothing is written and the exit code is 1.
+"unmirror verify"), nothing is written and the exit code is 1.
 
 Examples:
   unmirror rewrite ./model ./model-cpu

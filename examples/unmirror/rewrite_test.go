@@ -30,7 +30,7 @@ func TestQuickStart(t *testing.T) {
 	if !strings.Contains(r.stdout, "wrote "+out) {
 		t.Errorf("rewrite output does not say it wrote %s:\n%s", out, r.stdout)
 	}
-	for _, args := range [][]string{{"verify", out}, {"verify", "--strict", out}} {
+	for _, args := range [][]string{{"verify", out}, {"verify", "--target", "gpu", out}} {
 		if v := cli(t, args...); v.code != 0 || !strings.HasPrefix(v.stdout, "ok: ") {
 			t.Errorf("%v: exit %d\n%s%s", args, v.code, v.stdout, v.stderr)
 		}

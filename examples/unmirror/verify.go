@@ -10,7 +10,7 @@ import (
 )
 
 const verifyHelp = `
-Usage: unmirror verify [--target cpu|gpu] [--strict] [--json] DIR
+Usage: unmirror verify [--target cpu|gpu] [--json] DIR
 
 Verify exits 0 if the SavedModel in DIR loads on one device of the target
 as it is, and 1 with the reasons if not: a CI gate. The reasons are those of
@@ -20,14 +20,12 @@ variables, and everything the rewrite pipeline's verify pass finds
 (distribution ops reachable from the roots, variables nothing restores,
 restore mismatches, invalid graphs).
 
-With --strict every finding of the verify pass fails the check, including
-device names that place as they are but are not what "unmirror rewrite"
-writes (such as "/device:CPU:0" for a CPU target): the output of a rewrite
-passes --strict; a model TensorFlow saved on one CPU usually does not.
+Device names that place as they are (such as "/device:CPU:0" for a CPU
+target) pass, with a note if "unmirror rewrite" would still change them.
 
 Examples:
   unmirror verify ./model-cpu
-  unmirror verify --target gpu --strict ./model-gpu
+  unmirror verify --target gpu ./model-gpu
   unmirror rewrite ./model ./model-cpu && unmirror verify ./model-cpu
 `
 
@@ -35,7 +33,6 @@ Examples:
 type verifyDoc struct {
 	Model    string            `json:"model"`
 	Target   string            `json:"target"`
-	Strict   bool              `json:"strict"`
 	OK       bool              `json:"ok"`
 	Reasons  []unmirror.Reason `json:"reasons"`
 	Notes    []unmirror.Reason `json:"notes"`
@@ -46,7 +43,6 @@ func runVerify(e *env, args []string) int {
 	fs := newFlags(e, "verify", verifyHelp)
 	target := device.CPU
 	fs.Var(&target, "target", "device to verify for: cpu or gpu")
-	strict := fs.Bool("strict", false, "fail on every verify-pass finding, also device names that place as they are")
 	asJSON := fs.Bool("json", false, "print one JSON document (schema in README.md)")
 	pos, code, ok := parse(e, fs, args, 1, 1)
 	if !ok {
@@ -63,13 +59,10 @@ func runVerify(e *env, args []string) int {
 	}
 	v := in.Verdicts[0]
 	findings := rewrite.Check(m, rewrite.Options{Target: target})
-	doc := verifyDoc{Model: pos[0], Target: v.Target, Strict: *strict, OK: v.Portable,
+	doc := verifyDoc{Model: pos[0], Target: v.Target, OK: v.Portable,
 		Reasons: v.Reasons, Notes: v.Notes, Findings: findings}
 	if doc.Findings == nil {
 		doc.Findings = []rewrite.Finding{}
-	}
-	if *strict {
-		doc.OK = v.Portable && len(findings) == 0
 	}
 	if *asJSON {
 		err = writeJSON(e.stdout, doc)
@@ -86,28 +79,17 @@ func runVerify(e *env, args []string) int {
 }
 
 func writeVerify(w io.Writer, d verifyDoc) error {
-	mode := ""
-	if d.Strict {
-		mode = " (strict)"
-	}
 	if d.OK {
-		fmt.Fprintf(w, "ok: %s loads on one %s as it is%s\n", d.Model, d.Target, mode)
+		fmt.Fprintf(w, "ok: %s loads on one %s as it is\n", d.Model, d.Target)
 	} else {
-		fmt.Fprintf(w, "FAIL: %s is not portable to one %s%s\n", d.Model, d.Target, mode)
+		fmt.Fprintf(w, "FAIL: %s is not portable to one %s\n", d.Model, d.Target)
 	}
 	for _, r := range d.Reasons {
 		fmt.Fprintf(w, "  - [%s] %s (%d)\n", r.Kind, r.What, r.Count)
 		writeEvidence(w, "      ", r.Examples)
 	}
-	if d.Strict && len(d.Findings) > 0 {
-		fmt.Fprintf(w, "verify pass findings (%d):\n", len(d.Findings))
-		for _, f := range d.Findings {
-			fmt.Fprintf(w, "  %s: %s\n", f.Where, f.What)
-		}
-	} else {
-		for _, r := range d.Notes {
-			fmt.Fprintf(w, "  note [%s] %s (%d)\n", r.Kind, r.What, r.Count)
-		}
+	for _, r := range d.Notes {
+		fmt.Fprintf(w, "  note [%s] %s (%d)\n", r.Kind, r.What, r.Count)
 	}
 	return nil
 }
