@@ -343,6 +343,8 @@ func (b *Body) Rename(old, name string) error {
 	delete(b.nodes, old)
 	e.name = name
 	b.redirectNode(old, name)
+	// redirectNode reindexed the node if it reads itself: use its new entry.
+	e = b.nodes[name]
 	// Self references (a node's own control input) follow too.
 	for i, s := range e.def.Input {
 		if producer(s) == old {
