@@ -11,6 +11,7 @@
 #   FIXTURES=1       also compare on every fixture in testdata/models (0: skip)
 #   BIG=1            generate and compare the big models (0: skip)
 #   BENCH_TMP=dir    where the temporary directory goes (default: $TMPDIR or /tmp)
+#   UNMIRROR_TREE=worktree  build the CLI from the working tree, not HEAD
 #
 # It builds the CLI, generates two big models with TensorFlow (the repo's venv,
 # testdata/tf/setup.sh) into a temporary directory:
@@ -46,7 +47,19 @@ timer=/usr/bin/time
 
 py="$(bash "$repo/testdata/tf/setup.sh")"
 bin="$tmp/unmirror"
-(cd "$repo" && go build -o "$bin" ./examples/unmirror)
+# The binary is built from a clean export of HEAD (the figures are then those
+# of a commit, whatever is being edited in the tree); UNMIRROR_TREE=worktree
+# builds the working tree instead.
+if [[ "${UNMIRROR_TREE:-head}" == worktree ]]; then
+	build="$repo"
+	rev="$(git -C "$repo" rev-parse --short HEAD) + working tree"
+else
+	build="$tmp/src"
+	mkdir "$build"
+	git -C "$repo" archive HEAD | tar -x -C "$build"
+	rev="$(git -C "$repo" rev-parse --short HEAD)"
+fi
+(cd "$build" && go build -o "$bin" ./examples/unmirror)
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -58,7 +71,7 @@ echo "disk:       $(df -h "$tmp" | awk 'NR==2 {print $1 " " $4 " free of " $2}')
 echo "load avg:   $(load)"
 echo "go:         $(cd "$repo" && go version)"
 echo "tensorflow: $("$py" -c 'import os; os.environ["TF_CPP_MIN_LOG_LEVEL"]="3"; import tensorflow as tf; print(tf.__version__)' 2>/dev/null)"
-echo "unmirror:   $(cd "$repo" && git rev-parse --short HEAD)"
+echo "unmirror:   $rev"
 echo
 
 results="$tmp/results.tsv" # model  command  run  seconds  maxrss_kib  status
@@ -75,9 +88,9 @@ timed() {
 		st=fail
 	fi
 	if [[ "$cmd" == python && "$st" == ok ]] && ! grep -q '"ok": true' "$tmp/cmd.out"; then
-		st="fail: $(grep -o '"error": ".*"' "$tmp/cmd.out" | cut -c11- | tr -d '"' | cut -c1-100)"
+		st="fail: $(grep -o '"error": ".*"' "$tmp/cmd.out" | cut -c11- | tr -d '"' | cut -c1-240)"
 	elif [[ "$st" != ok ]]; then
-		st="fail: $(grep -v '^\s*$' "$tmp/cmd.out" | tail -1 | cut -c1-100)"
+		st="fail: $(grep -v '^\s*$' "$tmp/cmd.out" | tail -1 | cut -c1-240)"
 	fi
 	read -r secs rss < <(tail -1 "$tmp/time.out")
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$model" "$cmd" "$run" "$secs" "$rss" "$st" >>"$results"
