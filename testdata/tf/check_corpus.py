@@ -10,7 +10,14 @@ Usage (from the repository root):
   same ok, and, when both failed, loosely the same error (same exception class
   and the same first line once numbers, hex ids and host names are masked).
 --column after: every load must succeed with outputs equal to the manifest's
-  (the models under --models are the rewriter's output, same names).
+  (the models under --models are the rewriter's output, same names). The
+  expected outputs are a signature's "outputs_one_replica" when the manifest
+  has it, else its "outputs" (loadcheck.py --expect-one-replica): the rewriter
+  replaces a collective by what ONE replica computes (a group of one member:
+  a reduce or gather returns its input), so for models with collective ops
+  the expectation is what TensorFlow computed for the same function with a
+  group of one member, not the original multi-member run (a gather there
+  returns every member's rows). --column before always uses "outputs".
 --update: stores the results as the "before" (or "after") entries and
   regenerates the table in testdata/models/README.md. The manifest is always
   the committed one (testdata/models/manifest.json) unless --manifest is given.
@@ -34,9 +41,11 @@ TABLE_BEGIN = "<!-- BEGIN GENERATED TABLE (check_corpus.py --update) -->"
 TABLE_END = "<!-- END GENERATED TABLE -->"
 
 
-def run_check(models, manifest, name, runtime, timeout):
+def run_check(models, manifest, name, runtime, timeout, one_replica):
     cmd = [sys.executable, os.path.join(HERE, "loadcheck.py"), os.path.join(models, name),
            "--expect", manifest, "--name", name, "--runtime", runtime, "--timeout", str(timeout)]
+    if one_replica:
+        cmd.append("--expect-one-replica")
     proc = subprocess.run(cmd, capture_output=True, text=True)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if not lines:
@@ -123,7 +132,8 @@ def main():
     start = time.time()
     results = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futs = {pool.submit(run_check, args.models, args.manifest, n, rt, args.timeout): (n, rt)
+        futs = {pool.submit(run_check, args.models, args.manifest, n, rt, args.timeout,
+                            args.column == "after"): (n, rt)
                 for n, rt in jobs}
         for i, fut in enumerate(concurrent.futures.as_completed(futs), 1):
             results[futs[fut]] = r = fut.result()

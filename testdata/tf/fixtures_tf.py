@@ -8,6 +8,10 @@ graph mode, in-process gRPC servers) can be set before TensorFlow initialises.
 Writes the SavedModel to MODEL_DIR and the fixture's manifest entry (without
 "before") to RESULT_JSON. Expected outputs are computed by this process: under
 the strategy that built the model, or in the TF1 session that built the graph.
+For a model with collective ops, every signature also gets
+"outputs_one_replica": what the same Python function computes when its
+collectives have a group of ONE member (a reduce or gather then returns its own
+input), run by TensorFlow in this process after saving.
 """
 
 import functools
@@ -83,11 +87,17 @@ def tensor_json(a):
     return {"dtype": a.dtype.name, "shape": list(a.shape), "values": flat}
 
 
-def sig_entry(inputs, outputs):
-    return {
+def sig_entry(inputs, outputs, one_replica=None):
+    """A signature's manifest entry. one_replica, for signatures of models with
+    collective ops, holds the outputs the same function computes with a
+    collective group of ONE member (the manifest's "outputs_one_replica")."""
+    e = {
         "inputs": {k: tensor_json(v) for k, v in sorted(inputs.items())},
         "outputs": {k: tensor_json(v) for k, v in sorted(outputs.items())},
     }
+    if one_replica is not None:
+        e["outputs_one_replica"] = {k: tensor_json(v) for k, v in sorted(one_replica.items())}
+    return e
 
 
 def np_outputs(d):
@@ -240,10 +250,28 @@ def check_signatures(sm, tags, signatures):
                                  (name, side, got, sorted(want.keys())))
 
 
+def check_one_replica(name, arts, signatures):
+    """Every signature of a model with collective ops has the one-replica
+    outputs TensorFlow computed (same keys as "outputs"); no other model has any."""
+    collective = "collective_ops" in arts
+    for sig_name, sig in signatures.items():
+        one = sig.get("outputs_one_replica")
+        if collective and one is None:
+            raise SystemExit("%s: signature %s has collective ops but no one-replica outputs "
+                             "(run it with a group of one member)" % (name, sig_name))
+        if not collective and one is not None:
+            raise SystemExit("%s: signature %s has one-replica outputs but the model has no "
+                             "collective ops" % (name, sig_name))
+        if one is not None and sorted(one) != sorted(sig["outputs"]):
+            raise SystemExit("%s: signature %s one-replica outputs %s, outputs %s" %
+                             (name, sig_name, sorted(one), sorted(sig["outputs"])))
+
+
 def finish(name, model_dir, result_path, scenario, strategy, policy, runtimes, signatures,
            tags=("serve",), fmt="pb"):
     sm, arts = inspect_model(model_dir, fmt)
     check_signatures(sm, tags, signatures)
+    check_one_replica(name, arts, signatures)
     entry = {
         "name": name,
         "scenario": scenario,
@@ -403,52 +431,71 @@ register_policies(build_keras_mirrored, {
 })
 
 
-@builder("collective_fn")
-def build_collective_fn(name, out, result):
+def collective_fns(m, group_size, group_key):
+    """The collective_fn signatures, with the collectives' group as arguments.
+
+    The saved model uses group_size 2; the same functions with group_size 1
+    give what ONE replica computes (see run_collective_members)."""
     from tensorflow.python.ops import collective_ops
-    logical_cpus(2)
-    w, b, x = dense_init()
-    m = Dense(w, b)
 
     @tf.function(input_signature=[X_SPEC])
     def serve(x):
         h = tf.matmul(x, m.w) + m.b
         # Mean across the group, as a replica's cross-device reduction does.
-        r = collective_ops.all_reduce_v2(h, group_size=2, group_key=1, instance_key=1,
-                                         merge_op="Add", final_op="Div")
+        r = collective_ops.all_reduce_v2(h, group_size=group_size, group_key=group_key,
+                                         instance_key=1, merge_op="Add", final_op="Div")
         return {"y": tf.nn.relu(r)}
 
     @tf.function(input_signature=[X_SPEC])
     def gather(x):
-        g = collective_ops.all_gather_v2(tf.matmul(x, m.w), group_size=2, group_key=1,
-                                         instance_key=2)
+        g = collective_ops.all_gather_v2(tf.matmul(x, m.w), group_size=group_size,
+                                         group_key=group_key, instance_key=2)
         return {"g": g}
 
-    m.serve = serve
-    m.gather = gather
-    # The group has two members: call each signature on CPU:0 and CPU:1 at once.
+    return {"serving_default": serve, "gather": gather}
+
+
+def run_collective_members(fns, devices, x):
+    """Calls every signature function on each device at once (one thread per
+    group member, as the members of a collective group run) and returns the
+    outputs of the member on devices[0], per signature."""
     results = {}
 
     def member(dev, key, fn):
         with tf.device(dev):
             results[(key, dev)] = np_outputs(fn(tf.constant(x)))
 
-    for key, fn in (("serve", serve), ("gather", gather)):
-        threads = [threading.Thread(target=member, args=(d, key, fn)) for d in ("/cpu:0", "/cpu:1")]
+    for key, fn in fns.items():
+        threads = [threading.Thread(target=member, args=(d, key, fn)) for d in devices]
         for t in threads:
             t.start()
         for t in threads:
             t.join(120)
             if t.is_alive():
                 raise SystemExit("collective %s did not complete" % key)
-    y = results[("serve", "/cpu:0")]
-    g = results[("gather", "/cpu:0")]
-    tf.saved_model.save(m, out, signatures={"serving_default": serve, "gather": gather})
+    return {key: results[(key, devices[0])] for key in fns}
+
+
+@builder("collective_fn")
+def build_collective_fn(name, out, result):
+    logical_cpus(2)
+    w, b, x = dense_init()
+    m = Dense(w, b)
+    fns = collective_fns(m, group_size=2, group_key=1)
+    m.serve = fns["serving_default"]
+    m.gather = fns["gather"]
+    # The group has two members: call each signature on CPU:0 and CPU:1 at once.
+    outs = run_collective_members(fns, ("/cpu:0", "/cpu:1"), x)
+    tf.saved_model.save(m, out, signatures=fns)
+    # What one replica computes: the same functions with a group of one member
+    # (its own group key: key 1 is registered with size 2 in this process),
+    # traced after saving so the saved functions are exactly as before.
+    one = run_collective_members(collective_fns(m, group_size=1, group_key=2), ("/cpu:0",), x)
     finish(name, out, result,
            "tf.function with CollectiveReduceV2 (mean) and CollectiveGatherV2, group_size 2, "
            "reachable from signatures; outputs from a 2-member run on 2 logical CPUs",
            "", "", ["tf2", "tf1"],
-           {"serving_default": sig_entry({"x": x}, y), "gather": sig_entry({"x": x}, g)})
+           {k: sig_entry({"x": x}, outs[k], one_replica=one[k]) for k in fns})
 
 
 @builder("sharded_variable")

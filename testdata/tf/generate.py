@@ -13,9 +13,11 @@ artifacts listed in the manifest are read back from the written proto and
 checkpoint, never assumed) and then moved to <out>/<name>/. The manifest
 (<out>/manifest.json) records, per fixture, the signatures' inputs and the
 outputs the ORIGINAL process computed (under its strategy, or in the TF1
-session that built the graph). "before"/"after" entries of an existing manifest
-are kept; unless --no-check is given, check_corpus.py --update then refreshes
-"before" and the README table.
+session that built the graph) and, for fixtures with collective ops, the
+outputs of one replica alone ("outputs_one_replica": the same functions run by
+TensorFlow with a collective group of one member). "before"/"after" entries of
+an existing manifest are kept; unless --no-check is given, check_corpus.py
+--update then refreshes "before" and the README table.
 """
 
 import argparse

@@ -4,7 +4,7 @@ compares every signature's outputs with the manifest.
 
 Usage:
     loadcheck.py MODEL_DIR --expect MANIFEST --name NAME --runtime {tf2,tf1,keras}
-                 [--timeout SECONDS]
+                 [--timeout SECONDS] [--expect-one-replica]
 
 Prints ONE line of JSON on stdout:
     {"ok": bool, "runtime": R, "error": "...", "max_abs_diff": x}
@@ -15,6 +15,14 @@ Runtimes:
          allow_soft_placement=False (what the C++ loader used by TF Serving,
          the C API and Go does), then Session.run every signature.
   keras  tf_keras.models.load_model, then call the model (serving_default).
+
+Expected outputs: a signature's "outputs" (what the original process computed,
+e.g. a real two-member collective run). With --expect-one-replica (used for
+rewritten models: check_corpus.py --column after), a signature's
+"outputs_one_replica" is used instead when the manifest has it: what the same
+function computes when its collectives have a group of ONE member, which is
+what a rewritten model (collectives replaced by one replica's computation)
+must reproduce. TensorFlow computed both (fixtures_tf.py); none is hand-written.
 
 The check runs in a fresh child process (one CPU device, GPUs hidden, no
 logical device split) with a timeout: collectives whose group has more than one
@@ -188,6 +196,14 @@ def run_keras(model_dir, fx):
 RUNTIMES = {"tf2": run_tf2, "tf1": run_tf1, "keras": run_keras}
 
 
+def expected_outputs(sig, one_replica):
+    """The outputs a signature must reproduce: "outputs_one_replica" when asked
+    for and present, else "outputs"."""
+    if one_replica and "outputs_one_replica" in sig:
+        return sig["outputs_one_replica"]
+    return sig["outputs"]
+
+
 def child(args):
     fx = load_fixture(args.expect, args.name)
     res = {"ok": False, "runtime": args.runtime, "error": "", "max_abs_diff": 0.0}
@@ -197,7 +213,7 @@ def child(args):
         diff = 0.0
         for sig_name, sig in fx["signatures"].items():
             got = results[sig_name]
-            for key, want in sig["outputs"].items():
+            for key, want in expected_outputs(sig, args.expect_one_replica).items():
                 if key not in got:
                     raise Mismatch("signature %s: no output %s (got %s)" % (sig_name, key, sorted(got)))
                 diff = max(diff, compare(sig_name, key, want, got[key], fx["float_tolerance"]))
@@ -219,6 +235,8 @@ def parent(args):
     })
     cmd = [sys.executable, os.path.abspath(__file__), args.model_dir, "--expect", args.expect,
            "--name", args.name, "--runtime", args.runtime, "--child"]
+    if args.expect_one_replica:
+        cmd.append("--expect-one-replica")
     start = time.time()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                             start_new_session=True, text=True)
@@ -279,6 +297,9 @@ def main():
     ap.add_argument("--name", required=True, help="fixture name in the manifest")
     ap.add_argument("--runtime", required=True, choices=sorted(RUNTIMES))
     ap.add_argument("--timeout", type=int, default=60, help="seconds one stage may take before the check counts as a hang")
+    ap.add_argument("--expect-one-replica", action="store_true",
+                    help='compare with a signature\'s "outputs_one_replica" when present '
+                         '(for rewritten models), else with "outputs"')
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
