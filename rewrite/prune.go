@@ -44,6 +44,39 @@ import (
 // With Options.DropOptimizer the pass first removes training-only state
 // from TF2 models: see dropOptimizer.
 //
+// Distribution ops off serving paths: a concrete function of the SavedObjectGraph that holds, in its body or
+// in a function it calls (gradients included), an op that cannot run on
+// one device is removed when no serving root reaches it
+// (graphdef.ServingRoots, with the kept collections, savers and TF1
+// variable companions above): Horovod* ops, TPU replication, compile and
+// execute ops, an op carrying a _tpu_replicate attr, and NCCL and
+// collective ops the collectives pass left (it converts those it can), the
+// same ops the verify pass reports. On a serving path these are the
+// collectives pass's to convert or refuse, so a function that both a
+// serving root and the object graph reach is left alone. Removing one
+// means:
+//
+//   - its entry in SavedObjectGraph.concrete_functions goes, and its name
+//     leaves every SavedFunction.concrete_functions list;
+//   - a SavedFunction left with no concrete function, and a
+//     SavedBareConcreteFunction naming it, are removed with
+//     RemoveSavedObjects (children, dependencies, bound_inputs and slot
+//     references renumbered) and keras_metadata.pb is remapped;
+//   - the library function, and what only it called, then go as
+//     unreachable functions.
+//
+// The change names the op that forced it, e.g. "removed function
+// __inference_tpu_step_72 (object 4, tpu_step): TPUReplicateMetadata cannot
+// run on one device and no signature reaches it". Python's
+// tf.saved_model.load then gives the parent object no such attribute
+// (calling model.tpu_step is an AttributeError), and a SavedFunction that
+// kept some of its concrete functions no longer dispatches to the removed
+// ones' input signatures; signatures, the TF1 loader and the C++ loader
+// never used them. The checkpoint's object graph keeps its node for the
+// function (it has no attributes, so restore ignores it). A function that
+// a captured tensor or a saveable object's save or restore function needs
+// is kept, with a finding.
+//
 // A meta graph with no roots at all (no signature, init op, saver or
 // object graph) is left as it is, with a finding: what its user runs is
 // unknown.
@@ -53,7 +86,9 @@ var Prune = &Pass{
 	Name: "prune",
 	Doc: "Prune removes main-graph nodes and library functions that no root of the model reaches " +
 		"(signatures, init op, saver, object-graph concrete functions), keeping TF1 collections " +
-		"consistent; with DropOptimizer it first drops optimizer state.",
+		"consistent; object-graph functions that hold ops needing other replicas or a TPU (Horovod, " +
+		"TPU replication, unconverted collectives) and that no signature reaches are removed with their " +
+		"objects (Python loaders then see no such attribute); with DropOptimizer it first drops optimizer state.",
 	Run: runPrune,
 }
 
@@ -75,6 +110,9 @@ func runPrune(c *Context) error {
 		if err := c.Ctx.Err(); err != nil {
 			return err
 		}
+		if err := pruneDistribution(c, mg); err != nil {
+			return err
+		}
 		if err := pruneGraph(c, mg); err != nil {
 			return err
 		}
@@ -82,11 +120,10 @@ func runPrune(c *Context) error {
 	return nil
 }
 
-// pruneRoots returns the roots of meta graph mg and what they reach,
-// extended by the companions of reached TF1 variables until nothing new
-// is reached.
-func pruneRoots(g *graphdef.Graph, meta *tfpb.MetaGraphDef) *graphdef.Reach {
-	roots := graphdef.SavedModelRoots(meta)
+// pruneRoots returns what roots reach, with the nodes of the kept
+// collections and savers of meta added and extended by the companions of
+// reached TF1 variables until nothing new is reached.
+func pruneRoots(g *graphdef.Graph, meta *tfpb.MetaGraphDef, roots graphdef.Roots) *graphdef.Reach {
 	extra := map[string]bool{}
 	add := func(name string) {
 		if name = tensorNode(name); name != "" && g.Main().Node(name) != nil {
@@ -150,7 +187,7 @@ func pruneGraph(c *Context, mg int) error {
 		}
 		return nil
 	}
-	r := pruneRoots(g, meta)
+	r := pruneRoots(g, meta, graphdef.SavedModelRoots(meta))
 	for _, miss := range r.Missing {
 		c.Findf(Node(mg, miss.Function, miss.Node), "a root names something the graph lacks; kept out of pruning")
 	}

@@ -138,20 +138,8 @@ func dropOptimizerObjects(c *Context, mg int, og *tfpb.SavedObjectGraph) error {
 		delete(og.ConcreteFunctions, name)
 		c.Changef(Node(mg, name, ""), "dropped concrete function from the object graph: only optimizer objects use it")
 	}
-	remap, err := RemoveSavedObjects(og, func(id int) bool { return gone[id] })
-	if err != nil {
-		return c.Errorf(Node(mg, "", ""), "%w", err)
-	}
-	for _, id := range remap.Removed() {
-		c.Changef(Object(mg, id), "removed optimizer object %s", paths[id])
-	}
-	if mg == 0 {
-		for _, k := range RemapKerasMetadata(c.Model.Keras, remap) {
-			c.Changef(Object(mg, int(k.NodeID)), "dropped keras_metadata entry %s (%s)", k.NodePath, k.Identifier)
-		}
-		if c.Model.Keras != nil && !remap.Identity() {
-			c.Changef(Object(mg, 0), "renumbered keras_metadata.pb node ids")
-		}
+	if err := removeObjects(c, mg, og, gone, func(id int) string { return "removed optimizer object " + paths[id] }); err != nil {
+		return err
 	}
 	return dropOptimizerSaver(c, mg)
 }
