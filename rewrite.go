@@ -21,6 +21,10 @@ type Options struct {
 	// Write holds the output options: format, overwrite, hard links,
 	// fingerprint.
 	Write savedmodel.WriteOptions
+
+	// Read holds the input limits for untrusted models (proto size, node
+	// count) and the fingerprint check.
+	Read savedmodel.ReadOptions
 }
 
 // Rewrite reads the SavedModel in src, runs the pipeline on it and, unless
@@ -33,7 +37,7 @@ type Options struct {
 // the target), Rewrite writes nothing and returns a *FindingsError along
 // with the report.
 func Rewrite(ctx context.Context, src, dst string, opts Options) (*rewrite.Report, error) {
-	m, err := savedmodel.Read(src)
+	m, err := savedmodel.ReadWith(src, opts.Read)
 	if err != nil {
 		return nil, err
 	}

@@ -33,16 +33,17 @@ type diffDoc struct {
 func runDiff(e *env, args []string) int {
 	fs := newFlags(e, "diff", diffHelp)
 	asJSON := fs.Bool("json", false, "print one JSON document (schema in README.md)")
+	ro := addReadFlags(fs)
 	pos, code, ok := parse(e, fs, args, 2, 2)
 	if !ok {
 		return code
 	}
-	a, code := readModel(e, "diff", pos[0])
+	a, code := readModel(e, "diff", pos[0], *ro)
 	if a == nil {
 		return code
 	}
 	defer a.Close()
-	b, code := readModel(e, "diff", pos[1])
+	b, code := readModel(e, "diff", pos[1], *ro)
 	if b == nil {
 		return code
 	}

@@ -78,8 +78,8 @@ func fail(e *env, cmd string, code int, what string, err error) int {
 }
 
 // readModel reads a SavedModel, reporting failure as exit code 3.
-func readModel(e *env, cmd, dir string) (*savedmodel.Model, int) {
-	m, err := savedmodel.Read(dir)
+func readModel(e *env, cmd, dir string, opts savedmodel.ReadOptions) (*savedmodel.Model, int) {
+	m, err := savedmodel.ReadWith(dir, opts)
 	if err != nil {
 		return nil, fail(e, cmd, exitIO, "cannot read "+dir, err)
 	}

@@ -38,11 +38,12 @@ type inspectDoc struct {
 func runInspect(e *env, args []string) int {
 	fs := newFlags(e, "inspect", inspectHelp)
 	asJSON := fs.Bool("json", false, "print one JSON document (schema in README.md)")
+	ro := addReadFlags(fs)
 	pos, code, ok := parse(e, fs, args, 1, 1)
 	if !ok {
 		return code
 	}
-	m, code := readModel(e, "inspect", pos[0])
+	m, code := readModel(e, "inspect", pos[0], *ro)
 	if m == nil {
 		return code
 	}

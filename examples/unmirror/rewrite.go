@@ -74,6 +74,7 @@ func runRewrite(e *env, args []string) int {
 	fs.BoolVar(&f.json, "json", false, "print the report as one JSON document (schema in README.md)")
 	fs.BoolVar(&f.verbose, "v", false, "print every change and finding")
 	fs.BoolVar(&f.quiet, "quiet", false, "print nothing but errors; no progress")
+	ro := addReadFlags(fs)
 	min := 2
 	if hasFlag(args, "dry-run") {
 		min = 1
@@ -106,6 +107,7 @@ func runRewrite(e *env, args []string) int {
 			AllowDivergence: f.allowDivergence, DropOptimizer: f.dropOptimizer},
 		Pipeline: p,
 		Write:    savedmodel.WriteOptions{Overwrite: f.force, HardLink: f.hardlink},
+		Read:     *ro,
 	}
 	if f.text {
 		opts.Write.Format = savedmodel.FormatText

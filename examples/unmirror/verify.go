@@ -44,11 +44,12 @@ func runVerify(e *env, args []string) int {
 	target := device.CPU
 	fs.Var(&target, "target", "device to verify for: cpu or gpu")
 	asJSON := fs.Bool("json", false, "print one JSON document (schema in README.md)")
+	ro := addReadFlags(fs)
 	pos, code, ok := parse(e, fs, args, 1, 1)
 	if !ok {
 		return code
 	}
-	m, code := readModel(e, "verify", pos[0])
+	m, code := readModel(e, "verify", pos[0], *ro)
 	if m == nil {
 		return code
 	}
