@@ -38,6 +38,13 @@
 // that are absolute or contain "..", and symbolic links that leave the
 // directory, are ErrUnsafePath.
 //
+// [ReadWith] and [ReadFSWith] take [ReadOptions] for untrusted input: the
+// proto file's size is checked before it is read (MaxProtoBytes, default
+// 2 GiB) and its node count right after parsing (MaxNodes, default 10M),
+// both [ErrTooLarge]; VerifyFingerprint checks saved_model.pb and the
+// checkpoint index against fingerprint.pb ([ErrFingerprintMismatch]), the
+// only way to notice a bit flip in saved_model.pb that still parses.
+//
 // saved_model.pbtxt is parsed with google.golang.org/protobuf's prototext,
 // which accepts TensorFlow's text format (TF's half_plus_two_pbtxt test
 // model reads; its collection_def holds Any values in type_url/value form),
@@ -88,7 +95,9 @@
 // (checked on models saved by TF 2.18). An
 // unchanged checkpoint is copied (or hard-linked) file by file; a changed
 // one is rebuilt with bundle.Writer, input entries copied raw in the input's
-// data order. fingerprint.pb is never copied: a fresh one is computed from
+// data order. Either way every tensor's checksum is verified on the way
+// (bundle.Reader.CopyShard for a copy), so a damaged input fails the Write
+// instead of reaching the output. fingerprint.pb is never copied: a fresh one is computed from
 // the written files exactly as TensorFlow computes it (package fingerprint),
 // so it is never stale. saved_model.pbtxt output is produced by prototext,
 // whose spacing is stable for a given build of this package but not
