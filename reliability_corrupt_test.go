@@ -31,7 +31,11 @@ var corruptFixtures = []string{"plain", "mirrored_expand", "tf1_ps_worker", "ass
 // and links, an empty directory, a file for a directory) and checks that
 // savedmodel.Read and unmirror.Rewrite fail with the expected typed error
 // naming the file and the key or offset, never panic, leave no output and
-// no temporary directory, and leave every input file as it was.
+// no temporary directory, and leave every input file as it was. A bit flip
+// in saved_model.pb may parse into a valid model (no checksum covers it):
+// Read may then succeed, but ReadOptions.VerifyFingerprint must catch it
+// when the fixture has a fingerprint.pb, and a Rewrite that succeeds must
+// write a model that reads back.
 func TestCorruptInputs(t *testing.T) {
 	total := 0
 	for _, name := range corruptFixtures {
@@ -85,6 +89,19 @@ func checkCorruptCase(t *testing.T, fixture string, c corrupt.Case) {
 	default:
 		if why := c.Match(err); why != "" {
 			t.Errorf("Read: %s: %v", why, err)
+		}
+	}
+
+	// With the fingerprint check, every flip in saved_model.pb is caught
+	// when the model has a fingerprint.pb.
+	if _, err := os.Stat(filepath.Join(fixture, savedmodel.FingerprintFile)); err == nil && c.Read == corrupt.MayGoUnnoticed {
+		m, err := savedmodel.ReadWith(src, savedmodel.ReadOptions{VerifyFingerprint: true})
+		var fe *savedmodel.FormatError
+		if err == nil {
+			m.Close()
+			t.Errorf("ReadWith(VerifyFingerprint) succeeded")
+		} else if !errors.As(err, &fe) || fe.File != savedmodel.SavedModelPB {
+			t.Errorf("ReadWith(VerifyFingerprint): %v, want a *FormatError for %s", err, savedmodel.SavedModelPB)
 		}
 	}
 
