@@ -9,7 +9,8 @@
 // function. Run receives a [*Context] that holds the model being rewritten
 // (a [*savedmodel.Model], edited in place), the options, and methods to record
 // what the pass did: [Context.Changef] for an edit, [Context.Findf] for a
-// finding (a problem left in the model). Users may write their own passes and
+// finding (a problem left in the model, which makes unmirror.Rewrite refuse
+// to write it), [Context.Notef] for anything else the user should know. Users may write their own passes and
 // put them in a [Pipeline] beside the built-in ones.
 //
 // # Pipeline

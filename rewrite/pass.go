@@ -24,8 +24,11 @@ type Pass struct {
 	// Requires lists passes that must run earlier in the same pipeline.
 	Requires []*Pass
 
-	// Run edits c.Model. It records every edit with c.Changef and every
-	// problem it leaves with c.Findf. An error stops the pipeline.
+	// Run edits c.Model. It records every edit with c.Changef, every
+	// problem it leaves in the model with c.Findf (a finding means the
+	// result is not strategy-free: unmirror.Rewrite then writes nothing),
+	// and what else the user should know with c.Notef. An error stops the
+	// pipeline.
 	Run func(c *Context) error
 }
 
@@ -77,6 +80,13 @@ func (c *Context) Changef(w Where, format string, args ...any) {
 // Findf records a problem the pass found at w and left in the model.
 func (c *Context) Findf(w Where, format string, args ...any) {
 	c.report.Findings = append(c.report.Findings, Finding{Where: w, What: fmt.Sprintf(format, args...)})
+}
+
+// Notef records something the user should know about what the pass did at
+// w that leaves the model strategy-free; unlike a finding, a note never
+// makes a rewrite fail.
+func (c *Context) Notef(w Where, format string, args ...any) {
+	c.report.Notes = append(c.report.Notes, Note{Where: w, What: fmt.Sprintf(format, args...)})
 }
 
 // Errorf returns an error for the pass, naming where the problem is.

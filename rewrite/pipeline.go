@@ -76,7 +76,7 @@ func (p *Pipeline) Run(ctx context.Context, m *savedmodel.Model, opts Options) (
 		if err := ctx.Err(); err != nil {
 			return rep, fmt.Errorf("rewrite: before pass %s: %w", ps.Name, err)
 		}
-		pr := PassReport{Pass: ps.Name, Changes: []Change{}, Findings: []Finding{}}
+		pr := PassReport{Pass: ps.Name, Changes: []Change{}, Findings: []Finding{}, Notes: []Note{}}
 		c := &Context{Ctx: ctx, Model: m, Options: opts, pass: ps, report: &pr, graphs: map[int]*graphdef.Graph{}}
 		err := ps.Run(c)
 		rep.Passes = append(rep.Passes, pr)

@@ -80,7 +80,7 @@ func loadCheck(t *testing.T, py, dir, manifest, name, rt string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, py, "testdata/tf/loadcheck.py", dir, "--expect", manifest, "--name", name, "--runtime", rt)
+	cmd := exec.CommandContext(ctx, py, "testdata/tf/loadcheck.py", dir, "--expect", manifest, "--name", name, "--runtime", rt, "--expect-one-replica")
 	cmd.Dir = ".."
 	b, err := cmd.Output()
 	var res struct {

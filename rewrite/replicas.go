@@ -148,7 +148,7 @@ func findReplicas(c *Context, mg int) ([]replica, error) {
 			why = "no SavedVariable lists it as a distributed component and it is not on another device than the primary"
 		}
 		if why != "" {
-			c.Findf(Node(mg, "", n.GetName()), "looks like replica %d of variable %s but is not collapsed: %s", r.index, r.primary, why)
+			c.Notef(Node(mg, "", n.GetName()), "looks like replica %d of variable %s but is not collapsed: %s", r.index, r.primary, why)
 			continue
 		}
 		out = append(out, r)
@@ -274,7 +274,7 @@ func collapseReplicas(c *Context, mg int, reps []replica) error {
 				continue
 			}
 			if !u.Control && u.Slot == 0 && isWrite(u.Node.GetOp()) && !isSaverNode(owner) {
-				c.Findf(Node(mg, "", owner), "%s wrote replica %s; it now writes the primary %s", u.Node.GetOp(), r.node, r.primary)
+				c.Changef(Node(mg, "", owner), "%s wrote replica %s; it now writes the primary %s (a training update: on one device every tower's update lands on the primary)", u.Node.GetOp(), r.node, r.primary)
 			}
 		}
 		nodes = append(nodes, r.node)

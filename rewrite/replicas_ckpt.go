@@ -117,7 +117,7 @@ func checkReplicaValues(c *Context, mg int, reps []replica, keys map[string][2]s
 		if !c.Options.AllowDivergence {
 			return nil, c.Errorf(Key(k[1]), "%w (set AllowDivergence to keep the primary's value)", de)
 		}
-		c.Findf(Key(k[1]), "%v; keeping the primary's value", de)
+		c.Notef(Key(k[1]), "%v; keeping the primary's value (divergence allowed)", de)
 	}
 	return diffs, nil
 }

@@ -203,8 +203,8 @@ func TestReplicasFixtureTowersDiverged(t *testing.T) {
 		rep := rpRun(t, m, Options{AllowDivergence: true}, Replicas, Saver)
 		assert.Equal(t, []string{"b", "w"}, m.CheckpointKeys())
 		var fs []string
-		for _, f := range rep.Findings() {
-			fs = append(fs, f.What)
+		for _, n := range rep.Notes() {
+			fs = append(fs, n.What)
 		}
 		assert.Contains(t, strings.Join(fs, "\n"), "replica tower_1/w (checkpoint key \"tower_1/w\") diverges from variable w")
 	})

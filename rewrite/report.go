@@ -69,11 +69,21 @@ type Finding struct {
 	What  string `json:"what"`
 }
 
+// A Note is something a pass wants the user to know that leaves the model
+// strategy-free: a decision it took (the primary's value kept for a
+// diverged replica the caller allowed), or something it left alone on
+// purpose. Notes never make a rewrite fail.
+type Note struct {
+	Where Where  `json:"where"`
+	What  string `json:"what"`
+}
+
 // PassReport is what one pass did.
 type PassReport struct {
 	Pass     string    `json:"pass"`
 	Changes  []Change  `json:"changes"`
 	Findings []Finding `json:"findings"`
+	Notes    []Note    `json:"notes"`
 }
 
 // Report is what a pipeline run did, one entry per pass in run order.
@@ -102,6 +112,15 @@ func (r *Report) Findings() []Finding {
 	return out
 }
 
+// Notes returns every note of every pass, in run order.
+func (r *Report) Notes() []Note {
+	var out []Note
+	for _, p := range r.Passes {
+		out = append(out, p.Notes...)
+	}
+	return out
+}
+
 // WriteSummary writes one line per pass: its name and how many changes and
 // findings it recorded.
 func (r *Report) WriteSummary(w io.Writer) error {
@@ -109,6 +128,9 @@ func (r *Report) WriteSummary(w io.Writer) error {
 		line := fmt.Sprintf("%-12s %5d change%s", p.Pass, len(p.Changes), plural(len(p.Changes)))
 		if len(p.Findings) > 0 {
 			line += fmt.Sprintf(", %d finding%s", len(p.Findings), plural(len(p.Findings)))
+		}
+		if len(p.Notes) > 0 {
+			line += fmt.Sprintf(", %d note%s", len(p.Notes), plural(len(p.Notes)))
 		}
 		if _, err := fmt.Fprintln(w, line); err != nil {
 			return err
@@ -130,6 +152,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		for _, f := range p.Findings {
 			if _, err := fmt.Fprintf(w, "  FINDING %s: %s\n", f.Where, f.What); err != nil {
+				return err
+			}
+		}
+		for _, n := range p.Notes {
+			if _, err := fmt.Fprintf(w, "  note %s: %s\n", n.Where, n.What); err != nil {
 				return err
 			}
 		}

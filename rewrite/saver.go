@@ -244,7 +244,7 @@ func dropRestoreConsumers(c *Context, mg int, op *saverOp, drop []int) error {
 	resolve := targetResolver(b)
 	for _, t := range targets {
 		if v := resolve(t); !still[v] {
-			c.Findf(Node(mg, b.Name(), tensorNode(t)), "variable %s is no longer restored by the saver", v)
+			c.Notef(Node(mg, b.Name(), tensorNode(t)), "variable %s is no longer restored by the saver (the verify pass reports it if a signature still reads it)", v)
 		}
 	}
 	return nil
@@ -320,7 +320,7 @@ func removeEmptySaverOp(c *Context, mg int, op *saverOp) error {
 			}
 		}
 		if shard == nil {
-			c.Findf(where, "SaveV2 saves nothing now; it is not a shard of a sharded saver, so it stays")
+			c.Notef(where, "SaveV2 saves nothing now; it is not a shard of a sharded saver, so it stays")
 			return nil
 		}
 	}

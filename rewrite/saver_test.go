@@ -116,9 +116,9 @@ func TestSaverDropsDeletedKeyTF2(t *testing.T) {
 			assert.NotContains(t, b.FunctionDef().GetControlRet(), "AssignVariableOp_1")
 			assert.NotContains(t, b.FunctionDef().GetSignature().GetControlOutput(), "AssignVariableOp_1")
 			assert.Equal(t, []string{"^AssignVariableOp_0", "^AssignVariableOp_2"}, b.Node("NoOp_1").GetInput())
-			require.Len(t, rep.Findings(), tt.findings)
+			require.Len(t, rep.Notes(), tt.findings)
 			if tt.findings > 0 {
-				assert.Contains(t, rep.Findings()[0].What, "variable v1 is no longer restored")
+				assert.Contains(t, rep.Notes()[0].What, "variable v1 is no longer restored")
 			}
 			assert.NoError(t, graphdef.Validate(m.Proto.MetaGraphs[0].GraphDef))
 
@@ -291,7 +291,7 @@ func FuzzSaverDropSlots(f *testing.F) {
 		rep := rpRun(t, m, Options{}, Saver)
 		require.NoError(t, graphdef.Validate(m.Proto.MetaGraphs[0].GraphDef))
 		b := graphdef.New(m.Proto.MetaGraphs[0].GraphDef).Function(restoreFn)
-		assert.Len(t, rep.Findings(), int(n)-len(kept), "one finding per variable no longer restored")
+		assert.Len(t, rep.Notes(), int(n)-len(kept), "one note per variable no longer restored")
 		if len(kept) == 0 {
 			assert.Nil(t, b.Node("RestoreV2"))
 			return

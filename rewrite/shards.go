@@ -202,7 +202,7 @@ func fullSpecSlots(c *Context, key string) error {
 					full++
 				} else {
 					partial++
-					c.Findf(Node(mg, op.body.Name(), op.node.GetName()), "slot %d reads part %q of key %q; it now reads that part of the full entry, and its partition variable stays", i, op.specs[i], key)
+					c.Notef(Node(mg, op.body.Name(), op.node.GetName()), "slot %d reads part %q of key %q; it now reads that part of the full entry, and its partition variable stays", i, op.specs[i], key)
 				}
 			}
 		}

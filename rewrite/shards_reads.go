@@ -68,7 +68,7 @@ func rewritePartReads(c *Context, mg int) error {
 				ps, ok = partFromBinding(c, mg, og, n, pos, len(data), p, parts)
 			}
 			if !ok {
-				c.Findf(Node(mg, "", n.GetName()), "passes partition handle %s, whose full variable the pass cannot tell; left as is", p)
+				c.Notef(Node(mg, "", n.GetName()), "passes partition handle %s, whose full variable the pass cannot tell; left as is", p)
 				continue
 			}
 			fns := g.Calls(n)

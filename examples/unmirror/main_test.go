@@ -253,7 +253,7 @@ func TestExitCodes(t *testing.T) {
 		{"verify findings", 1, "", []string{"verify", fixture("collective_fn")}},
 		{"diff differs", 1, "", []string{"diff", fixture("tf1_towers"), fixture("plain")}},
 		{"diff same", 0, "", []string{"diff", fixture("tf1_towers"), fixture("tf1_towers_pbtxt")}},
-		{"rewrite leaves findings", 1, "not strategy-free", []string{"rewrite", fixture("tpu_leftover"), filepath.Join(tmp, "out2")}},
+		{"rewrite leaves findings", 1, "not strategy-free", []string{"rewrite", "--passes", "verify", fixture("multiworker_none"), filepath.Join(tmp, "out2")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
