@@ -105,18 +105,23 @@ func pruneDistribution(c *Context, mg int) error {
 	paths := objectPaths(og.GetNodes(), func(id int) []*tfpb.TrackableObjectGraph_TrackableObject_ObjectReference {
 		return og.GetNodes()[id].GetChildren()
 	})
-	drop := map[string]bool{}
+	pinned := distPinned(og)
+	drop := map[string]distReason{}
 	for _, fn := range slices.Sorted(maps.Keys(named)) {
 		why, ok := held[fn]
 		if !ok || serving.Function(fn) {
 			continue
 		}
-		if id, pinned := distPinned(og, named[fn]); pinned {
+		if id, ok := pinned(named[fn]); ok {
 			c.Findf(Node(mg, fn, ""), "%s cannot run on one device, but object %d (%s) needs the function for something other than a call (a captured tensor or a saveable's save or restore function); kept",
-				why.op, id, paths[id])
+				why.op, id, distObjectName(paths[id]))
 			continue
 		}
-		drop[fn] = true
+		drop[fn] = why
+	}
+	distKeepRoot(c, mg, og, drop)
+	for _, fn := range slices.Sorted(maps.Keys(drop)) {
+		why := drop[fn]
 		obj := "concrete_functions only"
 		if ids := named[fn]; len(ids) > 0 {
 			obj = fmt.Sprintf("object %d, %s", ids[0], distObjectName(paths[ids[0]]))
@@ -139,7 +144,7 @@ func pruneDistribution(c *Context, mg int) error {
 		switch k := obj.GetKind().(type) {
 		case *tfpb.SavedObject_Function:
 			before := k.Function.GetConcreteFunctions()
-			kept := slices.DeleteFunc(slices.Clone(before), func(fn string) bool { return drop[fn] })
+			kept := slices.DeleteFunc(slices.Clone(before), func(fn string) bool { _, ok := drop[fn]; return ok })
 			if len(kept) == len(before) {
 				continue
 			}
@@ -151,7 +156,7 @@ func pruneDistribution(c *Context, mg int) error {
 			c.Changef(Object(mg, id), "function %s: dropped %d concrete function(s) that cannot run on one device; %d remain",
 				distObjectName(paths[id]), len(before)-len(kept), len(kept))
 		case *tfpb.SavedObject_BareConcreteFunction:
-			gone[id] = drop[k.BareConcreteFunction.GetConcreteFunctionName()]
+			_, gone[id] = drop[k.BareConcreteFunction.GetConcreteFunctionName()]
 		}
 	}
 	if !slices.Contains(gone, true) {
@@ -160,6 +165,30 @@ func pruneDistribution(c *Context, mg int) error {
 	return removeObjects(c, mg, og, gone, func(id int) string {
 		return fmt.Sprintf("removed object %s (%s): every concrete function it named was removed", distObjectName(paths[id]), distObjectKind(og.GetNodes()[id]))
 	})
+}
+
+// distKeepRoot takes out of drop the functions whose removal would leave
+// the root object (a saved tf.function or concrete function itself) with
+// no concrete function: the root cannot be removed, so they stay, with a
+// finding.
+func distKeepRoot(c *Context, mg int, og *tfpb.SavedObjectGraph, drop map[string]distReason) {
+	if len(og.GetNodes()) == 0 {
+		return
+	}
+	root := og.GetNodes()[0]
+	fns := root.GetFunction().GetConcreteFunctions()
+	if name := root.GetBareConcreteFunction().GetConcreteFunctionName(); name != "" {
+		fns = []string{name}
+	}
+	for _, fn := range fns {
+		if _, ok := drop[fn]; !ok {
+			return
+		}
+	}
+	for _, fn := range fns {
+		c.Findf(Node(mg, fn, ""), "%s cannot run on one device, but the root object is a function with no other concrete function; kept", drop[fn].op)
+		delete(drop, fn)
+	}
 }
 
 // objectFunctionUsers returns, for every concrete function the object
@@ -189,12 +218,13 @@ func objectFunctionUsers(og *tfpb.SavedObjectGraph) map[string][]int {
 	return users
 }
 
-// distPinned reports an object among ids that the removal cannot drop
-// without changing what else the object graph means: a captured tensor
-// (its value is an output of the function), or a function object that a
-// saveable_objects entry uses as its save or restore function (the Python
-// loader would lose the object's checkpointing).
-func distPinned(og *tfpb.SavedObjectGraph, ids []int) (int, bool) {
+// distPinned returns a function that reports an object among ids that
+// the removal cannot drop without changing what else the object graph
+// means: a captured tensor (its value is an output of the function), or a
+// function object that a saveable_objects entry uses as its save or
+// restore function (the Python loader would lose the object's
+// checkpointing).
+func distPinned(og *tfpb.SavedObjectGraph) func(ids []int) (int, bool) {
 	saveable := map[int32]bool{}
 	for _, obj := range og.GetNodes() {
 		for _, s := range obj.GetSaveableObjects() {
@@ -202,12 +232,14 @@ func distPinned(og *tfpb.SavedObjectGraph, ids []int) (int, bool) {
 			saveable[s.GetRestoreFunction()] = true
 		}
 	}
-	for _, id := range ids {
-		if og.GetNodes()[id].GetCapturedTensor() != nil || saveable[int32(id)] {
-			return id, true
+	return func(ids []int) (int, bool) {
+		for _, id := range ids {
+			if og.GetNodes()[id].GetCapturedTensor() != nil || saveable[int32(id)] {
+				return id, true
+			}
 		}
+		return 0, false
 	}
-	return 0, false
 }
 
 // distObjectName is an object's path for a message: the root has none.

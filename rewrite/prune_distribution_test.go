@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -163,17 +164,39 @@ func TestPruneDistributionFunctions(t *testing.T) {
 	assert.False(t, rep.Changed(), "second run changed: %v", rep.Passes)
 }
 
-// TestPruneDistributionKeepsPinned checks that a function a saveable uses
-// as its save function is kept, with a finding.
+// TestPruneDistributionKeepsPinned checks that a function the removal
+// cannot take from the object graph stays, with a finding, while the
+// others go.
 func TestPruneDistributionKeepsPinned(t *testing.T) {
-	m := pdModel(t)
-	og := m.Proto.MetaGraphs[0].ObjectGraphDef
-	og.Nodes[1].SaveableObjects = map[string]*tfpb.SaveableObject{"VARIABLE_VALUE": {SaveFunction: 2, RestoreFunction: 5}}
-	rep := rpRun(t, m, Options{}, Prune)
-	assert.Contains(t, og.GetConcreteFunctions(), "f_tpu")
-	require.NotEmpty(t, rep.Passes[0].Findings)
-	assert.Contains(t, rep.Passes[0].Findings[0].What, "TPUReplicateMetadata cannot run on one device, but object 2 (tpu_step)")
-	assert.NotContains(t, og.GetConcreteFunctions(), "f_hvd", "the other function is still removed")
+	for _, tc := range []struct {
+		name    string
+		edit    func(og *tfpb.SavedObjectGraph)
+		finding string
+	}{
+		{"saveable", func(og *tfpb.SavedObjectGraph) {
+			og.Nodes[1].SaveableObjects = map[string]*tfpb.SaveableObject{"VARIABLE_VALUE": {SaveFunction: 2, RestoreFunction: 5}}
+		}, "TPUReplicateMetadata cannot run on one device, but object 2 (tpu_step) needs the function"},
+		{"captured tensor", func(og *tfpb.SavedObjectGraph) {
+			og.Nodes = append(og.Nodes, &tfpb.SavedObject{Kind: &tfpb.SavedObject_CapturedTensor{CapturedTensor: &tfpb.CapturedTensor{Name: "t", ConcreteFunction: "f_tpu"}}})
+		}, "but object 9 (not reachable from the root) needs the function"},
+		{"root function", func(og *tfpb.SavedObjectGraph) {
+			og.Nodes[0].Kind = &tfpb.SavedObject_Function{Function: &tfpb.SavedFunction{ConcreteFunctions: []string{"f_tpu"}}}
+		}, "TPUReplicateMetadata cannot run on one device, but the root object is a function with no other concrete function; kept"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := pdModel(t)
+			og := m.Proto.MetaGraphs[0].ObjectGraphDef
+			tc.edit(og)
+			rep := rpRun(t, m, Options{}, Prune)
+			assert.Contains(t, og.GetConcreteFunctions(), "f_tpu")
+			assert.True(t, rpHasNode(m, "f_tpu", "meta"))
+			require.Len(t, rep.Passes[0].Findings, 1)
+			assert.Contains(t, rep.Passes[0].Findings[0].What, tc.finding)
+			assert.NotContains(t, og.GetConcreteFunctions(), "f_hvd", "the other function is still removed")
+			rep = rpRun(t, m, Options{}, Prune)
+			assert.False(t, rep.Changed())
+		})
+	}
 }
 
 // TestPruneDistributionFixture rewrites tpu_leftover, whose saved
@@ -216,4 +239,81 @@ func TestPruneDistributionFixture(t *testing.T) {
 			loadCheck(t, py, dir, "testdata/models/manifest.json", fx.Name, string(rt))
 		}
 	})
+}
+
+func TestDistributionOp(t *testing.T) {
+	for _, tc := range []struct {
+		node *nodepb.NodeDef
+		want string
+	}{
+		{rpNd("a", "NcclAllReduce", "x"), "NcclAllReduce"},
+		{rpNd("a", "CollectiveReduceV2", "x"), "CollectiveReduceV2"},
+		{rpNd("a", "HorovodBroadcast", "x"), "HorovodBroadcast"},
+		{rpNd("a", "TPUCompile"), "TPUCompile"},
+		{rpWithAttr(rpNd("a", "MatMul", "x", "y"), "_tpu_replicate", rpSAttr("cluster")), "_tpu_replicate attr on MatMul"},
+		{rpNd("a", "MatMul", "x", "y"), ""},
+	} {
+		got, ok := distributionOp(tc.node)
+		assert.Equal(t, tc.want, got)
+		assert.Equal(t, tc.want != "", ok, tc.node.GetOp())
+	}
+}
+
+// pdSyntheticModel is a TF2-style model of about n function nodes: a
+// signature calls one function; the object graph names n/100 functions of
+// 100 nodes each, every tenth of which (when dist) holds a Horovod op in a
+// callee.
+func pdSyntheticModel(n int, dist bool) *savedmodel.Model {
+	fns := []*fnpb.FunctionDef{prIdentityFn("serve")}
+	if dist {
+		fns = append(fns, pdFn("hvd", rpNd("allreduce", "HorovodAllreduce", "a")))
+	}
+	og := &tfpb.SavedObjectGraph{Nodes: []*tfpb.SavedObject{{}}, ConcreteFunctions: map[string]*tfpb.SavedConcreteFunction{}}
+	for i := range n / 100 {
+		name := fmt.Sprintf("f_%d", i)
+		fd := prIdentityFn(name)
+		prev := "a"
+		for j := range 98 {
+			node := rpNd(fmt.Sprintf("n%d", j), "Identity", prev)
+			fd.NodeDef = append(fd.NodeDef, node)
+			prev = node.GetName()
+		}
+		if dist && i%10 == 0 {
+			fd.NodeDef = append(fd.NodeDef, prCall("call", "hvd", prev))
+		}
+		fns = append(fns, fd)
+		id := int32(len(og.Nodes))
+		og.Nodes[0].Children = append(og.Nodes[0].Children, &pdRef{NodeId: id, LocalName: name})
+		og.Nodes = append(og.Nodes, pdFunctionObject(nil, name))
+		og.ConcreteFunctions[name] = &tfpb.SavedConcreteFunction{}
+	}
+	mg := rpMetaGraph([]*nodepb.NodeDef{rpNd("x", "Placeholder"), prCall("y", "serve", "x")}, fns...)
+	mg.SignatureDef = map[string]*tfpb.SignatureDef{"s": {Outputs: map[string]*tfpb.TensorInfo{"y": {Encoding: &tfpb.TensorInfo_Name{Name: "y:0"}}}}}
+	mg.ObjectGraphDef = og
+	return &savedmodel.Model{Proto: &tfpb.SavedModel{MetaGraphs: []*tfpb.MetaGraphDef{mg}}}
+}
+
+// BenchmarkPruneDistribution measures the prune pass on an object graph of
+// functions with (dist=true: a tenth of them go, with their objects) and
+// without distribution ops (dist=false: only the scan for them).
+func BenchmarkPruneDistribution(b *testing.B) {
+	for _, dist := range []bool{false, true} {
+		n := 100_000
+		b.Run(fmt.Sprintf("nodes=%d/dist=%v", n, dist), func(b *testing.B) {
+			p := NewPipeline(Prune)
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				m := pdSyntheticModel(n, dist)
+				b.StartTimer()
+				rep, err := p.Run(context.Background(), m, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if got := rep.Changed(); got != dist {
+					b.Fatalf("changed %v, want %v", got, dist)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/node")
+		})
+	}
 }
