@@ -22,7 +22,7 @@ import (
 )
 
 var (
-	update         = flag.Bool("update", false, "rewrite testdata/before.json from this run")
+	update         = flag.Bool("update", false, "rewrite the golden file (testdata/before.json, or testdata/after.json for the rewritten test) from this run")
 	fixtureTimeout = flag.Duration("load-timeout", 60*time.Second, "deadline for loading and running one fixture")
 	models         = flag.String("models", "", "directory with manifest.json and the original fixtures, "+
 		"instead of testdata/models (the golden file is then neither compared nor written)")
@@ -35,7 +35,11 @@ const (
 	// rewrittenEnv names a directory holding rewritten fixtures, one
 	// sub-directory per manifest name; see TestConformanceRewritten.
 	rewrittenEnv = "UNMIRROR_REWRITTEN"
-	goldenPath   = "testdata/before.json"
+	// goldenBefore and goldenAfter are the golden files of the originals
+	// and of the rewritten fixtures; testdata/tf/check_corpus.py reads both
+	// into the "go" rows of the table in testdata/models/README.md.
+	goldenBefore = "testdata/before.json"
+	goldenAfter  = "testdata/after.json"
 )
 
 func TestMain(m *testing.M) {
@@ -319,7 +323,8 @@ func checkAll(t *testing.T, m *fixtures.Manifest, root string) (results []Result
 // process would and compares what happened (loads or not, TF's error,
 // signatures matching the manifest's outputs) with testdata/before.json.
 // Run with -update to rewrite the golden file; print it as a table with
-// `go run ./examples/serve -table examples/serve/testdata/before.json`.
+// `go run ./examples/serve -table examples/serve/testdata/before.json`, or
+// regenerate the fixtures' table (testdata/tf/check_corpus.py --table).
 func TestConformanceOriginals(t *testing.T) {
 	m := readManifest(t)
 	root := *models
@@ -331,7 +336,14 @@ func TestConformanceOriginals(t *testing.T) {
 		t.Errorf("fixtures listed in the manifest but missing under %s: %s", root, strings.Join(missing, ", "))
 	}
 	checkTF1Column(t, m, results)
-	got := &Golden{TensorFlowVersion: m.TensorFlowVersion, Fixtures: results}
+	checkGolden(t, goldenBefore, &Golden{TensorFlowVersion: m.TensorFlowVersion, Fixtures: results}, "Originals")
+}
+
+// checkGolden logs got as a table and, unless -models names another corpus,
+// writes it to path with -update or else requires it to equal path's
+// content; run names the test for the hint on how to update.
+func checkGolden(t *testing.T, path string, got *Golden, run string) {
+	t.Helper()
 	b, err := marshalGolden(got)
 	if err != nil {
 		t.Fatal(err)
@@ -340,25 +352,25 @@ func TestConformanceOriginals(t *testing.T) {
 	if err := writeTable(&table, got); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("Go column:\n%s", table.String())
+	t.Logf("Go column (%s):\n%s", path, table.String())
 	if *models != "" {
-		t.Logf("-models %s: %s not compared", *models, goldenPath)
+		t.Logf("-models %s: %s not compared", *models, path)
 		return
 	}
 	if *update {
-		if err := os.WriteFile(goldenPath, b, 0o644); err != nil {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	want, err := readGolden(goldenPath)
+	want, err := readGolden(path)
 	if err != nil {
 		t.Fatalf("%v (run with -update to create it)", err)
 	}
-	diffGolden(t, want, got)
+	diffGolden(t, path, want, got)
 	if t.Failed() {
-		t.Logf("if the fixtures or TensorFlow changed on purpose: bash examples/serve/cgo-env.sh -- "+
-			"go test -tags tensorflow ./examples/serve/ -run Originals -update, and commit %s", goldenPath)
+		t.Logf("if the fixtures, the rewriter or TensorFlow changed on purpose: bash examples/serve/cgo-env.sh -- "+
+			"go test -tags tensorflow ./examples/serve/ -run %s -update, and commit %s", run, path)
 	}
 }
 
@@ -385,7 +397,7 @@ func checkTF1Column(t *testing.T, m *fixtures.Manifest, results []Result) {
 }
 
 // diffGolden reports every fixture whose result differs from the golden one.
-func diffGolden(t *testing.T, want, got *Golden) {
+func diffGolden(t *testing.T, path string, want, got *Golden) {
 	t.Helper()
 	if want.TensorFlowVersion != got.TensorFlowVersion {
 		t.Errorf("tensorflow_version %q, golden %q", got.TensorFlowVersion, want.TensorFlowVersion)
@@ -399,7 +411,7 @@ func diffGolden(t *testing.T, want, got *Golden) {
 		seen[g.Fixture] = true
 		w, ok := wantBy[g.Fixture]
 		if !ok {
-			t.Errorf("%s: not in %s; got %s", g.Fixture, goldenPath, g.Summary())
+			t.Errorf("%s: not in %s; got %s", g.Fixture, path, g.Summary())
 			continue
 		}
 		gb, _ := json.Marshal(g)
@@ -410,7 +422,7 @@ func diffGolden(t *testing.T, want, got *Golden) {
 	}
 	for _, w := range want.Fixtures {
 		if !seen[w.Fixture] {
-			t.Errorf("%s: in %s but not checked", w.Fixture, goldenPath)
+			t.Errorf("%s: in %s but not checked", w.Fixture, path)
 		}
 	}
 }
@@ -418,7 +430,9 @@ func diffGolden(t *testing.T, want, got *Golden) {
 // TestConformanceRewritten requires every fixture rewritten into the
 // directory named by $UNMIRROR_REWRITTEN (one sub-directory per manifest
 // name) to load in a Go serving process and reproduce the manifest's
-// outputs on every signature.
+// outputs (as [fixtures.Signature.ExpectedAfter]) on every signature,
+// whatever the golden file says; and what happened must equal the golden
+// file testdata/after.json (written instead with -update).
 func TestConformanceRewritten(t *testing.T) {
 	root := os.Getenv(rewrittenEnv)
 	if root == "" {
@@ -448,4 +462,5 @@ func TestConformanceRewritten(t *testing.T) {
 			t.Logf("%s: %s", r.Fixture, r.Summary())
 		}
 	}
+	checkGolden(t, goldenAfter, &Golden{TensorFlowVersion: m.TensorFlowVersion, Fixtures: results}, "Rewritten")
 }

@@ -49,7 +49,9 @@
 // goes to stderr (with TensorFlow's own logs), then one line per signature
 // run, so a caller that kills a hung process can tell where it hung.
 //
-// -table prints a conformance golden file (testdata/before.json, written by
-// conformance_test.go) as a markdown table: the "Go (C API)" column of the
-// load matrix.
+// -table prints a conformance golden file (testdata/before.json for the
+// original fixtures or testdata/after.json for the rewritten ones, written
+// by conformance_test.go) as a markdown table. The same two files are the
+// "go" rows of the generated table in testdata/models/README.md
+// (testdata/tf/check_corpus.py reads them).
 package main

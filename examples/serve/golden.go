@@ -18,7 +18,8 @@ const (
 )
 
 // Result is what one fixture did when loaded and run in a Go process with
-// default session options: a row of the golden file testdata/before.json.
+// default session options: a row of the golden files testdata/before.json
+// (original fixtures) and testdata/after.json (rewritten fixtures).
 type Result struct {
 	Fixture string `json:"fixture"`
 	// Load is "ok", "error" (TensorFlow's loader failed) or "timeout (hang)".

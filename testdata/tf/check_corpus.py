@@ -5,6 +5,7 @@ Usage (from the repository root):
     .venv/bin/python testdata/tf/check_corpus.py                      # column before
     .venv/bin/python testdata/tf/check_corpus.py --update             # rewrite "before" + README table
     .venv/bin/python testdata/tf/check_corpus.py --models /tmp/rewritten --column after [--update]
+    .venv/bin/python testdata/tf/check_corpus.py --table              # only regenerate the README table
 
 --column before: each result must agree with the manifest's "before" entry: the
   same ok, and, when both failed, loosely the same error (same exception class
@@ -21,6 +22,19 @@ Usage (from the repository root):
 --update: stores the results as the "before" (or "after") entries and
   regenerates the table in testdata/models/README.md. The manifest is always
   the committed one (testdata/models/manifest.json) unless --manifest is given.
+  With --column before, --update accepts any result (it is the new baseline);
+  with --column after, a failed load still counts as a failure (it is stored
+  too), since every rewritten model must load.
+--table: regenerates the table only (no checks).
+
+The table has one row per fixture and runtime of the manifest (tf2, tf1,
+keras) and one "go" row: a Go process loading the model through TF's C API
+(examples/serve). The Go results are not in the manifest: they are the golden
+files of examples/serve's conformance tests, examples/serve/testdata/
+before.json (TestConformanceOriginals) and after.json
+(TestConformanceRewritten), read here each time the table is written; "—"
+when a file or its fixture is absent. The "go" cell is "ok" when the model
+loaded and every signature matched.
 
 Prints a table and, last, a line "N passed, M failed"; exits 1 on any failure.
 """
@@ -37,6 +51,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 MODELS = os.path.join(REPO, "testdata", "models")
+GO_RESULTS = os.path.join(REPO, "examples", "serve", "testdata")
 TABLE_BEGIN = "<!-- BEGIN GENERATED TABLE (check_corpus.py --update) -->"
 TABLE_END = "<!-- END GENERATED TABLE -->"
 
@@ -87,21 +102,47 @@ def cell(entry):
     return "FAIL: " + short(entry.get("error", "")).replace("|", "\\|")
 
 
-def render_table(manifest):
+def read_go_results(name):
+    """The Go golden file name ("before.json"/"after.json") as {fixture: result}."""
+    path = os.path.join(GO_RESULTS, name)
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return {r["fixture"]: r for r in json.load(f)["fixtures"]}
+
+
+def go_entry(result):
+    """A Go golden result (examples/serve Result) as a manifest-style entry."""
+    if result is None:
+        return None
+    sigs = result.get("signatures") or {}
+    if result["load"] == "ok":
+        bad = ["%s: %s" % (n, sigs[n]) for n in sorted(sigs) if sigs[n] != "ok"]
+        if not bad:
+            return {"ok": True}
+        return {"ok": False, "error": "loads; " + "; ".join(bad)}
+    if result["load"] == "error":
+        return {"ok": False, "error": result.get("error", "")}
+    return {"ok": False, "error": result["load"]}  # "timeout (hang)"
+
+
+def render_table(manifest, go_before, go_after):
     rows = ["| Fixture | Artifacts | Runtime | Before (TF %s, one CPU) | After (rewritten) |" %
             manifest["tensorflow_version"],
             "|---|---|---|---|---|"]
     for fx in manifest["fixtures"]:
-        for i, rt in enumerate(fx["runtimes"]):
+        cells = [(rt, fx.get("before", {}).get(rt), fx.get("after", {}).get(rt)) for rt in fx["runtimes"]]
+        cells.append(("go", go_entry(go_before.get(fx["name"])), go_entry(go_after.get(fx["name"]))))
+        for i, (rt, before, after) in enumerate(cells):
             rows.append("| %s | %s | %s | %s | %s |" % (
                 "`%s`" % fx["name"] if i == 0 else "",
                 (", ".join(fx["artifacts"]) or "—") if i == 0 else "", rt,
-                cell(fx.get("before", {}).get(rt)), cell(fx.get("after", {}).get(rt))))
+                cell(before), cell(after)))
     return "\n".join(rows)
 
 
 def write_readme(manifest, readme):
-    table = render_table(manifest)
+    table = render_table(manifest, read_go_results("before.json"), read_go_results("after.json"))
     text = open(readme).read() if os.path.exists(readme) else ""
     if TABLE_BEGIN in text and TABLE_END in text:
         head, rest = text.split(TABLE_BEGIN, 1)
@@ -120,6 +161,8 @@ def main():
     ap.add_argument("--manifest", default=os.path.join(MODELS, "manifest.json"))
     ap.add_argument("--column", choices=("before", "after"), default="before")
     ap.add_argument("--update", action="store_true", help="store results in the manifest and README")
+    ap.add_argument("--table", action="store_true",
+                    help="only regenerate the README table from the manifest and examples/serve's golden files")
     ap.add_argument("--only", nargs="*", help="fixture names to check")
     ap.add_argument("--jobs", type=int, default=2, help="parallel checks (default 2, for 2 cores)")
     ap.add_argument("--timeout", type=int, default=60, help="per-check timeout in seconds")
@@ -127,6 +170,11 @@ def main():
 
     with open(args.manifest) as f:
         manifest = json.load(f)
+    readme = os.path.join(os.path.dirname(os.path.abspath(args.manifest)), "README.md")
+    if args.table:
+        write_readme(manifest, readme)
+        print("regenerated the table in %s" % readme)
+        return
     fixtures = [fx for fx in manifest["fixtures"] if not args.only or fx["name"] in args.only]
     jobs = [(fx["name"], rt) for fx in fixtures for rt in fx["runtimes"]]
     start = time.time()
@@ -157,7 +205,7 @@ def main():
                     good = False
                 else:
                     good = got["ok"] or same_error(want.get("error"), got.get("error"))
-            if args.update:
+            if args.update and args.column == "before":
                 good = True
             passed += good
             failed += not good
@@ -180,7 +228,7 @@ def main():
         with open(args.manifest, "w") as f:
             json.dump(manifest, f, indent=1)
             f.write("\n")
-        write_readme(manifest, os.path.join(os.path.dirname(os.path.abspath(args.manifest)), "README.md"))
+        write_readme(manifest, readme)
         print("updated %s column in %s and README.md" % (args.column, args.manifest))
     print("checks took %.1fs" % (time.time() - start))
     print("%d passed, %d failed" % (passed, failed))
