@@ -50,8 +50,9 @@ import (
 // (graphdef.ServingRoots, with the kept collections, savers and TF1
 // variable companions above): Horovod* ops, TPU replication, compile and
 // execute ops, an op carrying a _tpu_replicate attr, and NCCL and
-// collective ops the collectives pass left (it converts those it can), the
-// same ops the verify pass reports. On a serving path these are the
+// collective ops the collectives pass left (it converts those it can; in a
+// pipeline without it, every NCCL and collective op counts), the same ops
+// the verify pass reports. On a serving path these are the
 // collectives pass's to convert or refuse, so a function that both a
 // serving root and the object graph reach is left alone. Removing one
 // means:
@@ -74,7 +75,8 @@ import (
 // ones' input signatures; signatures, the TF1 loader and the C++ loader
 // never used them. The checkpoint's object graph keeps its node for the
 // function (it has no attributes, so restore ignores it). A function that
-// a captured tensor or a saveable object's save or restore function needs
+// a captured tensor or a saveable object's save or restore function needs,
+// or that the root object (a saved function itself) would be left without,
 // is kept, with a finding.
 //
 // A meta graph with no roots at all (no signature, init op, saver or
