@@ -37,13 +37,17 @@ func TestRewriteSIGKILL(t *testing.T) {
 	parent := t.TempDir()
 	dst := filepath.Join(parent, "out")
 
-	// A complete run: its time spreads the kill points, its files are the
-	// reference.
-	start := time.Now()
-	if r := cli(t, "rewrite", "--quiet", "--force", src, dst); r.code != exitOK {
-		t.Fatalf("reference rewrite: exit %d\n%s", r.code, r.stderr)
+	// Complete runs: their time spreads the kill points, their files are the
+	// reference. The longer of two runs, since the first one's page cache
+	// and the machine's load make times vary.
+	var full time.Duration
+	for range 2 {
+		start := time.Now()
+		if r := cli(t, "rewrite", "--quiet", "--force", src, dst); r.code != exitOK {
+			t.Fatalf("reference rewrite: exit %d\n%s", r.code, r.stderr)
+		}
+		full = max(full, time.Since(start))
 	}
-	full := time.Since(start)
 	want := fileSizes(t, dst)
 	checkComplete(t, dst, want)
 	// Kill points cover 1.2 times a complete run, so that the last ones
