@@ -69,7 +69,7 @@ func ExampleRewrite() {
 		fmt.Println(v.Target, "portable:", v.Portable)
 	}
 	// Output:
-	// target: CPU changed: true
+	// target: cpu changed: true
 	// cpu portable: true
 	// gpu portable: true
 }
