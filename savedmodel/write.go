@@ -74,11 +74,13 @@ const tmpMarker = ".unmirror-tmp-"
 // Either way every tensor's checksum is verified as its bytes pass
 // (bundle.Reader.CopyShard for a copy, also after a hard link), so a damaged
 // input fails the Write with a *bundle.ChecksumError instead of being
-// copied. The check reads the shard through user space instead of letting
-// the kernel copy it: BenchmarkCopyShard (64 MiB shard, both fsynced, 2
-// shared cores) measured 540 MB/s verified against 414 MB/s for a plain
-// io.Copy in one run, and 75-135 against 186-219 MB/s (-count 3) under
-// heavier load; at worst about twice the copy time of the checkpoint.
+// copied. For a model read from an OS directory the shard is verified by
+// reading it, then copied by the kernel (copy_file_range) or hard-linked;
+// otherwise it streams through user space, verified on the way. On a 2 GiB
+// checkpoint the user-space copy took 2.5-5.6 times as long as cp + fsync
+// on this project's shared disk; on 1 GiB (7 interleaved rounds) the
+// verify-then-copy brought the median from 13.65 s to 10.10 s, cp + fsync
+// 6.31 s (BENCHMARKS.md, section 1).
 //
 // Write is atomic: it builds the output in a temporary sibling directory
 // named ".<base>.unmirror-tmp-<pid>-<random>", fsyncs every file and

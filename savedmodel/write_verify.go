@@ -14,8 +14,19 @@ import (
 // (measured on a 256 MiB shard: see TestWriteVerifiesCopiedShards and the
 // package doc). With link, the shard is hard-linked when possible and then
 // verified by reading it.
+//
+// A model read from an OS directory has its shard verified by reading it
+// first and then copied by the kernel (copyFile: copy_file_range), like a
+// hard link: a user-space write of every byte made the copy 2.5-5.6 times
+// slower than cp + fsync on a shared disk (BENCHMARKS.md, section 1).
 func (w *dirWriter) copyShard(m *Model, i int, link bool) error {
 	f := m.Variables.DataFile(i)
+	if m.dir != "" && !link {
+		if _, err := m.Variables.CopyShard(w.ctx, io.Discard, i); err != nil {
+			return fmt.Errorf("savedmodel: write %s: %w", f, err)
+		}
+		return w.copyFile(m, f, f, false)
+	}
 	if link {
 		ok, err := w.link(m, f, f)
 		if err != nil {
