@@ -10,6 +10,7 @@
 #   PY_REPEAT=1      runs of the Python route per model (it is slow)
 #   FIXTURES=1       also compare on every fixture in testdata/models (0: skip)
 #   BIG=1            generate and compare the big models (0: skip)
+#   KINDS="mirrored sharded"  which big models
 #   BENCH_TMP=dir    where the temporary directory goes (default: $TMPDIR or /tmp)
 #   UNMIRROR_TREE=worktree  build the CLI from the working tree, not HEAD
 #
@@ -116,7 +117,7 @@ compare() {
 }
 
 if [[ "$BIG" == 1 ]]; then
-	for kind in mirrored sharded; do
+	for kind in ${KINDS:-mirrored sharded}; do
 		echo "== generating $kind ($SIZE_MIB MiB of variables; load $(load))"
 		"$timer" -f "   generated in %e s" "$py" "$here/genbig.py" "$kind" "$tmp/big_$kind" "$SIZE_MIB"
 		mode=plain
