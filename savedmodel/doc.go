@@ -100,7 +100,8 @@
 // instead of reaching the output. fingerprint.pb is never copied: a fresh one is computed from
 // the written files exactly as TensorFlow computes it (package fingerprint),
 // so it is never stale. saved_model.pbtxt output is produced by prototext,
-// whose spacing is stable for a given build of this package but not
-// across protobuf-go versions; it gets no fingerprint.pb (TensorFlow only
-// fingerprints saved_model.pb).
+// one field per line, with the separator after each field name normalised
+// to one space (prototext picks one or two per binary), so the same input
+// gives the same bytes whatever build writes it; it gets no fingerprint.pb
+// (TensorFlow only fingerprints saved_model.pb).
 package savedmodel

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
-	"google.golang.org/protobuf/encoding/prototext"
 
 	"github.com/unmirror/unmirror/savedmodel/bundle"
 	"github.com/unmirror/unmirror/savedmodel/fingerprint"
@@ -208,7 +207,7 @@ func (m *Model) writeContents(w *dirWriter, opts WriteOptions) error {
 	}
 	var pb []byte
 	if format == FormatText {
-		b, err := prototext.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m.Proto)
+		b, err := marshalText(m.Proto)
 		if err != nil {
 			return fmt.Errorf("savedmodel: write %s: %w", SavedModelPBText, err)
 		}
