@@ -73,13 +73,13 @@ const tmpMarker = ".unmirror-tmp-"
 // Either way every tensor's checksum is verified as its bytes pass
 // (bundle.Reader.CopyShard for a copy, also after a hard link), so a damaged
 // input fails the Write with a *bundle.ChecksumError instead of being
-// copied. For a model read from an OS directory the shard is verified by
-// reading it, then copied by the kernel (copy_file_range) or hard-linked;
-// otherwise it streams through user space, verified on the way. On a 2 GiB
-// checkpoint the user-space copy took 2.5-5.6 times as long as cp + fsync
-// on this project's shared disk; on 1 GiB (7 interleaved rounds) the
-// verify-then-copy brought the median from 13.65 s to 10.10 s, cp + fsync
-// 6.31 s (BENCHMARKS.md, section 1).
+// copied. For a model read from an OS directory the shard is copied by
+// the kernel (copy_file_range) or hard-linked while another goroutine
+// verifies it by reading it; otherwise it streams through user space,
+// verified on the way. On a 2 GiB checkpoint (5 interleaved rounds, quiet
+// machine) the user-space copy took a median 5.19 s, the kernel copy with
+// parallel verification 1.58 s, cp -r + fsync 1.46 s (BENCHMARKS.md,
+// section 1).
 //
 // Write is atomic: it builds the output in a temporary sibling directory
 // named ".<base>.unmirror-tmp-<pid>-<random>", fsyncs every file and

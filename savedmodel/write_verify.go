@@ -1,6 +1,8 @@
 package savedmodel
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,17 +17,29 @@ import (
 // package doc). With link, the shard is hard-linked when possible and then
 // verified by reading it.
 //
-// A model read from an OS directory has its shard verified by reading it
-// first and then copied by the kernel (copyFile: copy_file_range), like a
-// hard link: a user-space write of every byte made the copy 2.5-5.6 times
-// slower than cp + fsync on a shared disk (BENCHMARKS.md, section 1).
+// A model read from an OS directory has its shard copied by the kernel
+// (copyFile: copy_file_range) while another goroutine verifies it by
+// reading it, like a hard link; the output is only renamed into place if
+// both succeed. A user-space write of every byte made the copy 2.5-5.6
+// times slower than cp + fsync on a shared disk (BENCHMARKS.md, section 1).
 func (w *dirWriter) copyShard(m *Model, i int, link bool) error {
 	f := m.Variables.DataFile(i)
 	if m.dir != "" && !link {
-		if _, err := m.Variables.CopyShard(w.ctx, io.Discard, i); err != nil {
-			return fmt.Errorf("savedmodel: write %s: %w", f, err)
+		ctx, cancel := context.WithCancel(w.ctx)
+		defer cancel()
+		verified := make(chan error, 1)
+		go func() {
+			_, err := m.Variables.CopyShard(ctx, io.Discard, i)
+			verified <- err
+		}()
+		cerr := w.copyFile(m, f, f, false)
+		if cerr != nil {
+			cancel()
 		}
-		return w.copyFile(m, f, f, false)
+		if verr := <-verified; verr != nil && (cerr == nil || !errors.Is(verr, context.Canceled)) {
+			return fmt.Errorf("savedmodel: write %s: %w", f, verr)
+		}
+		return cerr
 	}
 	if link {
 		ok, err := w.link(m, f, f)
