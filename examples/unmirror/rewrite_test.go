@@ -58,12 +58,14 @@ func TestQuickStart(t *testing.T) {
 	}
 }
 
-// bigModel writes a copy of the plain fixture whose checkpoint holds an extra
-// float tensor of size bytes, so that writing it takes a moment.
-func bigModel(t *testing.T, size int64) string {
+// copyModel writes a copy of a fixture's saved_model.pb into a new directory
+// named name and returns it with a reader on the fixture's checkpoint and a
+// writer for the copy's, with the same number of shards. The caller copies or
+// adds entries and closes the writer; the reader closes with the test.
+func copyModel(t *testing.T, fixtureName, name string) (string, *bundle.Reader, *bundle.Writer) {
 	t.Helper()
-	src := fixture("plain")
-	dir := filepath.Join(t.TempDir(), "big")
+	src := fixture(fixtureName)
+	dir := filepath.Join(t.TempDir(), name)
 	if err := os.MkdirAll(filepath.Join(dir, savedmodel.VariablesDir), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -78,11 +80,19 @@ func bigModel(t *testing.T, size int64) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-	w, err := bundle.NewWriter(dir, savedmodel.VariablesPrefix, bundle.WriterOptions{})
+	t.Cleanup(func() { r.Close() })
+	w, err := bundle.NewWriter(dir, savedmodel.VariablesPrefix, bundle.WriterOptions{NumShards: r.NumShards()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, r, w
+}
+
+// bigModel writes a copy of the plain fixture whose checkpoint holds an extra
+// float tensor of size bytes, so that writing it takes a moment.
+func bigModel(t *testing.T, size int64) string {
+	t.Helper()
+	dir, r, w := copyModel(t, "plain", "big")
 	for _, k := range r.KeysInDataOrder() {
 		if err := w.Copy(r, k); err != nil {
 			t.Fatal(err)
@@ -163,27 +173,7 @@ func TestInterruptedRewrite(t *testing.T) {
 // checkpoint value differs from its primary w.
 func divergedTowers(t *testing.T) string {
 	t.Helper()
-	src := fixture("tf1_towers")
-	dir := filepath.Join(t.TempDir(), "diverged")
-	if err := os.MkdirAll(filepath.Join(dir, savedmodel.VariablesDir), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	pb, err := os.ReadFile(filepath.Join(src, savedmodel.SavedModelPB))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, savedmodel.SavedModelPB), pb, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r, err := bundle.Open(os.DirFS(src), savedmodel.VariablesPrefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	w, err := bundle.NewWriter(dir, savedmodel.VariablesPrefix, bundle.WriterOptions{NumShards: r.NumShards()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, r, w := copyModel(t, "tf1_towers", "diverged")
 	for _, k := range r.KeysInDataOrder() {
 		if k != "tower_1/w" {
 			if err := w.Copy(r, k); err != nil {
