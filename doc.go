@@ -20,10 +20,13 @@
 //   - collectives with group_size > 1 that wait forever for peers;
 //   - "Could not find variable dense/kernel/replica_1" for per-replica
 //     variables that nothing restores;
-//   - "Looks like you are trying to run a loaded non-Keras model that was
-//     trained using tf.distribute.experimental.ParameterServerStrategy with
-//     variable partitioning, which is not currently supported" for sharded
-//     variables.
+//   - for ParameterServerStrategy's sharded variables, "Looks like you are
+//     trying to run a loaded non-Keras model that was trained using
+//     tf.distribute.experimental.ParameterServerStrategy with variable
+//     partitioning, which is not currently supported" (TF 2.8 to 2.12), or,
+//     for a function that reads the parts directly, "Resource .../part_0
+//     does not exist" from the C++ loader and a silently wrong result from
+//     Python.
 //
 // # Packages and data flow
 //
