@@ -24,31 +24,7 @@ func deviceBlocks(dev string, t device.Target) string {
 			return "not a device name TensorFlow parses"
 		}
 	}
-	var why []string
-	if s.HasJob && s.Job != device.LocalJob {
-		why = append(why, "job "+s.Job+" is not localhost")
-	}
-	if s.HasReplica && s.Replica != 0 {
-		why = append(why, fmt.Sprintf("replica %d is not 0", s.Replica))
-	}
-	if s.HasTask && s.Task != 0 {
-		why = append(why, fmt.Sprintf("task %d is not 0", s.Task))
-	}
-	if s.HasType {
-		switch {
-		case s.Type == device.TypeCPU || (s.Type == device.TypeGPU && t == device.GPU):
-			if s.HasID && s.ID != 0 {
-				why = append(why, fmt.Sprintf("%s:%d does not exist, a one-device process has %s:0", s.Type, s.ID, s.Type))
-			}
-		case s.Type == device.TypeGPU:
-			why = append(why, "a CPU process has no GPU")
-		case device.KindOf(s.Type) == device.KindCPU || device.KindOf(s.Type) == device.KindGPU:
-			why = append(why, fmt.Sprintf("type %q matches no device (the placer compares types case-sensitively)", s.Type))
-		default:
-			why = append(why, fmt.Sprintf("no %s device", s.Type))
-		}
-	}
-	return strings.Join(why, ", ")
+	return t.Unplaceable(s)
 }
 
 // findingKind maps a verify finding's category prefix ("distribution op:")

@@ -508,31 +508,14 @@ func devObjectName(s string) string {
 	return s
 }
 
-// devLocalDevices are the devices of a single local process for each target:
-// the host CPU, and for the GPU target one GPU.
-var devLocalDevices = map[device.Target][]device.Spec{
-	device.CPU: {device.Full(device.LocalJob, 0, 0, device.TypeCPU, 0)},
-	device.GPU: {device.Full(device.LocalJob, 0, 0, device.TypeCPU, 0), device.Full(device.LocalJob, 0, 0, device.TypeGPU, 0)},
-}
-
 // devPlaceable reports whether TensorFlow's placer, in one local process of
-// the target with soft placement off, finds a device for the device string s:
-// s parses as TF parses it and its set fields match the host CPU (or, for the
-// GPU target, GPU:0) exactly, type case included. The verify pass reports
-// only device strings that are not placeable: "/device:CPU:0" in a model
-// saved on one CPU is inside the target, even though the devices pass would
-// clear it.
+// the target with soft placement off, finds a device for the device string s
+// (device.Target.Unplaceable). The verify pass reports only device strings
+// that are not placeable: "/device:CPU:0" in a model saved on one CPU is
+// inside the target, even though the devices pass would clear it.
 func devPlaceable(s string, t device.Target) bool {
 	spec, err := device.Parse(s)
-	if err != nil {
-		return false
-	}
-	for _, d := range devLocalDevices[t] {
-		if spec.Matches(d) {
-			return true
-		}
-	}
-	return false
+	return err == nil && t.Unplaceable(spec) == ""
 }
 
 func remapObjectDevices(c *Context, mg int, og *tfpb.SavedObjectGraph, pol device.Policy) error {
