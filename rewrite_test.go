@@ -15,31 +15,20 @@ import (
 
 	"github.com/unmirror/unmirror"
 	"github.com/unmirror/unmirror/device"
+	"github.com/unmirror/unmirror/internal/corrupt"
 	"github.com/unmirror/unmirror/internal/fixtures"
 	"github.com/unmirror/unmirror/rewrite"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// tree returns every regular file under dir with its content, keyed by
-// slash path relative to dir.
-func tree(t *testing.T, dir string) map[string][]byte {
+// tree returns a hash of every file, directory and symlink under dir,
+// keyed by path relative to dir.
+func tree(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = b
-		return nil
-	})
+	h, err := corrupt.HashTree(dir)
 	require.NoError(t, err)
-	return out
+	return h
 }
 
 func targets() []device.Target { return []device.Target{device.CPU, device.GPU} }
