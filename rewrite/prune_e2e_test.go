@@ -26,7 +26,7 @@ func e2eManifest(t *testing.T) []e2eFixture {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "testdata", "models", "manifest.json"))
 	if err != nil {
-		t.Skipf("no fixture manifest: %v", err)
+		t.Fatalf("no fixture manifest: %v", err)
 	}
 	var m struct {
 		Fixtures []e2eFixture `json:"fixtures"`

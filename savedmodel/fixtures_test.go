@@ -24,7 +24,7 @@ func fixtureModels(t *testing.T) []string {
 		return nil
 	})
 	if len(dirs) == 0 {
-		t.Skip("no fixture models in testdata/models")
+		t.Fatal("no fixture models in testdata/models")
 	}
 	slices.Sort(dirs)
 	return slices.Compact(dirs)

@@ -133,7 +133,7 @@ func TestComputeMatchesFixtureFingerprints(t *testing.T) {
 	more, _ := filepath.Glob("../../testdata/models/*/fingerprint.pb")
 	files = append(files, more...)
 	if len(files) == 0 {
-		t.Skip("no fixture models in testdata/models yet")
+		t.Fatal("no fixture model with a fingerprint.pb in testdata/models")
 	}
 	for _, f := range files {
 		dir := filepath.Dir(f)
