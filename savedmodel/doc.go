@@ -85,7 +85,17 @@
 // # Writing
 //
 // [Model.Write] writes a directory TensorFlow loads, atomically (temporary
-// sibling directory, fsync, rename) and deterministically:
+// sibling directory, fsync, rename) and deterministically. Durability:
+// by default every file and directory is fsynced before the rename and the
+// parent after it, so once Write returns the output survives a power loss.
+// [WriteOptions].NoSync skips the fsyncs only: the output is still renamed
+// into place, so a crash of the process leaves the old output or the
+// complete new one, but after a power loss or kernel crash the new
+// directory may hold empty or short files. TensorFlow's writers never
+// fsync, so NoSync is as durable as tf.saved_model.save. The bytes written
+// are the same either way.
+//
+// Serialization:
 // saved_model.pb is serialized in the C++ protobuf runtime's deterministic
 // order (field numbers ascending, maps sorted), which is the order TF's
 // fingerprint hashes. Files written through that runtime (TF's own test

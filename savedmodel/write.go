@@ -55,6 +55,20 @@ type WriteOptions struct {
 	HardLink bool
 	// Fingerprint controls fingerprint.pb; see FingerprintMode.
 	Fingerprint FingerprintMode
+	// NoSync skips every fsync. The output is still built in a temporary
+	// sibling directory and renamed into place, so a crash or kill of the
+	// process (or a failed Write) still leaves either the old dir or the
+	// complete new one. What is lost is durability against a power loss or
+	// kernel crash: the rename may reach the disk before the files' data,
+	// so after such a failure dir may exist with files that are empty,
+	// short or hold zeros, and a replaced dir (Overwrite) may be gone or be
+	// the old one. TensorFlow's own SavedModel and checkpoint writers never
+	// fsync either (tsl's PosixWritableFile::Sync only flushes the stdio
+	// buffer), so NoSync gives the durability of tf.saved_model.save. The
+	// zero value fsyncs every file and directory before the rename and the
+	// parent directory after it. On a 2 GiB checkpoint the fsyncs are most
+	// of the difference between Write and a plain cp -r (BENCHMARKS.md).
+	NoSync bool
 }
 
 const tmpMarker = ".unmirror-tmp-"
@@ -83,7 +97,7 @@ const tmpMarker = ".unmirror-tmp-"
 //
 // Write is atomic: it builds the output in a temporary sibling directory
 // named ".<base>.unmirror-tmp-<pid>-<random>", fsyncs every file and
-// directory, and renames it into place. On any error, or when ctx is
+// directory (unless opts.NoSync), and renames it into place. On any error, or when ctx is
 // cancelled, the temporary directory is removed and dir is left as it was.
 // Temporary directories left by a killed run (whose process no longer
 // exists) are removed. The input is never modified. dir must not equal,
@@ -121,7 +135,7 @@ func (m *Model) Write(ctx context.Context, dir string, opts WriteOptions) (err e
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return fmt.Errorf("savedmodel: write: %w", err)
 	}
-	w := &dirWriter{ctx: ctx, root: tmp, dirs: []string{tmp}}
+	w := &dirWriter{ctx: ctx, root: tmp, dirs: []string{tmp}, noSync: opts.NoSync}
 	if err := m.writeContents(w, opts); err != nil {
 		return err
 	}
@@ -131,7 +145,7 @@ func (m *Model) Write(ctx context.Context, dir string, opts WriteOptions) (err e
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("savedmodel: write: %w", err)
 	}
-	return replaceDir(tmp, out, existing)
+	return w.replaceDir(tmp, out, existing)
 }
 
 // replaceable reports whether out exists, and fails unless it may be
@@ -291,7 +305,9 @@ func (m *Model) rewriteBundle(w *dirWriter) ([]byte, error) {
 	if m.Variables != nil && m.Variables.NumShards() > 1 {
 		shards = m.Variables.NumShards()
 	}
-	bw, err := bundle.NewWriter(w.root, VariablesPrefix, bundle.WriterOptions{NumShards: shards})
+	// The dirWriter fsyncs the bundle's files itself (unless NoSync), so
+	// that every fsync of a Write goes through one place.
+	bw, err := bundle.NewWriter(w.root, VariablesPrefix, bundle.WriterOptions{NumShards: shards, NoSync: true})
 	if err != nil {
 		return nil, fmt.Errorf("savedmodel: write variables: %w", err)
 	}
@@ -308,7 +324,16 @@ func (m *Model) rewriteBundle(w *dirWriter) ([]byte, error) {
 	if err := bw.Close(); err != nil {
 		return nil, fmt.Errorf("savedmodel: write variables: %w", err)
 	}
-	return w.readBack(VariablesPrefix + ".index")
+	for i := 0; i < shards; i++ {
+		if err := w.syncPath(w.abs(bundle.DataName(VariablesPrefix, i, shards))); err != nil {
+			return nil, err
+		}
+	}
+	index := bundle.IndexName(VariablesPrefix)
+	if err := w.syncPath(w.abs(index)); err != nil {
+		return nil, err
+	}
+	return w.readBack(index)
 }
 
 func (m *Model) addPlanned(ctx context.Context, bw *bundle.Writer, key string) error {
@@ -336,9 +361,25 @@ func (m *Model) addPlanned(ctx context.Context, bw *bundle.Writer, key string) e
 
 // dirWriter writes files under root, tracking directories to fsync.
 type dirWriter struct {
-	ctx  context.Context
-	root string
-	dirs []string
+	ctx    context.Context
+	root   string
+	dirs   []string
+	noSync bool // WriteOptions.NoSync: skip every fsync
+}
+
+// fsyncHook, when set (by tests), is called with the path of every file
+// or directory a Write fsyncs, before the fsync.
+var fsyncHook func(path string)
+
+// sync fsyncs f (whose path is p) unless the Write is NoSync.
+func (w *dirWriter) sync(f *os.File, p string) error {
+	if w.noSync {
+		return nil
+	}
+	if fsyncHook != nil {
+		fsyncHook(p)
+	}
+	return f.Sync()
 }
 
 func (w *dirWriter) abs(rel string) string { return filepath.Join(w.root, filepath.FromSlash(rel)) }
@@ -370,13 +411,14 @@ func (w *dirWriter) create(rel string, fill func(io.Writer) error) error {
 			return err
 		}
 	}
-	f, err := os.OpenFile(w.abs(rel), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	p := w.abs(rel)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("savedmodel: write: %w", err)
 	}
 	err = fill(f)
 	if err == nil {
-		err = f.Sync()
+		err = w.sync(f, p)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -445,19 +487,23 @@ func (w *dirWriter) readBack(rel string) ([]byte, error) {
 // syncDirs fsyncs every directory created, deepest first.
 func (w *dirWriter) syncDirs() error {
 	for i := len(w.dirs) - 1; i >= 0; i-- {
-		if err := syncPath(w.dirs[i]); err != nil {
+		if err := w.syncPath(w.dirs[i]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func syncPath(p string) error {
+// syncPath fsyncs the file or directory p unless the Write is NoSync.
+func (w *dirWriter) syncPath(p string) error {
+	if w.noSync {
+		return nil
+	}
 	f, err := os.Open(p)
 	if err != nil {
 		return fmt.Errorf("savedmodel: write: %w", err)
 	}
-	err = f.Sync()
+	err = w.sync(f, p)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -483,13 +529,13 @@ func (c ctxReader) Read(p []byte) (int, error) {
 }
 
 // replaceDir renames tmp to out, first moving an existing out aside.
-func replaceDir(tmp, out string, existing bool) error {
+func (w *dirWriter) replaceDir(tmp, out string, existing bool) error {
 	parent := filepath.Dir(out)
 	if !existing {
 		if err := os.Rename(tmp, out); err != nil {
 			return fmt.Errorf("savedmodel: write: %w", err)
 		}
-		return syncPath(parent)
+		return w.syncPath(parent)
 	}
 	old, err := os.MkdirTemp(parent, fmt.Sprintf(".%s%s%d-", filepath.Base(out), oldMarker, os.Getpid()))
 	if err != nil {
@@ -508,7 +554,7 @@ func replaceDir(tmp, out string, existing bool) error {
 		}
 		return fmt.Errorf("savedmodel: write: %w", err)
 	}
-	if err := syncPath(parent); err != nil {
+	if err := w.syncPath(parent); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(old); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -54,13 +55,16 @@ type rewriteFlags struct {
 	dryRun          bool
 	force           bool
 	hardlink        bool
+	noSync          bool
 	text            bool
 	json            bool
 	verbose         bool
 	quiet           bool
 }
 
-func runRewrite(e *env, args []string) int {
+// rewriteFlagSet returns the flags of rewrite (but the read flags) and
+// where they are parsed to.
+func rewriteFlagSet(e *env) (*flag.FlagSet, *rewriteFlags) {
 	var f rewriteFlags
 	fs := newFlags(e, "rewrite", rewriteHelp)
 	fs.Var(&f.target, "target", "device the output must load on: cpu or gpu")
@@ -70,10 +74,25 @@ func runRewrite(e *env, args []string) int {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "run the passes and report, write nothing")
 	fs.BoolVar(&f.force, "force", false, "replace an existing DST")
 	fs.BoolVar(&f.hardlink, "hardlink", false, "hard-link unchanged variables and assets instead of copying them")
+	fs.BoolVar(&f.noSync, "no-sync", false, "do not fsync DST (still atomic; a power loss may truncate it)")
 	fs.BoolVar(&f.text, "text", false, "write saved_model.pbtxt instead of the input's format")
 	fs.BoolVar(&f.json, "json", false, "print the report as one JSON document (schema in README.md)")
 	fs.BoolVar(&f.verbose, "v", false, "print every change and finding")
 	fs.BoolVar(&f.quiet, "quiet", false, "print nothing but errors; no progress")
+	return fs, &f
+}
+
+// writeOptions are the savedmodel.WriteOptions the flags select.
+func (f *rewriteFlags) writeOptions() savedmodel.WriteOptions {
+	o := savedmodel.WriteOptions{Overwrite: f.force, HardLink: f.hardlink, NoSync: f.noSync}
+	if f.text {
+		o.Format = savedmodel.FormatText
+	}
+	return o
+}
+
+func runRewrite(e *env, args []string) int {
+	fs, f := rewriteFlagSet(e)
 	ro := addReadFlags(fs)
 	min := 2
 	if hasFlag(args, "dry-run") {
@@ -106,11 +125,8 @@ func runRewrite(e *env, args []string) int {
 		Options: rewrite.Options{Target: f.target, DryRun: f.dryRun,
 			AllowDivergence: f.allowDivergence, DropOptimizer: f.dropOptimizer},
 		Pipeline: p,
-		Write:    savedmodel.WriteOptions{Overwrite: f.force, HardLink: f.hardlink},
+		Write:    f.writeOptions(),
 		Read:     *ro,
-	}
-	if f.text {
-		opts.Write.Format = savedmodel.FormatText
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -124,11 +140,11 @@ func runRewrite(e *env, args []string) int {
 
 	written := err == nil && !f.dryRun
 	if rep != nil {
-		if werr := printReport(e, f, src, dst, p, rep, written, err); werr != nil {
+		if werr := printReport(e, *f, src, dst, p, rep, written, err); werr != nil {
 			return fail(e, "rewrite", exitIO, "cannot write output", werr)
 		}
 	}
-	return rewriteExit(ctx, e, f, src, dst, rep, err)
+	return rewriteExit(ctx, e, *f, src, dst, rep, err)
 }
 
 // hasFlag reports whether args hold the boolean flag name (-name, --name,

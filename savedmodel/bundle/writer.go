@@ -23,9 +23,17 @@ const copyBufferSize = 1 << 20
 // it go straight to the file.
 const shardBufferSize = 64 << 10
 
-// WriterOptions configures a Writer. The zero value writes one shard.
+// WriterOptions configures a Writer. The zero value writes one shard and
+// fsyncs every file it writes.
 type WriterOptions struct {
 	NumShards int // number of data shards; 0 means 1
+	// NoSync makes Close skip the fsync of the data shards and the index
+	// (TensorFlow's BundleWriter does not fsync either). The files are then
+	// complete for every reader once Close returns, but a power loss or
+	// kernel crash may leave them empty or short on disk. A caller that
+	// fsyncs the files itself (or renames a directory into place after
+	// fsyncing it) sets it to avoid syncing twice.
+	NoSync bool
 }
 
 // Writer writes a bundle into an OS directory. Data shards are written as
@@ -38,8 +46,19 @@ type Writer struct {
 	sizes       []int64
 	entries     map[string]*tfpb.BundleEntryProto
 	copyBuf     []byte
+	noSync      bool
 	err         error // sticky: a data file may hold partial bytes
 	closed      bool
+}
+
+// fileSync fsyncs a file Close wrote; tests replace it to count the calls.
+var fileSync = (*os.File).Sync
+
+func (w *Writer) sync(f *os.File) error {
+	if w.noSync {
+		return nil
+	}
+	return fileSync(f)
 }
 
 // NewWriter creates dir/prefix.index and the data shards
@@ -53,7 +72,7 @@ func NewWriter(dir, prefix string, opts WriterOptions) (*Writer, error) {
 	if n < 0 || n > 99999 {
 		return nil, fmt.Errorf("bundle: NumShards %d out of range [1, 99999]", n)
 	}
-	w := &Writer{dir: dir, prefix: prefix, entries: map[string]*tfpb.BundleEntryProto{}}
+	w := &Writer{dir: dir, prefix: prefix, entries: map[string]*tfpb.BundleEntryProto{}, noSync: opts.NoSync}
 	for i := 0; i < n; i++ {
 		f, err := os.Create(filepath.Join(dir, DataName(prefix, i, n)))
 		if err != nil {
@@ -234,7 +253,7 @@ func (w *Writer) CopyContext(ctx context.Context, r *Reader, key string) error {
 }
 
 // Close flushes and syncs the data shards, then writes, syncs and closes the
-// index: the header (num_shards, little-endian, producer 1) and the entries
+// index (no syncs with WriterOptions.NoSync): the header (num_shards, little-endian, producer 1) and the entries
 // sorted by key. After a failed Add or Copy it closes the files, writes no
 // index and returns that error.
 func (w *Writer) Close() error {
@@ -252,7 +271,7 @@ func (w *Writer) Close() error {
 			err = b.Flush()
 		}
 		if err == nil {
-			err = w.files[i].Sync()
+			err = w.sync(w.files[i])
 		}
 		if err != nil {
 			w.err = fmt.Errorf("bundle: %s: %w", w.dataFile(i), err)
@@ -291,7 +310,7 @@ func (w *Writer) writeIndex() error {
 		err = bw.Flush()
 	}
 	if err == nil {
-		err = f.Sync()
+		err = w.sync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -306,5 +307,45 @@ func TestCopyContextCancelled(t *testing.T) {
 	}
 	if err := w.Close(); !errors.Is(err, context.Canceled) {
 		t.Errorf("Close after a cancelled copy: %v", err)
+	}
+}
+
+// Close fsyncs every data shard and the index, and nothing with NoSync;
+// the files are the same either way.
+func TestWriterNoSync(t *testing.T) {
+	var synced []string
+	fileSync = func(f *os.File) error {
+		synced = append(synced, filepath.Base(f.Name()))
+		return f.Sync()
+	}
+	defer func() { fileSync = (*os.File).Sync }()
+	write := func(dir string, noSync bool) {
+		w, err := NewWriter(dir, "ckpt", WriterOptions{NumShards: 2, NoSync: noSync})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, k := range []string{"a", "b", "c"} {
+			e := &tfpb.BundleEntryProto{Dtype: types_go_proto.DataType_DT_FLOAT, Shape: &tsp.TensorShapeProto{}, ShardId: int32(i % 2)}
+			if err := w.Add(k, e, bytes.NewReader([]byte{byte(i), 0, 0x80, 0x3f})); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	durable, fast := t.TempDir(), t.TempDir()
+	write(durable, false)
+	want := []string{"ckpt.data-00000-of-00002", "ckpt.data-00001-of-00002", "ckpt.index"}
+	if !slices.Equal(synced, want) {
+		t.Errorf("Close fsynced %q, want %q", synced, want)
+	}
+	synced = nil
+	write(fast, true)
+	if len(synced) != 0 {
+		t.Errorf("Close with NoSync fsynced %q", synced)
+	}
+	for _, f := range want {
+		sameFile(t, filepath.Join(durable, f), filepath.Join(fast, f))
 	}
 }

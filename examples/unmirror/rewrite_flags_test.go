@@ -1,0 +1,50 @@
+package main
+
+import (
+	"maps"
+	"path/filepath"
+	"testing"
+
+	"github.com/unmirror/unmirror/internal/corrupt"
+	"github.com/unmirror/unmirror/savedmodel"
+)
+
+// The write flags of rewrite reach savedmodel.WriteOptions.
+func TestRewriteWriteFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want savedmodel.WriteOptions
+	}{
+		{nil, savedmodel.WriteOptions{}},
+		{[]string{"--no-sync"}, savedmodel.WriteOptions{NoSync: true}},
+		{[]string{"--hardlink", "--no-sync", "--force"}, savedmodel.WriteOptions{HardLink: true, NoSync: true, Overwrite: true}},
+		{[]string{"--text"}, savedmodel.WriteOptions{Format: savedmodel.FormatText}},
+	} {
+		fs, f := rewriteFlagSet(&env{})
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if got := f.writeOptions(); got != tc.want {
+			t.Errorf("%v: WriteOptions %+v, want %+v", tc.args, got, tc.want)
+		}
+	}
+}
+
+// rewrite --no-sync writes the same bytes as rewrite.
+func TestRewriteNoSyncSameOutput(t *testing.T) {
+	var trees []map[string]string
+	for _, args := range [][]string{{"rewrite", "--quiet"}, {"rewrite", "--quiet", "--no-sync"}} {
+		out := filepath.Join(t.TempDir(), "out")
+		if r := cli(t, append(args, fixture("mirrored_expand"), out)...); r.code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+		h, err := corrupt.HashTree(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trees = append(trees, h)
+	}
+	if !maps.Equal(trees[0], trees[1]) {
+		t.Errorf("--no-sync output differs:\n%v\n%v", trees[0], trees[1])
+	}
+}
