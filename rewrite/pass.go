@@ -55,15 +55,19 @@ func (c *Context) MetaGraphs() []*tfpb.MetaGraphDef {
 	return c.Model.Proto.GetMetaGraphs()
 }
 
-// Graph returns the index of meta graph mg's GraphDef, built on first use
-// in this pass. Edits made through it change the model. A pass that edits
-// graph protos directly, bypassing the index, must not use an index it
-// fetched before that edit.
+// Graph returns the index of meta graph mg's GraphDef. Edits made through
+// it change the model. A pass that edits graph protos directly, bypassing
+// the index, must not use an index it fetched before that edit.
+//
+// The index may be one the pipeline built before the pass ran (it shares
+// indexes between passes while they match the protos, so that a model of
+// a million nodes is not indexed once per pass), or it is built on first
+// use. Either way it matches the protos when the pass starts.
 func (c *Context) Graph(mg int) *graphdef.Graph {
-	if g, ok := c.graphs[mg]; ok {
+	m := c.MetaGraphs()[mg]
+	if g, ok := c.graphs[mg]; ok && g.GraphDef() == m.GraphDef {
 		return g
 	}
-	m := c.MetaGraphs()[mg]
 	if m.GraphDef == nil {
 		m.GraphDef = new(graphpb.GraphDef)
 	}

@@ -71,13 +71,20 @@ func (p *Pipeline) Run(ctx context.Context, m *savedmodel.Model, opts Options) (
 		return nil, err
 	}
 	rep := &Report{Target: strings.ToLower(opts.Target.String()), DryRun: opts.DryRun, Passes: []PassReport{}}
-	known := graphProblems(m)
+	// graphs holds the graph indexes shared by the passes. An index is
+	// handed on only while it matches the protos: it was built by the last
+	// validation (nothing changed since), or by a pass that changed nothing.
+	// After a pass that changed something, validation rebuilds every index
+	// from the protos, so a pass that edited protos behind an index's back
+	// never passes that index on.
+	graphs := map[int]*graphdef.Graph{}
+	known := graphProblems(m, graphs)
 	for _, ps := range p.Passes {
 		if err := ctx.Err(); err != nil {
 			return rep, fmt.Errorf("rewrite: before pass %s: %w", ps.Name, err)
 		}
 		pr := PassReport{Pass: ps.Name, Changes: []Change{}, Findings: []Finding{}, Notes: []Note{}}
-		c := &Context{Ctx: ctx, Model: m, Options: opts, pass: ps, report: &pr, graphs: map[int]*graphdef.Graph{}}
+		c := &Context{Ctx: ctx, Model: m, Options: opts, pass: ps, report: &pr, graphs: graphs}
 		err := ps.Run(c)
 		rep.Passes = append(rep.Passes, pr)
 		if err != nil {
@@ -90,7 +97,8 @@ func (p *Pipeline) Run(ctx context.Context, m *savedmodel.Model, opts Options) (
 		if len(pr.Changes) == 0 {
 			continue
 		}
-		now := graphProblems(m)
+		graphs = map[int]*graphdef.Graph{}
+		now := graphProblems(m, graphs)
 		for key, prob := range now {
 			if _, old := known[key]; !old {
 				return rep, &PassError{Pass: ps.Name, Where: Node(prob.mg, prob.prob.Function, prob.prob.Node),
@@ -107,17 +115,20 @@ type graphProblem struct {
 	prob graphdef.Problem
 }
 
-// graphProblems validates every GraphDef of m and returns its problems keyed
-// by meta graph, function, node and message, so that problems can be
-// compared across passes.
-func graphProblems(m *savedmodel.Model) map[string]graphProblem {
+// graphProblems indexes and validates every GraphDef of m, storing the
+// indexes in graphs by meta graph, and returns the problems keyed by meta
+// graph, function, node and message, so that problems can be compared
+// across passes.
+func graphProblems(m *savedmodel.Model, graphs map[int]*graphdef.Graph) map[string]graphProblem {
 	out := map[string]graphProblem{}
 	for i, mg := range m.Proto.GetMetaGraphs() {
 		if mg.GetGraphDef() == nil {
 			continue
 		}
+		g := graphdef.New(mg.GetGraphDef())
+		graphs[i] = g
 		var ve *graphdef.ValidationError
-		if !errors.As(graphdef.Validate(mg.GetGraphDef()), &ve) {
+		if !errors.As(g.Validate(), &ve) {
 			continue
 		}
 		for _, p := range ve.Problems {
