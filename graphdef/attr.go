@@ -21,23 +21,41 @@ const ColocPrefix = "loc:@"
 func FuncAttrs(n *nodepb.NodeDef) []string { return funcAttrNames(n) }
 
 func funcAttrNames(n *nodepb.NodeDef) []string {
+	calls, _ := attrRefs(n, false)
+	return calls
+}
+
+// attrRefs returns funcAttrNames(n) and, if coloc is set, colocNames(n),
+// from one pass over n's attrs: Go map iteration is the main cost of
+// indexing a node, and attrs of any op may hold functions (TF accepts
+// "_"-prefixed attrs of any type on every op), so there is no shortcut by
+// op type.
+func attrRefs(n *nodepb.NodeDef, coloc bool) (calls, locs []string) {
+	if len(n.GetAttr()) == 0 {
+		return nil, nil
+	}
 	has := false
-	for _, v := range n.GetAttr() {
+	var class *attrpb.AttrValue_ListValue
+	for k, v := range n.Attr {
 		switch x := v.GetValue().(type) {
 		case *attrpb.AttrValue_Func:
 			has = true
 		case *attrpb.AttrValue_List:
 			has = has || len(x.List.GetFunc()) > 0
+			if coloc && k == ClassAttr {
+				class = x.List
+			}
 		}
 	}
-	if !has {
-		return nil
+	if has {
+		for _, k := range sortedKeys(n.Attr) {
+			calls = appendFuncs(calls, n.Attr[k])
+		}
 	}
-	var out []string
-	for _, k := range sortedKeys(n.GetAttr()) {
-		out = appendFuncs(out, n.Attr[k])
+	if class != nil {
+		locs = colocList(class)
 	}
-	return out
+	return calls, locs
 }
 
 func appendFuncs(out []string, v *attrpb.AttrValue) []string {
@@ -110,12 +128,12 @@ func sortedKeys[V any](m map[string]V) []string {
 func Colocation(n *nodepb.NodeDef) []string { return colocNames(n) }
 
 func colocNames(n *nodepb.NodeDef) []string {
-	v, ok := n.GetAttr()[ClassAttr]
-	if !ok {
-		return nil
-	}
+	return colocList(n.GetAttr()[ClassAttr].GetList())
+}
+
+func colocList(l *attrpb.AttrValue_ListValue) []string {
 	var out []string
-	for _, s := range v.GetList().GetS() {
+	for _, s := range l.GetS() {
 		if name, ok := strings.CutPrefix(string(s), ColocPrefix); ok && !slices.Contains(out, name) {
 			out = append(out, name)
 		}

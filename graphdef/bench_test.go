@@ -12,6 +12,7 @@ import (
 	fnpb "github.com/wamuir/graft/tensorflow/core/framework/function_go_proto"
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
+	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 )
 
 // synth builds a TF2-shaped graph of about n nodes: a fifth in the main
@@ -88,35 +89,99 @@ func cpuNow() time.Duration {
 
 // benchPerUnit runs, for each size, setup (untimed) then run (timed) on a
 // fresh synthetic graph per iteration, and reports wall and CPU
-// nanoseconds per unit (node or edit) that run returns.
+// nanoseconds, allocations and bytes allocated per unit (node or edit)
+// that run returns.
 func benchPerUnit[S any](b *testing.B, setup func(gd *graphpb.GraphDef) S, run func(b *testing.B, s S) int) {
+	benchOn(b, synth, setup, run)
+}
+
+// benchOn is benchPerUnit on graphs made by gen.
+func benchOn[S any](b *testing.B, gen func(int) *graphpb.GraphDef, setup func(gd *graphpb.GraphDef) S, run func(b *testing.B, s S) int) {
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
 			units := 0
 			var cpu, wall time.Duration
+			var allocs, bytes uint64
+			var m0, m1 runtime.MemStats
 			b.StopTimer()
 			for i := 0; i < b.N; i++ {
-				s := setup(synth(n))
+				s := setup(gen(n))
 				runtime.GC()
+				runtime.ReadMemStats(&m0)
 				b.StartTimer()
 				c0, w0 := cpuNow(), time.Now()
 				units += run(b, s)
 				cpu += cpuNow() - c0
 				wall += time.Since(w0)
 				b.StopTimer()
+				runtime.ReadMemStats(&m1)
+				allocs += m1.Mallocs - m0.Mallocs
+				bytes += m1.TotalAlloc - m0.TotalAlloc
 			}
 			b.ReportMetric(float64(wall.Nanoseconds())/float64(units), "ns/unit")
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(units), "cpu-ns/unit")
+			b.ReportMetric(float64(allocs)/float64(units), "allocs/unit")
+			b.ReportMetric(float64(bytes)/float64(units), "B/unit")
 		})
 	}
 }
 
 func BenchmarkNew(b *testing.B) {
-	benchPerUnit(b, func(gd *graphpb.GraphDef) *graphpb.GraphDef { return gd },
-		func(b *testing.B, gd *graphpb.GraphDef) int {
-			New(gd)
-			return nodeCount(gd)
-		})
+	benchPerUnit(b, func(gd *graphpb.GraphDef) *graphpb.GraphDef { return gd }, runNew)
+}
+
+func runNew(b *testing.B, gd *graphpb.GraphDef) int {
+	New(gd)
+	return nodeCount(gd)
+}
+
+// BenchmarkNewRich is BenchmarkNew on richSynth graphs, whose nodes carry
+// the attrs TF writes.
+func BenchmarkNewRich(b *testing.B) {
+	benchOn(b, richSynth, func(gd *graphpb.GraphDef) *graphpb.GraphDef { return gd }, runNew)
+}
+
+// BenchmarkValidateRich is BenchmarkValidate on richSynth graphs.
+func BenchmarkValidateRich(b *testing.B) {
+	benchOn(b, richSynth, New, runValidate)
+}
+
+// richSynth is synth with the attrs TF 2 writes on such nodes (types,
+// shapes, transposes, collective and call settings), 3 to 7 per node, so
+// that indexing pays for attr maps of realistic size.
+func richSynth(n int) *graphpb.GraphDef {
+	gd := synth(n)
+	b := func(v bool) *attrpb.AttrValue { return &attrpb.AttrValue{Value: &attrpb.AttrValue_B{B: v}} }
+	s := func(v string) *attrpb.AttrValue { return &attrpb.AttrValue{Value: &attrpb.AttrValue_S{S: []byte(v)}} }
+	shapes := &attrpb.AttrValue{Value: &attrpb.AttrValue_List{List: &attrpb.AttrValue_ListValue{}}}
+	rich := func(nd *nodepb.NodeDef) {
+		withAttr(nd, "_output_shapes", shapes)
+		switch nd.Op {
+		case "MatMul":
+			withAttr(withAttr(nd, "transpose_a", b(false)), "transpose_b", b(false))
+		case "CollectiveReduceV2":
+			withAttr(withAttr(nd, "merge_op", s("Add")), "final_op", s("Id"))
+			withAttr(withAttr(nd, "communication_hint", s("auto")), "Tout", typeAttr(3))
+		case "StatefulPartitionedCall":
+			tout := &attrpb.AttrValue_ListValue{Type: []typespb.DataType{typespb.DataType_DT_FLOAT}}
+			withAttr(withAttr(nd, "Tout", &attrpb.AttrValue{Value: &attrpb.AttrValue_List{List: tout}}), "config", s(""))
+			withAttr(withAttr(nd, "config_proto", s("")), "executor_type", s(""))
+		case "VarHandleOp":
+			withAttr(withAttr(nd, "shared_name", s(nd.Name)), "dtype", typeAttr(1))
+			withAttr(nd, "shape", shapes)
+		case "Placeholder":
+			withAttr(withAttr(nd, "dtype", typeAttr(1)), "shape", shapes)
+		}
+	}
+	for _, nd := range gd.Node {
+		rich(nd)
+	}
+	for _, fd := range gd.GetLibrary().GetFunction() {
+		for _, nd := range fd.NodeDef {
+			rich(nd)
+		}
+	}
+	return gd
 }
 
 func BenchmarkWalkClearDevices(b *testing.B) {
@@ -150,12 +215,14 @@ func BenchmarkReachable(b *testing.B) {
 }
 
 func BenchmarkValidate(b *testing.B) {
-	benchPerUnit(b, New, func(b *testing.B, g *Graph) int {
-		if err := g.Validate(); err != nil {
-			b.Fatal(err)
-		}
-		return nodeCount(g.def)
-	})
+	benchPerUnit(b, New, runValidate)
+}
+
+func runValidate(b *testing.B, g *Graph) int {
+	if err := g.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	return nodeCount(g.def)
 }
 
 // BenchmarkEdits replaces every collective by an Identity and folds every

@@ -29,7 +29,7 @@ func (g *Graph) Callers(fn string) []NodeRef {
 	var out []NodeRef
 	seen := map[*nodepb.NodeDef]bool{}
 	if _, ok := g.funcs[fn]; ok {
-		for _, e := range g.byOp[fn] {
+		for _, e := range g.opEntries(fn) {
 			seen[e.def] = true
 			out = append(out, NodeRef{e.body, e.def})
 		}

@@ -9,9 +9,10 @@ import (
 )
 
 // FuzzGraph feeds arbitrary GraphDef bytes (seeded with TF's small test
-// models) through indexing, validation, reachability, dumping and a few
-// edits: nothing may panic, and the index must match a fresh one after the
-// edits. Seeds are kept under 8 KiB: the fuzzer minimizes every new
+// models and generated graphs) through indexing (which must equal the
+// node-by-node index, Validate included), validation, reachability,
+// dumping and a few edits: nothing may panic, and the index must match a
+// fresh one after the edits. Seeds are kept under 8 KiB: the fuzzer minimizes every new
 // interesting input, which on large GraphDefs takes minutes and looks like
 // a hang (or run with -fuzzminimizetime=10s).
 func FuzzGraph(f *testing.F) {
@@ -21,11 +22,17 @@ func FuzzGraph(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	for s := range uint64(20) {
+		if b, err := proto.Marshal(randGraph(s)); err == nil {
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		gd := &graphpb.GraphDef{}
 		if proto.Unmarshal(data, gd) != nil {
 			return
 		}
+		checkNewMatchesPerNode(t, "input", gd)
 		g := New(gd)
 		_ = g.Validate()
 		var roots Roots

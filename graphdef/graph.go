@@ -23,9 +23,11 @@ type Graph struct {
 	// dupFuncs lists function names defined more than once (the index
 	// keeps the first definition).
 	dupFuncs []string
-	unnamed  int                 // functions without a signature name (not indexed)
-	grads    map[string]string   // function -> gradient function
-	byOp     map[string][]*entry // op type -> nodes; entry.opIdx is the position
+	unnamed  int               // functions without a signature name (not indexed)
+	grads    map[string]string // function -> gradient function
+	// byOp maps an op type to its nodes; entry.opIdx is the position. The
+	// slice is behind a pointer so that adding a node is one map read.
+	byOp map[string]*[]*entry
 	// attrCallers maps a function name to the nodes naming it in a func
 	// or list(func) attr. Calls by op type are found through byOp.
 	attrCallers map[string]map[*nodepb.NodeDef]*Body
@@ -102,7 +104,7 @@ func New(gd *graphpb.GraphDef) *Graph {
 		def:         gd,
 		funcs:       map[string]*Body{},
 		grads:       map[string]string{},
-		byOp:        map[string][]*entry{},
+		byOp:        map[string]*[]*entry{},
 		attrCallers: map[string]map[*nodepb.NodeDef]*Body{},
 	}
 	g.main = g.newBody(nil, gd.GetNode())
@@ -131,12 +133,7 @@ func (g *Graph) indexFunction(fd *fnpb.FunctionDef) *Body {
 }
 
 func (g *Graph) newBody(fd *fnpb.FunctionDef, nodes []*nodepb.NodeDef) *Body {
-	b := &Body{
-		g:     g,
-		fn:    fd,
-		nodes: make(map[string]*entry, len(nodes)),
-		users: make(map[string][]*nodepb.NodeDef, len(nodes)),
-	}
+	b := &Body{g: g, fn: fd}
 	if fd != nil {
 		b.name = fd.GetSignature().GetName()
 		b.args = map[string]int{}
@@ -144,24 +141,110 @@ func (g *Graph) newBody(fd *fnpb.FunctionDef, nodes []*nodepb.NodeDef) *Body {
 			b.args[a.GetName()] = i
 		}
 	}
-	// Entries and their refs come from two slabs, one allocation each.
+	// Entries come from one slab. Names are entered last node first, so
+	// that the first definition of a duplicated name is the one indexed,
+	// with one map write per node.
 	slab := make([]entry, len(nodes))
+	b.nodes = make(map[string]*entry, len(nodes))
 	inputs := 0
-	for _, n := range nodes {
-		inputs += len(n.Input)
+	for i := len(nodes) - 1; i >= 0; i-- {
+		slab[i].pos = i
+		b.nodes[nodes[i].GetName()] = &slab[i]
+		inputs += len(nodes[i].Input)
 	}
-	refs := make([]string, inputs)
+	dups := len(b.nodes) < len(nodes)
+	u := userGroups{refs: make([]string, inputs), group: make([]int32, 0, inputs), uses: make([]int32, len(nodes))}
 	for i, n := range nodes {
-		if _, ok := b.nodes[n.GetName()]; ok {
+		e := &slab[i]
+		if dups && b.nodes[n.GetName()] != e {
 			b.dups = append(b.dups, n.GetName())
 			continue
 		}
-		e := &slab[i]
 		k := len(n.Input)
-		e.refs, refs = refs[:k:k], refs[k:]
-		b.indexInto(e, n, i)
+		e.refs, u.refs = u.refs[:k:k], u.refs[k:]
+		for j, in := range n.Input {
+			p := producer(in)
+			e.refs[j] = p
+			u.add(b, p)
+		}
+		b.fill(e, n, i)
 	}
+	b.users = u.build(nodes, slab)
 	return b
+}
+
+// userGroups builds Body.users in bulk: every input is first assigned the
+// group of its producer name (group i < len(nodes) is node i, later groups
+// are names that no node has: arguments and dangling references), then
+// each group's users get one sub-slice of a single slab, in node and input
+// order, as appending input by input would give.
+type userGroups struct {
+	refs   []string         // the unused part of the refs slab
+	group  []int32          // group of each indexed input, in order
+	uses   []int32          // number of inputs per group
+	other  map[string]int32 // group of each name that is not a node
+	others []string         // names of groups len(nodes)...
+}
+
+func (u *userGroups) add(b *Body, p string) {
+	var id int32
+	if e := b.nodes[p]; e != nil {
+		id = int32(e.pos)
+	} else {
+		var ok bool
+		if id, ok = u.other[p]; !ok {
+			if u.other == nil {
+				u.other = map[string]int32{}
+			}
+			id = int32(len(u.uses))
+			u.other[p] = id
+			u.others = append(u.others, p)
+			u.uses = append(u.uses, 0)
+		}
+	}
+	u.group = append(u.group, id)
+	u.uses[id]++
+}
+
+func (u *userGroups) build(nodes []*nodepb.NodeDef, slab []entry) map[string][]*nodepb.NodeDef {
+	groups := 0
+	next := make([]int32, len(u.uses)) // where the group's next user goes
+	off := int32(0)
+	for id, c := range u.uses {
+		next[id] = off
+		off += c
+		if c > 0 {
+			groups++
+		}
+	}
+	users := make(map[string][]*nodepb.NodeDef, groups)
+	all := make([]*nodepb.NodeDef, len(u.group))
+	k := 0
+	for i, n := range nodes {
+		if slab[i].def != n {
+			continue // a duplicate, not indexed
+		}
+		for range n.Input {
+			id := u.group[k]
+			all[next[id]] = n
+			next[id]++
+			k++
+		}
+	}
+	for id, c := range u.uses {
+		if c == 0 {
+			continue
+		}
+		name := ""
+		if id < len(nodes) {
+			name = nodes[id].GetName()
+		} else {
+			name = u.others[id-len(nodes)]
+		}
+		end := next[id]
+		users[name] = all[end-c : end : end]
+	}
+	return users
 }
 
 // producer returns the referenced name of an input string without
@@ -179,21 +262,22 @@ func (b *Body) index(n *nodepb.NodeDef, pos int) {
 	e := &entry{}
 	if len(n.Input) > 0 {
 		e.refs = make([]string, len(n.Input))
-	}
-	b.indexInto(e, n, pos)
-}
-
-// indexInto fills e (whose refs has len(n.Input) elements) and indexes it.
-func (b *Body) indexInto(e *entry, n *nodepb.NodeDef, pos int) {
-	e.body, e.def, e.name, e.op, e.pos = b, n, n.GetName(), n.GetOp(), pos
-	if len(n.Input) > 0 {
 		for i, in := range n.Input {
 			p := producer(in)
 			e.refs[i] = p
 			b.users[p] = append(b.users[p], n)
 		}
 	}
-	e.calls = funcAttrNames(n)
+	b.fill(e, n, pos)
+	b.nodes[n.GetName()] = e
+}
+
+// fill sets e's fields other than refs (which the caller fills) for node n
+// at position pos, and indexes its op, func attrs and colocation. The
+// caller enters e in b.nodes and n's inputs in b.users.
+func (b *Body) fill(e *entry, n *nodepb.NodeDef, pos int) {
+	e.body, e.def, e.name, e.op, e.pos = b, n, n.GetName(), n.GetOp(), pos
+	e.calls, e.coloc = attrRefs(n, true)
 	for _, f := range e.calls {
 		m := b.g.attrCallers[f]
 		if m == nil {
@@ -202,16 +286,19 @@ func (b *Body) indexInto(e *entry, n *nodepb.NodeDef, pos int) {
 		}
 		m[n] = b
 	}
-	e.coloc = colocNames(n)
 	if len(e.coloc) > 0 && b.coloc == nil {
 		b.coloc = map[string][]*nodepb.NodeDef{}
 	}
 	for _, c := range e.coloc {
 		b.coloc[c] = append(b.coloc[c], n)
 	}
-	e.opIdx = len(b.g.byOp[e.op])
-	b.g.byOp[e.op] = append(b.g.byOp[e.op], e)
-	b.nodes[n.GetName()] = e
+	ops := b.g.byOp[e.op]
+	if ops == nil {
+		ops = new([]*entry)
+		b.g.byOp[e.op] = ops
+	}
+	e.opIdx = len(*ops)
+	*ops = append(*ops, e)
 }
 
 // unindex removes what index recorded for e.
@@ -235,7 +322,8 @@ func (b *Body) unindex(e *entry) {
 			delete(b.coloc, c)
 		}
 	}
-	ops := b.g.byOp[e.op]
+	p := b.g.byOp[e.op]
+	ops := *p
 	last := len(ops) - 1
 	ops[e.opIdx] = ops[last]
 	ops[e.opIdx].opIdx = e.opIdx
@@ -243,7 +331,7 @@ func (b *Body) unindex(e *entry) {
 	if last == 0 {
 		delete(b.g.byOp, e.op)
 	} else {
-		b.g.byOp[e.op] = ops[:last]
+		*p = ops[:last]
 	}
 	delete(b.nodes, e.name)
 }
@@ -342,13 +430,21 @@ func (g *Graph) All() iter.Seq2[Location, *nodepb.NodeDef] {
 // op, sorted by location (main graph first, then function name, then node
 // name).
 func (g *Graph) Ops(op string) []NodeRef {
-	m := g.byOp[op]
+	m := g.opEntries(op)
 	out := make([]NodeRef, 0, len(m))
 	for _, e := range m {
 		out = append(out, NodeRef{e.body, e.def})
 	}
 	sortRefs(out)
 	return out
+}
+
+// opEntries returns the nodes whose op is op, in no particular order.
+func (g *Graph) opEntries(op string) []*entry {
+	if p := g.byOp[op]; p != nil {
+		return *p
+	}
+	return nil
 }
 
 // OpTypes returns every op type in use, sorted.

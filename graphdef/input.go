@@ -88,21 +88,24 @@ func ParseFunctionInput(s string) (Input, error) {
 func parseInput(s string, fn bool) (Input, error) {
 	var in Input
 	rest := s
-	if strings.HasPrefix(rest, "^") {
+	if rest != "" && rest[0] == '^' {
 		in.Control = true
 		rest = rest[1:]
 	}
-	if rest == "" {
-		return Input{}, &ParseError{s, "empty node name"}
+	// One scan for ':' serves both the split and the name check.
+	i := strings.IndexByte(rest, ':')
+	if i < 0 {
+		if rest == "" || rest[0] == '^' {
+			return Input{}, &ParseError{s, "empty node name"}
+		}
+		in.Node = rest
+		return in, nil
 	}
-	name, tail, hasTail := strings.Cut(rest, ":")
-	if !validName(name) {
+	name, tail := rest[:i], rest[i+1:]
+	if name == "" || name[0] == '^' {
 		return Input{}, &ParseError{s, "empty node name"}
 	}
 	in.Node = name
-	if !hasTail {
-		return in, nil
-	}
 	if in.Control {
 		return Input{}, &ParseError{s, "control input with an output"}
 	}

@@ -8,28 +8,34 @@ type opOutputs struct {
 	listLen string
 }
 
-// knownOps are ops common in strategy-saved graphs and in the edits made
-// to them, with their OpDef outputs (tensorflow/core/ops/*.cc).
-var knownOps = map[string]opOutputs{
-	"Identity":                {name: "output"},
-	"Const":                   {name: "output"},
-	"Placeholder":             {name: "output"},
-	"ReadVariableOp":          {name: "value"},
-	"VarHandleOp":             {name: "resource"},
-	"NcclAllReduce":           {name: "data"},
-	"CollectiveReduceV2":      {name: "data"},
-	"CollectiveGatherV2":      {name: "data"},
-	"PartitionedCall":         {name: "output", listLen: "Tout"},
-	"StatefulPartitionedCall": {name: "output", listLen: "Tout"},
-	"IdentityN":               {name: "output", listLen: "T"},
-	"NoOp":                    {},
-	"AssignVariableOp":        {},
+// knownOutputs returns, for ops common in strategy-saved graphs and in the
+// edits made to them, their OpDef outputs (tensorflow/core/ops/*.cc). It
+// is a switch rather than a map: Validate asks once per data input, and a
+// switch on a string costs no hashing.
+func knownOutputs(op string) (opOutputs, bool) {
+	switch op {
+	case "Identity", "Const", "Placeholder":
+		return opOutputs{name: "output"}, true
+	case "ReadVariableOp":
+		return opOutputs{name: "value"}, true
+	case "VarHandleOp":
+		return opOutputs{name: "resource"}, true
+	case "NcclAllReduce", "CollectiveReduceV2", "CollectiveGatherV2":
+		return opOutputs{name: "data"}, true
+	case "PartitionedCall", "StatefulPartitionedCall":
+		return opOutputs{name: "output", listLen: "Tout"}, true
+	case "IdentityN":
+		return opOutputs{name: "output", listLen: "T"}, true
+	case "NoOp", "AssignVariableOp":
+		return opOutputs{}, true
+	}
+	return opOutputs{}, false
 }
 
 // checkKnownOutput returns "" if in may read an output of e according to
-// knownOps (or the op is not known), else why not.
+// knownOutputs (or the op is not known), else why not.
 func (b *Body) checkKnownOutput(in Input, e *entry) string {
-	spec, ok := knownOps[e.op]
+	spec, ok := knownOutputs(e.op)
 	if !ok || in.Control {
 		return ""
 	}
