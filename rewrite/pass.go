@@ -48,6 +48,19 @@ type Context struct {
 	pass   *Pass
 	report *PassReport
 	graphs map[int]*graphdef.Graph
+	// validated holds Validate's result for indexes the pipeline validated
+	// after the last change; see validate.
+	validated map[*graphdef.Graph]error
+}
+
+// validate returns g.Validate(), reusing the pipeline's result when g is an
+// index it validated and the pass has changed nothing yet (so the graph is
+// as it was validated).
+func (c *Context) validate(g *graphdef.Graph) error {
+	if err, ok := c.validated[g]; ok && len(c.report.Changes) == 0 {
+		return err
+	}
+	return g.Validate()
 }
 
 // MetaGraphs returns the model's MetaGraphDefs; Where.MetaGraph indexes it.

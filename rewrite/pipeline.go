@@ -78,13 +78,14 @@ func (p *Pipeline) Run(ctx context.Context, m *savedmodel.Model, opts Options) (
 	// from the protos, so a pass that edited protos behind an index's back
 	// never passes that index on.
 	graphs := map[int]*graphdef.Graph{}
-	known := graphProblems(m, graphs)
+	validated := map[*graphdef.Graph]error{}
+	known := graphProblems(m, graphs, validated)
 	for _, ps := range p.Passes {
 		if err := ctx.Err(); err != nil {
 			return rep, fmt.Errorf("rewrite: before pass %s: %w", ps.Name, err)
 		}
 		pr := PassReport{Pass: ps.Name, Changes: []Change{}, Findings: []Finding{}, Notes: []Note{}}
-		c := &Context{Ctx: ctx, Model: m, Options: opts, pass: ps, report: &pr, graphs: graphs}
+		c := &Context{Ctx: ctx, Model: m, Options: opts, pass: ps, report: &pr, graphs: graphs, validated: validated}
 		err := ps.Run(c)
 		rep.Passes = append(rep.Passes, pr)
 		if err != nil {
@@ -97,8 +98,8 @@ func (p *Pipeline) Run(ctx context.Context, m *savedmodel.Model, opts Options) (
 		if len(pr.Changes) == 0 {
 			continue
 		}
-		graphs = map[int]*graphdef.Graph{}
-		now := graphProblems(m, graphs)
+		graphs, validated = map[int]*graphdef.Graph{}, map[*graphdef.Graph]error{}
+		now := graphProblems(m, graphs, validated)
 		for key, prob := range now {
 			if _, old := known[key]; !old {
 				return rep, &PassError{Pass: ps.Name, Where: Node(prob.mg, prob.prob.Function, prob.prob.Node),
@@ -116,10 +117,10 @@ type graphProblem struct {
 }
 
 // graphProblems indexes and validates every GraphDef of m, storing the
-// indexes in graphs by meta graph, and returns the problems keyed by meta
-// graph, function, node and message, so that problems can be compared
-// across passes.
-func graphProblems(m *savedmodel.Model, graphs map[int]*graphdef.Graph) map[string]graphProblem {
+// indexes in graphs by meta graph and each index's Validate result in
+// validated, and returns the problems keyed by meta graph, function, node
+// and message, so that problems can be compared across passes.
+func graphProblems(m *savedmodel.Model, graphs map[int]*graphdef.Graph, validated map[*graphdef.Graph]error) map[string]graphProblem {
 	out := map[string]graphProblem{}
 	for i, mg := range m.Proto.GetMetaGraphs() {
 		if mg.GetGraphDef() == nil {
@@ -127,8 +128,10 @@ func graphProblems(m *savedmodel.Model, graphs map[int]*graphdef.Graph) map[stri
 		}
 		g := graphdef.New(mg.GetGraphDef())
 		graphs[i] = g
+		err := g.Validate()
+		validated[g] = err
 		var ve *graphdef.ValidationError
-		if !errors.As(g.Validate(), &ve) {
+		if !errors.As(err, &ve) {
 			continue
 		}
 		for _, p := range ve.Problems {

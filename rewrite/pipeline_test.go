@@ -11,6 +11,7 @@ import (
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 
+	"github.com/unmirror/unmirror/graphdef"
 	"github.com/unmirror/unmirror/savedmodel"
 )
 
@@ -126,4 +127,48 @@ func TestSelect(t *testing.T) {
 	assert.Empty(t, none.Passes)
 	_, err = p.Select([]string{"zzz"})
 	assert.ErrorIs(t, err, ErrInvalidPipeline)
+}
+
+func TestRunSharesIndexesOnlyWhileTheyMatchTheProtos(t *testing.T) {
+	var seen []*graphdef.Graph
+	look := func(name string) *Pass {
+		return &Pass{Name: name, Doc: "looks", Run: func(c *Context) error {
+			seen = append(seen, c.Graph(0))
+			return nil
+		}}
+	}
+	// add edits the GraphDef proto directly, behind the shared index.
+	add := &Pass{Name: "add", Doc: "adds a node", Run: func(c *Context) error {
+		gd := c.MetaGraphs()[0].GraphDef
+		gd.Node = append(gd.Node, &nodepb.NodeDef{Name: "new", Op: "NoOp"})
+		c.Changef(Node(0, "", "new"), "added")
+		return nil
+	}}
+	m := modelOf(&nodepb.NodeDef{Name: "a", Op: "NoOp"})
+	_, err := NewPipeline(look("l1"), look("l2"), add, look("l3")).Run(context.Background(), m, Options{})
+	require.NoError(t, err)
+	require.Len(t, seen, 3)
+	assert.Same(t, seen[0], seen[1], "a pass that changed nothing hands its index on")
+	assert.NotSame(t, seen[1], seen[2], "after a change the next pass gets a fresh index")
+	assert.Nil(t, seen[1].Main().Node("new"))
+	assert.NotNil(t, seen[2].Main().Node("new"), "the index after a change sees the change")
+}
+
+func TestVerifyInPipelineReportsGraphProblems(t *testing.T) {
+	touch := &Pass{Name: "touch", Doc: "changes a device", Run: func(c *Context) error {
+		c.MetaGraphs()[0].GraphDef.Node[1].Device = ""
+		c.Changef(Node(0, "", "b"), "cleared device")
+		return nil
+	}}
+	for _, passes := range [][]*Pass{{Verify}, {noop("idle"), Verify}, {touch, Verify}} {
+		m := modelOf(&nodepb.NodeDef{Name: "a", Op: "Identity", Input: []string{"gone"}}, &nodepb.NodeDef{Name: "b", Op: "NoOp", Device: "/cpu:0"})
+		p := NewPipeline(passes...)
+		rep, err := p.Run(context.Background(), m, Options{})
+		require.NoError(t, err, p.Names())
+		var got []string
+		for _, f := range rep.Findings() {
+			got = append(got, f.Where.String()+": "+f.What)
+		}
+		assert.Contains(t, got, `meta_graph 0, node a: graph: input 0 "gone": no such node`, p.Names())
+	}
 }

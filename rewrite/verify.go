@@ -55,7 +55,7 @@ var Verify = &Pass{
 		"outside the target, communication and TPU ops reachable from the roots, checkpoint and restore " +
 		"mismatches, unresolved inputs and functions, and object graph ids out of range.",
 	Run: func(c *Context) error {
-		return verifyModel(c.Model, c.Options, c.Graph, func(f Finding) { c.Findf(f.Where, "%s", f.What) })
+		return verifyModel(c.Model, c.Options, c.Graph, c.validate, func(f Finding) { c.Findf(f.Where, "%s", f.What) })
 	},
 }
 
@@ -79,11 +79,11 @@ func Check(m *savedmodel.Model, opts Options) []Finding {
 		graphs[mg] = g
 		return g
 	}
-	_ = verifyModel(m, opts, graph, func(f Finding) { out = append(out, f) })
+	_ = verifyModel(m, opts, graph, (*graphdef.Graph).Validate, func(f Finding) { out = append(out, f) })
 	return out
 }
 
-func verifyModel(m *savedmodel.Model, opts Options, graph func(int) *graphdef.Graph, find func(Finding)) error {
+func verifyModel(m *savedmodel.Model, opts Options, graph func(int) *graphdef.Graph, validate func(*graphdef.Graph) error, find func(Finding)) error {
 	pol := opts.DevicePolicy()
 	f := func(w Where, format string, args ...any) {
 		find(Finding{Where: w, What: fmt.Sprintf(format, args...)})
@@ -97,7 +97,7 @@ func verifyModel(m *savedmodel.Model, opts Options, graph func(int) *graphdef.Gr
 		checkDistributionOps(mg, meta, g, f)
 		checkRestore(m, mg, meta, g, f)
 		var ve *graphdef.ValidationError
-		if errors.As(g.Validate(), &ve) {
+		if errors.As(validate(g), &ve) {
 			for _, p := range ve.Problems {
 				f(Node(mg, p.Function, p.Node), "graph: %s", p.Msg)
 			}
