@@ -46,6 +46,7 @@ type Writer struct {
 	sizes       []int64
 	entries     map[string]*tfpb.BundleEntryProto
 	copyBuf     []byte
+	aheadBufs   [][]byte // readAhead's buffers, allocated on first use
 	noSync      bool
 	err         error // sticky: a data file may hold partial bytes
 	closed      bool
@@ -150,10 +151,13 @@ func (w *Writer) AddContext(ctx context.Context, key string, entry *tfpb.BundleE
 	}
 	n, _ := NumElements(e.GetShape())
 	c := newChecker(e.GetDtype(), n)
-	if want, err := TensorBytes(e.GetDtype(), e.GetShape()); err == nil {
+	want, err := TensorBytes(e.GetDtype(), e.GetShape())
+	if err == nil {
 		data = io.LimitReader(data, want+1) // one byte more shows an overlong stream
+	} else {
+		want = -1
 	}
-	size, err := w.stream(ctx, key, int(e.GetShardId()), data, c)
+	size, err := w.stream(ctx, key, int(e.GetShardId()), data, c, want)
 	if err != nil {
 		return err
 	}
@@ -177,43 +181,71 @@ func (w *Writer) AddContext(ctx context.Context, key string, entry *tfpb.BundleE
 }
 
 // stream copies data into a shard through the copy buffer, feeding check
-// (if not nil), and returns the byte count.
-func (w *Writer) stream(ctx context.Context, key string, shard int, data io.Reader, check *checker) (int64, error) {
-	if w.copyBuf == nil {
-		w.copyBuf = make([]byte, copyBufferSize)
-	}
-	var total int64
-	for {
-		if err := ctx.Err(); err != nil {
-			w.err = fmt.Errorf("bundle: key %q: %w", key, err)
-			return total, w.err
+// (if not nil), and returns the byte count. size is the expected byte
+// count, or -1 when unknown; a stream of at least readAheadMin bytes is
+// read ahead on another goroutine (see readAhead).
+func (w *Writer) stream(ctx context.Context, key string, shard int, data io.Reader, check *checker, size int64) (int64, error) {
+	if size < readAheadMin {
+		if w.copyBuf == nil {
+			w.copyBuf = make([]byte, copyBufferSize)
 		}
-		n, rerr := data.Read(w.copyBuf)
-		if n > 0 {
-			if check != nil {
-				if err := check.write(w.copyBuf[:n]); err != nil {
-					w.err = fmt.Errorf("bundle: %s: key %q: bad tensor layout: %w", w.dataFile(shard), key, err)
-					return total, w.err
-				}
-			}
-			if w.bufs[shard] == nil {
-				w.bufs[shard] = bufio.NewWriterSize(w.files[shard], shardBufferSize)
-			}
-			if _, err := w.bufs[shard].Write(w.copyBuf[:n]); err != nil {
-				w.err = fmt.Errorf("bundle: %w", err)
-				return total, w.err
+		var total int64
+		for {
+			n, rerr := data.Read(w.copyBuf)
+			if err := w.put(ctx, key, shard, w.copyBuf[:n], rerr, check); err != nil || rerr == io.EOF {
+				return total + int64(n), err
 			}
 			total += int64(n)
-			w.sizes[shard] += int64(n)
-		}
-		if rerr == io.EOF {
-			return total, nil
-		}
-		if rerr != nil {
-			w.err = fmt.Errorf("bundle: key %q: read data: %w", key, rerr)
-			return total, w.err
 		}
 	}
+	if w.aheadBufs == nil {
+		for range readAheadChunks {
+			w.aheadBufs = append(w.aheadBufs, make([]byte, readAheadChunk))
+		}
+	}
+	ra := startReadAhead(data, w.aheadBufs)
+	defer ra.stop()
+	var total int64
+	for {
+		c := ra.next()
+		err := w.put(ctx, key, shard, c.b, c.err, check)
+		total += int64(len(c.b))
+		ra.release(c.b)
+		if err != nil || c.err == io.EOF {
+			return total, err
+		}
+	}
+}
+
+// put checks and writes b, the bytes of one read of key's data that
+// returned rerr, to shard. It returns the Writer's (sticky) error, or nil
+// to go on (also after io.EOF).
+func (w *Writer) put(ctx context.Context, key string, shard int, b []byte, rerr error, check *checker) error {
+	if err := ctx.Err(); err != nil {
+		w.err = fmt.Errorf("bundle: key %q: %w", key, err)
+		return w.err
+	}
+	if len(b) > 0 {
+		if check != nil {
+			if err := check.write(b); err != nil {
+				w.err = fmt.Errorf("bundle: %s: key %q: bad tensor layout: %w", w.dataFile(shard), key, err)
+				return w.err
+			}
+		}
+		if w.bufs[shard] == nil {
+			w.bufs[shard] = bufio.NewWriterSize(w.files[shard], shardBufferSize)
+		}
+		if _, err := w.bufs[shard].Write(b); err != nil {
+			w.err = fmt.Errorf("bundle: %w", err)
+			return w.err
+		}
+		w.sizes[shard] += int64(len(b))
+	}
+	if rerr != nil && rerr != io.EOF {
+		w.err = fmt.Errorf("bundle: key %q: read data: %w", key, rerr)
+		return w.err
+	}
+	return nil
 }
 
 // Copy moves one entry's bytes from r to w without decoding them; r
@@ -242,7 +274,7 @@ func (w *Writer) CopyContext(ctx context.Context, r *Reader, key string) error {
 		return err
 	}
 	defer rc.Close()
-	size, err := w.stream(ctx, key, int(e.GetShardId()), rc, nil)
+	size, err := w.stream(ctx, key, int(e.GetShardId()), rc, nil, e.GetSize())
 	if err != nil {
 		return err
 	}
