@@ -22,9 +22,15 @@
 # then, for each, runs in turn (REPEAT rounds, interleaved so that load changes
 # hit every command alike):
 #   cp -r SRC DST, cp -r + fsync of the copied files (coreutils sync FILE...;
-#   unmirror fsyncs what it writes), unmirror rewrite, unmirror rewrite --hardlink,
+#   unmirror fsyncs what it writes), unmirror rewrite, unmirror rewrite
+#   --no-sync (no fsync, like cp -r and like TensorFlow's own save),
+#   unmirror rewrite --hardlink,
 # and the Python route (testdata/bench/pyroute.py: load, re-save) PY_REPEAT
-# times. Wall time and peak RSS come from /usr/bin/time. Source files are in
+# times. Wall time and peak RSS come from /usr/bin/time. It prints one row per
+# model and command, then per model the ratios the issue asks for, each
+# between commands of the same durability where it matters: unmirror ÷ cp+fsync,
+# unmirror --no-sync ÷ cp, and python ÷ unmirror, ÷ unmirror --no-sync (same
+# durability as TensorFlow) and ÷ unmirror --hardlink. Source files are in
 # the page cache for every command alike (the generator just wrote them).
 # Everything it creates is removed on exit.
 set -euo pipefail
@@ -107,6 +113,7 @@ compare() {
 		rm -rf "$out"; timed "$model" cp "$r" -- cp -r "$src" "$out"
 		rm -rf "$out"; timed "$model" cp+fsync "$r" -- bash -c 'cp_sync "$0" "$1"' "$src" "$out"
 		rm -rf "$out"; timed "$model" unmirror "$r" -- "$bin" rewrite --quiet "$src" "$out"
+		rm -rf "$out"; timed "$model" unmirror-nosync "$r" -- "$bin" rewrite --quiet --no-sync "$src" "$out"
 		rm -rf "$out"; timed "$model" unmirror-hardlink "$r" -- "$bin" rewrite --quiet --hardlink "$src" "$out"
 		rm -rf "$out"
 	done
@@ -164,5 +171,21 @@ awk -F'\t' '
 				r = (u > 0 && st[k] == "ok") ? sprintf("%.2f", md / u) : "-"
 				printf "%-26s %-18s %5d %9.2f %7.0f MiB %14s  %s\n", mo, c, n[k], md, rss[k] / 1024, r, st[k]
 			}
+		}
+		# The ratios of medians the issue asks for ("-" when a command is
+		# missing or its last run failed).
+		split("unmirror/cp+fsync unmirror-nosync/cp python/unmirror python/unmirror-nosync python/unmirror-hardlink", ratios, " ")
+		printf "\nratios of medians (issue 9: unmirror <= 1.2x cp; python >= 20x unmirror)\n"
+		printf "%-26s", "model"
+		for (q = 1; q <= 5; q++) printf " %24s", ratios[q]
+		printf "\n"
+		for (i = 1; i <= nm; i++) {
+			mo = models[i]; printf "%-26s", mo
+			for (q = 1; q <= 5; q++) {
+				split(ratios[q], ab, "/"); ka = mo SUBSEP ab[1]; kb = mo SUBSEP ab[2]
+				ok = n[ka] && n[kb] && st[ka] == "ok" && st[kb] == "ok" && median(kb) > 0
+				printf " %24s", ok ? sprintf("%.2f", median(ka) / median(kb)) : "-"
+			}
+			printf "\n"
 		}
 	}' "$results"
