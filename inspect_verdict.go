@@ -27,14 +27,13 @@ func deviceBlocks(dev string, t device.Target) string {
 	return t.Unplaceable(s)
 }
 
-// findingKind maps a verify finding's category prefix ("distribution op:")
+// findingKind maps a verify finding's category (rewrite.FindingDistributionOp)
 // to a Reason kind ("distribution_op").
-func findingKind(what string) string {
-	cat, _, ok := strings.Cut(what, ":")
-	if !ok || strings.ContainsAny(cat, `"'`) {
+func findingKind(f rewrite.Finding) string {
+	if f.Kind == "" {
 		return "verify"
 	}
-	return strings.ReplaceAll(cat, " ", "_")
+	return strings.ReplaceAll(f.Kind, " ", "_")
 }
 
 // verdict judges the model for target t. See Inspect for the rules.
@@ -67,14 +66,9 @@ func verdict(m *savedmodel.Model, s *scan, t device.Target, max int) Verdict {
 	groups := map[string]*Reason{}
 	var order []string
 	for _, f := range rewrite.Check(m, rewrite.Options{Target: t}) {
-		kind := findingKind(f.What)
-		if kind == "device" {
-			rest := strings.TrimPrefix(f.What, "device: ")
-			if q, err := strconv.QuotedPrefix(rest); err == nil {
-				if d, _ := strconv.Unquote(q); deviceBlocks(d, t) != "" {
-					continue
-				}
-			}
+		kind := findingKind(f)
+		if f.Kind == rewrite.FindingDevice && f.Device != "" && deviceBlocks(f.Device, t) != "" {
+			continue
 		}
 		g := groups[kind]
 		if g == nil {

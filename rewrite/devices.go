@@ -569,24 +569,26 @@ func remapObjectDevices(c *Context, mg int, og *tfpb.SavedObjectGraph, pol devic
 }
 
 // deviceProblems lists what pol would change in the device names of meta
-// graph mg: the checks of the verify pass, in the order Devices edits.
-func deviceProblems(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, pol device.Policy, find func(Where, string)) {
+// graph mg: the checks of the verify pass, in the order Devices edits. find
+// gets where, the device name concerned ("" when the finding is about no
+// single name) and the text, without the "device:" category.
+func deviceProblems(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, pol device.Policy, find func(w Where, dev, what string)) {
 	for loc, n := range g.All() {
 		if n.GetDevice() != "" {
 			nd, err := pol.Apply(n.GetDevice())
 			switch {
 			case err != nil:
-				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device: %q: %v", n.GetDevice(), err))
+				find(Node(mg, loc.Function, loc.Node), n.GetDevice(), fmt.Sprintf("%q: %v", n.GetDevice(), err))
 			case nd != n.GetDevice() && !devPlaceable(n.GetDevice(), pol.Target):
-				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device: %q names no device of a one-%s process (the policy makes it %s)", n.GetDevice(), pol.Target, devDescribeTarget(nd)))
+				find(Node(mg, loc.Function, loc.Node), n.GetDevice(), fmt.Sprintf("%q names no device of a one-%s process (the policy makes it %s)", n.GetDevice(), pol.Target, devDescribeTarget(nd)))
 			case devCPUOnly(n, nd):
-				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device: %q pins %s, which has no GPU kernel, to a GPU", n.GetDevice(), n.GetOp()))
+				find(Node(mg, loc.Function, loc.Node), n.GetDevice(), fmt.Sprintf("%q pins %s, which has no GPU kernel, to a GPU", n.GetDevice(), n.GetOp()))
 			}
 		}
 		if a := n.GetAttr()["config_proto"]; a != nil && len(a.GetS()) > 0 {
 			var cfg tfpb.ConfigProto
 			if err := proto.Unmarshal(a.GetS(), &cfg); err == nil && (len(cfg.DeviceFilters) > 0 || cfg.ClusterDef != nil) {
-				find(Node(mg, loc.Function, loc.Node), fmt.Sprintf("device: config_proto names devices: device_filters %q, cluster_def %v", cfg.DeviceFilters, cfg.ClusterDef != nil))
+				find(Node(mg, loc.Function, loc.Node), "", fmt.Sprintf("config_proto names devices: device_filters %q, cluster_def %v", cfg.DeviceFilters, cfg.ClusterDef != nil))
 			}
 		}
 	}
@@ -607,7 +609,7 @@ func deviceProblems(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, pol devi
 			}
 			for _, c := range conflicts {
 				n := b.Nodes()[c.members[0]]
-				find(Node(mg, b.Name(), n.GetName()), fmt.Sprintf("device: the colocation group of %s (%d nodes) cannot be placed: %s", n.GetName(), len(c.members), c.why))
+				find(Node(mg, b.Name(), n.GetName()), "", fmt.Sprintf("the colocation group of %s (%d nodes) cannot be placed: %s", n.GetName(), len(c.members), c.why))
 			}
 		}
 	}
@@ -629,9 +631,9 @@ func deviceProblems(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, pol devi
 			nd, err := applyObjectDevice(pol, d)
 			switch {
 			case err != nil:
-				find(Object(mg, id), fmt.Sprintf("device: %q: %v", d, err))
+				find(Object(mg, id), d, fmt.Sprintf("%q: %v", d, err))
 			case nd != d && !devPlaceable(devObjectName(d), pol.Target):
-				find(Object(mg, id), fmt.Sprintf("device: %q names no device of a one-%s process (the policy makes it %s)", d, pol.Target, devDescribeTarget(nd)))
+				find(Object(mg, id), d, fmt.Sprintf("%q names no device of a one-%s process (the policy makes it %s)", d, pol.Target, devDescribeTarget(nd)))
 			}
 		}
 	}

@@ -99,6 +99,12 @@ func (c *Context) Findf(w Where, format string, args ...any) {
 	c.report.Findings = append(c.report.Findings, Finding{Where: w, What: fmt.Sprintf(format, args...)})
 }
 
+// Find records f, a problem the pass found and left in the model, with its
+// Kind and Device when they apply.
+func (c *Context) Find(f Finding) {
+	c.report.Findings = append(c.report.Findings, f)
+}
+
 // Notef records something the user should know about what the pass did at
 // w that leaves the model strategy-free; unlike a finding, a note never
 // makes a rewrite fail.

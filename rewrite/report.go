@@ -65,9 +65,27 @@ type Change struct {
 // A Finding is a problem a pass found and left in the model, such as a
 // device outside the target that the verify pass reports.
 type Finding struct {
-	Where Where  `json:"where"`
-	What  string `json:"what"`
+	Where Where `json:"where"`
+	// Kind is the finding's category, one of the Finding* constants for the
+	// verify pass's findings; "" when the pass gave none.
+	Kind string `json:"kind,omitempty"`
+	// Device is the device name a device finding is about, as the model
+	// spells it; "" for other findings and for device findings about no
+	// single name (a colocation group, a config_proto).
+	Device string `json:"device,omitempty"`
+	// What says what is wrong. The verify pass starts it with Kind and a
+	// colon ("device: ...").
+	What string `json:"what"`
 }
+
+// The categories of the verify pass's findings (Finding.Kind).
+const (
+	FindingDevice         = "device"          // a device outside the target, or one the placer cannot satisfy
+	FindingDistributionOp = "distribution op" // a collective, NCCL, Horovod or TPU op reachable from the roots
+	FindingCheckpoint     = "checkpoint"      // restore ops and checkpoint keys, dtypes or shapes disagree
+	FindingGraph          = "graph"           // a problem graphdef.Validate reports
+	FindingObjectGraph    = "object graph"    // an object graph id or function out of range or missing
+)
 
 // A Note is something a pass wants the user to know that leaves the model
 // strategy-free: a decision it took (the primary's value kept for a

@@ -45,8 +45,10 @@ import (
 //     naming node ids out of range, concrete functions missing from the
 //     library, and keras_metadata.pb node ids out of range.
 //
-// Every finding's text starts with its category: "device:", "distribution
-// op:", "checkpoint:", "graph:" or "object graph:".
+// Every finding has its category in Kind (FindingDevice, ...), and its text
+// starts with it: "device:", "distribution op:", "checkpoint:", "graph:" or
+// "object graph:". Device findings about one device name also carry it in
+// Device.
 //
 // [Check] runs the same checks on a model outside a pipeline.
 var Verify = &Pass{
@@ -55,7 +57,7 @@ var Verify = &Pass{
 		"outside the target, communication and TPU ops reachable from the roots, checkpoint and restore " +
 		"mismatches, unresolved inputs and functions, and object graph ids out of range.",
 	Run: func(c *Context) error {
-		return verifyModel(c.Model, c.Options, c.Graph, c.validate, func(f Finding) { c.Findf(f.Where, "%s", f.What) })
+		return verifyModel(c.Model, c.Options, c.Graph, c.validate, c.Find)
 	},
 }
 
@@ -85,24 +87,30 @@ func Check(m *savedmodel.Model, opts Options) []Finding {
 
 func verifyModel(m *savedmodel.Model, opts Options, graph func(int) *graphdef.Graph, validate func(*graphdef.Graph) error, find func(Finding)) error {
 	pol := opts.DevicePolicy()
-	f := func(w Where, format string, args ...any) {
-		find(Finding{Where: w, What: fmt.Sprintf(format, args...)})
+	// kind returns a find function for one category of findings.
+	kind := func(k string) verifyFindFunc {
+		return func(w Where, format string, args ...any) {
+			find(Finding{Where: w, Kind: k, What: k + ": " + fmt.Sprintf(format, args...)})
+		}
 	}
 	for mg, meta := range m.Proto.GetMetaGraphs() {
 		if meta.GetGraphDef() == nil {
 			continue
 		}
 		g := graph(mg)
-		deviceProblems(mg, meta, g, pol, func(w Where, s string) { f(w, "%s", s) })
-		checkDistributionOps(mg, meta, g, f)
-		checkRestore(m, mg, meta, g, f)
+		deviceProblems(mg, meta, g, pol, func(w Where, dev, what string) {
+			find(Finding{Where: w, Kind: FindingDevice, Device: dev, What: FindingDevice + ": " + what})
+		})
+		checkDistributionOps(mg, meta, g, kind(FindingDistributionOp))
+		checkRestore(m, mg, meta, g, kind(FindingCheckpoint))
 		var ve *graphdef.ValidationError
 		if errors.As(validate(g), &ve) {
+			graph := kind(FindingGraph)
 			for _, p := range ve.Problems {
-				f(Node(mg, p.Function, p.Node), "graph: %s", p.Msg)
+				graph(Node(mg, p.Function, p.Node), "%s", p.Msg)
 			}
 		}
-		checkObjectGraph(m, mg, meta, g, f)
+		checkObjectGraph(m, mg, meta, g, kind(FindingObjectGraph))
 	}
 	return nil
 }
@@ -127,7 +135,7 @@ func checkDistributionOps(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, f 
 			if !coll && !strings.HasPrefix(n.GetOp(), "Horovod") && !collTPUOps[n.GetOp()] {
 				what = "_tpu_replicate attr on " + n.GetOp()
 			}
-			f(Node(mg, b.Name(), n.GetName()), "distribution op: %s is reachable from the model's roots: it needs other replicas or a TPU", what)
+			f(Node(mg, b.Name(), n.GetName()), "%s is reachable from the model's roots: it needs other replicas or a TPU", what)
 		}
 	}
 }
@@ -142,7 +150,7 @@ func checkRestore(m *savedmodel.Model, mg int, meta *tfpb.MetaGraphDef, g *graph
 	restored := map[string]bool{}
 	if restore != "" {
 		if g.Main().Node(restore) == nil {
-			f(Where{MetaGraph: mg}, "checkpoint: saver_def.restore_op_name %q names no node of the main graph", sd.GetRestoreOpName())
+			f(Where{MetaGraph: mg}, "saver_def.restore_op_name %q names no node of the main graph", sd.GetRestoreOpName())
 		} else {
 			reach := g.Reachable(graphdef.Roots{Nodes: []string{restore}})
 			verifyForReached(g, reach, func(b *graphdef.Body, n *nodepb.NodeDef) {
@@ -175,7 +183,7 @@ func checkRestore(m *savedmodel.Model, mg int, meta *tfpb.MetaGraphDef, g *graph
 		if restored[n.GetName()] || initialised[n.GetName()] {
 			continue
 		}
-		f(Node(mg, "", n.GetName()), "checkpoint: variable %s (%s) is read by a signature but neither the restore op nor the init op assigns it: TensorFlow fails with \"Could not find variable\"",
+		f(Node(mg, "", n.GetName()), "variable %s (%s) is read by a signature but neither the restore op nor the init op assigns it: TensorFlow fails with \"Could not find variable\"",
 			n.GetName(), n.GetOp())
 	}
 }
@@ -199,40 +207,40 @@ func checkRestoreV2(m *savedmodel.Model, mg int, g *graphdef.Graph, reach *graph
 	w := Node(mg, b.Name(), n.GetName())
 	data := collDataInputs(n)
 	if len(data) < 3 {
-		f(w, "checkpoint: RestoreV2 has %d data inputs, want 3", len(data))
+		f(w, "RestoreV2 has %d data inputs, want 3", len(data))
 		return
 	}
 	names, ok1 := verifyConstStrings(b, data[1])
 	specs, ok2 := verifyConstStrings(b, data[2])
 	if !ok1 || !ok2 {
-		f(w, "checkpoint: RestoreV2 tensor_names or shape_and_slices is not a Const string list")
+		f(w, "RestoreV2 tensor_names or shape_and_slices is not a Const string list")
 		return
 	}
 	dtypes := n.GetAttr()["dtypes"].GetList().GetType()
 	if len(names) != len(specs) || len(names) != len(dtypes) {
-		f(w, "checkpoint: RestoreV2 has %d tensor_names, %d shape_and_slices and %d dtypes", len(names), len(specs), len(dtypes))
+		f(w, "RestoreV2 has %d tensor_names, %d shape_and_slices and %d dtypes", len(names), len(specs), len(dtypes))
 		return
 	}
 	outputs := verifyRestoreOutputs(b, n)
 	for i, key := range names {
 		e, ok := m.CheckpointEntry(key)
 		if !ok {
-			f(w, "checkpoint: restores key %q, which the checkpoint lacks (TensorFlow: \"Key %s not found in checkpoint\")", key, key)
+			f(w, "restores key %q, which the checkpoint lacks (TensorFlow: \"Key %s not found in checkpoint\")", key, key)
 			continue
 		}
 		want := e.GetShape()
 		dtypeOK := e.GetDtype() == dtypes[i]
 		if !dtypeOK {
-			f(w, "checkpoint: restores key %q as %s, but the checkpoint holds %s", key, dtypes[i], e.GetDtype())
+			f(w, "restores key %q as %s, but the checkpoint holds %s", key, dtypes[i], e.GetDtype())
 			want = nil
 		} else if specs[i] != "" {
 			full, err := verifySliceFullShape(specs[i])
 			if err != nil {
-				f(w, "checkpoint: key %q: shape_and_slices %q: %v", key, specs[i], err)
+				f(w, "key %q: shape_and_slices %q: %v", key, specs[i], err)
 				continue
 			}
 			if !verifySameShape(full, want) {
-				f(w, "checkpoint: key %q: shape_and_slices %q has full shape %v, the checkpoint holds %v", key, specs[i], full, verifyDims(want))
+				f(w, "key %q: shape_and_slices %q has full shape %v, the checkpoint holds %v", key, specs[i], full, verifyDims(want))
 			}
 			want = nil // the assigned value is a slice; its shape is checked by TF
 		}
@@ -244,11 +252,11 @@ func checkRestoreV2(m *savedmodel.Model, mg int, g *graphdef.Graph, reach *graph
 					continue
 				}
 				if dt := vn.GetAttr()["dtype"].GetType(); dt != typespb.DataType_DT_INVALID && verifyBaseType(dt) != verifyBaseType(e.GetDtype()) {
-					f(Node(mg, "", varName), "checkpoint: variable %s is %s, but checkpoint key %q holds %s", varName, dt, key, e.GetDtype())
+					f(Node(mg, "", varName), "variable %s is %s, but checkpoint key %q holds %s", varName, dt, key, e.GetDtype())
 				}
 				if want != nil {
 					if s := vn.GetAttr()["shape"].GetShape(); s != nil && !s.GetUnknownRank() && !verifySameShape(verifyDims(s), want) {
-						f(Node(mg, "", varName), "checkpoint: variable %s has shape %v, but checkpoint key %q holds %v", varName, verifyDims(s), key, verifyDims(want))
+						f(Node(mg, "", varName), "variable %s has shape %v, but checkpoint key %q holds %v", varName, verifyDims(s), key, verifyDims(want))
 					}
 				}
 			}
@@ -492,17 +500,17 @@ func checkObjectGraph(m *savedmodel.Model, mg int, meta *tfpb.MetaGraphDef, g *g
 	for id, obj := range og.GetNodes() {
 		for _, ref := range obj.GetChildren() {
 			if !inRange(ref.GetNodeId()) {
-				f(Object(mg, id), "object graph: child %q names object %d, out of range [0,%d)", ref.GetLocalName(), ref.GetNodeId(), n)
+				f(Object(mg, id), "child %q names object %d, out of range [0,%d)", ref.GetLocalName(), ref.GetNodeId(), n)
 			}
 		}
 		for _, ref := range obj.GetDependencies() {
 			if !inRange(ref.GetNodeId()) {
-				f(Object(mg, id), "object graph: dependency %q names object %d, out of range [0,%d)", ref.GetLocalName(), ref.GetNodeId(), n)
+				f(Object(mg, id), "dependency %q names object %d, out of range [0,%d)", ref.GetLocalName(), ref.GetNodeId(), n)
 			}
 		}
 		for _, sv := range obj.GetSlotVariables() {
 			if !inRange(sv.GetOriginalVariableNodeId()) || !inRange(sv.GetSlotVariableNodeId()) {
-				f(Object(mg, id), "object graph: slot variable %q names objects %d and %d, out of range [0,%d)", sv.GetSlotName(),
+				f(Object(mg, id), "slot variable %q names objects %d and %d, out of range [0,%d)", sv.GetSlotName(),
 					sv.GetOriginalVariableNodeId(), sv.GetSlotVariableNodeId(), n)
 			}
 		}
@@ -510,29 +518,29 @@ func checkObjectGraph(m *savedmodel.Model, mg int, meta *tfpb.MetaGraphDef, g *g
 		case *tfpb.SavedObject_Function:
 			for _, fn := range k.Function.GetConcreteFunctions() {
 				if !hasFn(fn) {
-					f(Object(mg, id), "object graph: function names concrete function %s, which the library lacks", fn)
+					f(Object(mg, id), "function names concrete function %s, which the library lacks", fn)
 				}
 			}
 		case *tfpb.SavedObject_BareConcreteFunction:
 			if fn := k.BareConcreteFunction.GetConcreteFunctionName(); !hasFn(fn) {
-				f(Object(mg, id), "object graph: bare concrete function %s is not in the library", fn)
+				f(Object(mg, id), "bare concrete function %s is not in the library", fn)
 			}
 		}
 	}
 	for _, name := range collSortedKeys(og.GetConcreteFunctions()) {
 		if !hasFn(name) {
-			f(Where{MetaGraph: mg, Function: name}, "object graph: concrete function %s is not in the library", name)
+			f(Where{MetaGraph: mg, Function: name}, "concrete function %s is not in the library", name)
 		}
 		for _, id := range og.GetConcreteFunctions()[name].GetBoundInputs() {
 			if !inRange(id) {
-				f(Where{MetaGraph: mg, Function: name}, "object graph: bound input names object %d, out of range [0,%d)", id, n)
+				f(Where{MetaGraph: mg, Function: name}, "bound input names object %d, out of range [0,%d)", id, n)
 			}
 		}
 	}
 	if mg == 0 && m.Keras != nil {
 		for _, k := range m.Keras.Nodes {
 			if k.NodeID < 0 || int(k.NodeID) >= n {
-				f(Where{MetaGraph: mg}, "object graph: keras_metadata.pb object %q names object %d, out of range [0,%d)", k.NodePath, k.NodeID, n)
+				f(Where{MetaGraph: mg}, "keras_metadata.pb object %q names object %d, out of range [0,%d)", k.NodePath, k.NodeID, n)
 			}
 		}
 	}

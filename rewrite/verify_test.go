@@ -199,6 +199,20 @@ func TestVerifyDistributionOpsAndGraph(t *testing.T) {
 	assert.NotContains(t, got, "unreached")
 	assert.NotContains(t, got, "hvd")
 
+	// Every finding carries its category, and device findings their device.
+	kinds := map[string]int{}
+	for _, f := range Check(m, Options{}) {
+		kinds[f.Kind]++
+		assert.True(t, strings.HasPrefix(f.What, f.Kind+": "), "%q does not start with its kind %q", f.What, f.Kind)
+		if f.Where.Node == "x" {
+			assert.Equal(t, FindingDevice, f.Kind)
+			assert.Equal(t, "/job:worker/task:1/device:GPU:0", f.Device)
+		} else {
+			assert.Empty(t, f.Device, f.What)
+		}
+	}
+	assert.Equal(t, map[string]int{FindingDevice: 1, FindingDistributionOp: 2, FindingGraph: 1, FindingObjectGraph: 4}, kinds)
+
 	// For the GPU target the remapped device is what counts.
 	gpu := Check(m, Options{Target: device.GPU})
 	assert.Contains(t, dvWhat(gpu), `names no device of a one-GPU process (the policy makes it "/device:GPU:0")`)
