@@ -25,17 +25,16 @@ func funcAttrNames(n *nodepb.NodeDef) []string {
 	return calls
 }
 
-// attrRefs returns funcAttrNames(n) and, if coloc is set, colocNames(n),
-// from one pass over n's attrs: Go map iteration is the main cost of
-// indexing a node, and attrs of any op may hold functions (TF accepts
-// "_"-prefixed attrs of any type on every op), so there is no shortcut by
-// op type.
-func attrRefs(n *nodepb.NodeDef, coloc bool) (calls, locs []string) {
+// attrRefs returns funcAttrNames(n) and, if coloc is set, the list value
+// of n's _class attr (nil if absent or not a list), from one pass over
+// n's attrs: Go map iteration is the main cost of indexing a node, and
+// attrs of any op may hold functions (TF accepts "_"-prefixed attrs of any
+// type on every op), so there is no shortcut by op type.
+func attrRefs(n *nodepb.NodeDef, coloc bool) (calls []string, class *attrpb.AttrValue_ListValue) {
 	if len(n.GetAttr()) == 0 {
 		return nil, nil
 	}
 	has := false
-	var class *attrpb.AttrValue_ListValue
 	for k, v := range n.Attr {
 		switch x := v.GetValue().(type) {
 		case *attrpb.AttrValue_Func:
@@ -52,10 +51,7 @@ func attrRefs(n *nodepb.NodeDef, coloc bool) (calls, locs []string) {
 			calls = appendFuncs(calls, n.Attr[k])
 		}
 	}
-	if class != nil {
-		locs = colocList(class)
-	}
-	return calls, locs
+	return calls, class
 }
 
 func appendFuncs(out []string, v *attrpb.AttrValue) []string {

@@ -23,7 +23,7 @@ func (g *Graph) AddFunction(fd *fnpb.FunctionDef) (*Body, error) {
 		g.def.Library = &fnpb.FunctionDefLibrary{}
 	}
 	g.def.Library.Function = append(g.def.Library.Function, fd)
-	return g.indexFunction(fd), nil
+	return g.indexFunction(fd, nil), nil
 }
 
 // RemoveFunctions deletes the named functions from the library, with the
@@ -72,7 +72,7 @@ func (g *Graph) RemoveFunctions(names ...string) error {
 	// A duplicate definition of a removed name may remain; index it.
 	for _, fd := range lib.Function {
 		if name := fd.GetSignature().GetName(); gone[name] && g.funcs[name] == nil {
-			g.indexFunction(fd)
+			g.indexFunction(fd, nil)
 		}
 	}
 	return nil

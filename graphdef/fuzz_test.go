@@ -1,6 +1,7 @@
 package graphdef
 
 import (
+	"fmt"
 	"io"
 	"testing"
 
@@ -11,8 +12,8 @@ import (
 // FuzzGraph feeds arbitrary GraphDef bytes (seeded with TF's small test
 // models and generated graphs) through indexing (which must equal the
 // node-by-node index, Validate included), validation, reachability,
-// dumping and a few edits: nothing may panic, and the index must match a
-// fresh one after the edits. Seeds are kept under 8 KiB: the fuzzer minimizes every new
+// dumping and a few edits: nothing may panic, and the index (and Validate
+// through it) must match a fresh one after the edits. Seeds are kept under 8 KiB: the fuzzer minimizes every new
 // interesting input, which on large GraphDefs takes minutes and looks like
 // a hang (or run with -fuzzminimizetime=10s).
 func FuzzGraph(f *testing.F) {
@@ -55,6 +56,10 @@ func FuzzGraph(f *testing.F) {
 		}
 		if len(g.dupFuncs) == 0 && g.unnamed == 0 && noDupNodes(g) {
 			checkIndex(t, g)
+			// Validate through the edited index equals validating afresh.
+			if a, b := fmt.Sprint(g.Validate()), fmt.Sprint(Validate(gd)); a != b {
+				t.Fatalf("Validate on the edited index:\n%s\nafresh:\n%s", a, b)
+			}
 		}
 	})
 }

@@ -107,9 +107,10 @@ func New(gd *graphpb.GraphDef) *Graph {
 		byOp:        map[string]*[]*entry{},
 		attrCallers: map[string]map[*nodepb.NodeDef]*Body{},
 	}
-	g.main = g.newBody(nil, gd.GetNode())
+	x := &bulk{} // scratch shared by all bodies
+	g.main = g.newBody(nil, gd.GetNode(), x)
 	for _, fd := range gd.GetLibrary().GetFunction() {
-		g.indexFunction(fd)
+		g.indexFunction(fd, x)
 	}
 	for _, gr := range gd.GetLibrary().GetGradient() {
 		g.grads[gr.GetFunctionName()] = gr.GetGradientFunc()
@@ -117,7 +118,8 @@ func New(gd *graphpb.GraphDef) *Graph {
 	return g
 }
 
-func (g *Graph) indexFunction(fd *fnpb.FunctionDef) *Body {
+// indexFunction indexes fd, using the scratch of x (nil: a fresh one).
+func (g *Graph) indexFunction(fd *fnpb.FunctionDef, x *bulk) *Body {
 	name := fd.GetSignature().GetName()
 	if name == "" {
 		g.unnamed++
@@ -127,12 +129,15 @@ func (g *Graph) indexFunction(fd *fnpb.FunctionDef) *Body {
 		g.dupFuncs = append(g.dupFuncs, name)
 		return nil
 	}
-	b := g.newBody(fd, fd.GetNodeDef())
+	if x == nil {
+		x = &bulk{}
+	}
+	b := g.newBody(fd, fd.GetNodeDef(), x)
 	g.funcs[name] = b
 	return b
 }
 
-func (g *Graph) newBody(fd *fnpb.FunctionDef, nodes []*nodepb.NodeDef) *Body {
+func (g *Graph) newBody(fd *fnpb.FunctionDef, nodes []*nodepb.NodeDef, x *bulk) *Body {
 	b := &Body{g: g, fn: fd}
 	if fd != nil {
 		b.name = fd.GetSignature().GetName()
@@ -141,110 +146,8 @@ func (g *Graph) newBody(fd *fnpb.FunctionDef, nodes []*nodepb.NodeDef) *Body {
 			b.args[a.GetName()] = i
 		}
 	}
-	// Entries come from one slab. Names are entered last node first, so
-	// that the first definition of a duplicated name is the one indexed,
-	// with one map write per node.
-	slab := make([]entry, len(nodes))
-	b.nodes = make(map[string]*entry, len(nodes))
-	inputs := 0
-	for i := len(nodes) - 1; i >= 0; i-- {
-		slab[i].pos = i
-		b.nodes[nodes[i].GetName()] = &slab[i]
-		inputs += len(nodes[i].Input)
-	}
-	dups := len(b.nodes) < len(nodes)
-	u := userGroups{refs: make([]string, inputs), group: make([]int32, 0, inputs), uses: make([]int32, len(nodes))}
-	for i, n := range nodes {
-		e := &slab[i]
-		if dups && b.nodes[n.GetName()] != e {
-			b.dups = append(b.dups, n.GetName())
-			continue
-		}
-		k := len(n.Input)
-		e.refs, u.refs = u.refs[:k:k], u.refs[k:]
-		for j, in := range n.Input {
-			p := producer(in)
-			e.refs[j] = p
-			u.add(b, p)
-		}
-		b.fill(e, n, i)
-	}
-	b.users = u.build(nodes, slab)
+	x.index(b, nodes)
 	return b
-}
-
-// userGroups builds Body.users in bulk: every input is first assigned the
-// group of its producer name (group i < len(nodes) is node i, later groups
-// are names that no node has: arguments and dangling references), then
-// each group's users get one sub-slice of a single slab, in node and input
-// order, as appending input by input would give.
-type userGroups struct {
-	refs   []string         // the unused part of the refs slab
-	group  []int32          // group of each indexed input, in order
-	uses   []int32          // number of inputs per group
-	other  map[string]int32 // group of each name that is not a node
-	others []string         // names of groups len(nodes)...
-}
-
-func (u *userGroups) add(b *Body, p string) {
-	var id int32
-	if e := b.nodes[p]; e != nil {
-		id = int32(e.pos)
-	} else {
-		var ok bool
-		if id, ok = u.other[p]; !ok {
-			if u.other == nil {
-				u.other = map[string]int32{}
-			}
-			id = int32(len(u.uses))
-			u.other[p] = id
-			u.others = append(u.others, p)
-			u.uses = append(u.uses, 0)
-		}
-	}
-	u.group = append(u.group, id)
-	u.uses[id]++
-}
-
-func (u *userGroups) build(nodes []*nodepb.NodeDef, slab []entry) map[string][]*nodepb.NodeDef {
-	groups := 0
-	next := make([]int32, len(u.uses)) // where the group's next user goes
-	off := int32(0)
-	for id, c := range u.uses {
-		next[id] = off
-		off += c
-		if c > 0 {
-			groups++
-		}
-	}
-	users := make(map[string][]*nodepb.NodeDef, groups)
-	all := make([]*nodepb.NodeDef, len(u.group))
-	k := 0
-	for i, n := range nodes {
-		if slab[i].def != n {
-			continue // a duplicate, not indexed
-		}
-		for range n.Input {
-			id := u.group[k]
-			all[next[id]] = n
-			next[id]++
-			k++
-		}
-	}
-	for id, c := range u.uses {
-		if c == 0 {
-			continue
-		}
-		name := ""
-		if id < len(nodes) {
-			name = nodes[id].GetName()
-		} else {
-			name = u.others[id-len(nodes)]
-		}
-		end := next[id]
-		users[name] = all[end-c : end : end]
-	}
-	return users
 }
 
 // producer returns the referenced name of an input string without
@@ -276,8 +179,21 @@ func (b *Body) index(n *nodepb.NodeDef, pos int) {
 // at position pos, and indexes its op, func attrs and colocation. The
 // caller enters e in b.nodes and n's inputs in b.users.
 func (b *Body) fill(e *entry, n *nodepb.NodeDef, pos int) {
+	calls, class := attrRefs(n, true)
+	b.enter(e, n, pos, calls, colocList(class))
+	if len(e.coloc) > 0 && b.coloc == nil {
+		b.coloc = map[string][]*nodepb.NodeDef{}
+	}
+	for _, c := range e.coloc {
+		b.coloc[c] = append(b.coloc[c], n)
+	}
+}
+
+// enter sets e's fields other than refs and indexes its op and func
+// attrs; the caller indexes its inputs and colocation.
+func (b *Body) enter(e *entry, n *nodepb.NodeDef, pos int, calls, coloc []string) {
 	e.body, e.def, e.name, e.op, e.pos = b, n, n.GetName(), n.GetOp(), pos
-	e.calls, e.coloc = attrRefs(n, true)
+	e.calls, e.coloc = calls, coloc
 	for _, f := range e.calls {
 		m := b.g.attrCallers[f]
 		if m == nil {
@@ -285,12 +201,6 @@ func (b *Body) fill(e *entry, n *nodepb.NodeDef, pos int) {
 			b.g.attrCallers[f] = m
 		}
 		m[n] = b
-	}
-	if len(e.coloc) > 0 && b.coloc == nil {
-		b.coloc = map[string][]*nodepb.NodeDef{}
-	}
-	for _, c := range e.coloc {
-		b.coloc[c] = append(b.coloc[c], n)
 	}
 	ops := b.g.byOp[e.op]
 	if ops == nil {

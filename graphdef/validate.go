@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 )
 
 // Problem is one defect Validate found. Function is "" for the main graph
@@ -75,6 +76,13 @@ func Validate(gd *graphpb.GraphDef) error {
 //
 // Op types that are neither library functions nor checked against an op
 // registry (there is none here): an unknown op type is not reported.
+//
+// Validate reads node lists, names, inputs and attrs from the protos, and
+// reads from the index what it resolves them against (which names exist,
+// their ops, and the func attrs of indexed nodes). The index is current
+// after every edit made through Graph and Body; after changing a node's
+// name, inputs, op or func attrs directly, call Body.Update first (or use
+// the package-level Validate, which indexes afresh).
 func (g *Graph) Validate() error {
 	v := &validator{g: g}
 	if g.unnamed > 0 {
@@ -142,7 +150,7 @@ func (v *validator) body(b *Body) {
 				v.add(b.name, name, fmt.Sprintf("input %d %q: %s", i, s, msg))
 			}
 		}
-		calls := funcAttrNames(n)
+		calls := b.funcAttrs(n)
 		for _, f := range calls {
 			if v.g.funcs[f] == nil {
 				v.add(b.name, name, fmt.Sprintf("calls function %q, which is not in the library", f))
@@ -155,6 +163,14 @@ func (v *validator) body(b *Body) {
 	if b.fn != nil {
 		v.rets(b)
 	}
+}
+
+// funcAttrs returns funcAttrNames(n), from the index if it holds n.
+func (b *Body) funcAttrs(n *nodepb.NodeDef) []string {
+	if e := b.nodes[n.GetName()]; e != nil && e.def == n {
+		return e.calls
+	}
+	return funcAttrNames(n)
 }
 
 // resolve returns "" if in names something that exists, else why not.
