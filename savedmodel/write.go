@@ -15,6 +15,7 @@ import (
 
 	"github.com/unmirror/unmirror/savedmodel/bundle"
 	"github.com/unmirror/unmirror/savedmodel/fingerprint"
+	"github.com/unmirror/unmirror/savedmodel/internal/writeback"
 )
 
 // FingerprintMode says whether Write produces fingerprint.pb.
@@ -97,7 +98,11 @@ const tmpMarker = ".unmirror-tmp-"
 //
 // Write is atomic: it builds the output in a temporary sibling directory
 // named ".<base>.unmirror-tmp-<pid>-<random>", fsyncs every file and
-// directory (unless opts.NoSync), and renames it into place. On any error, or when ctx is
+// directory (unless opts.NoSync), and renames it into place. A durable
+// Write asks the kernel to start writing each 16 MiB of a big file to disk
+// as soon as it is copied, so that the fsyncs overlap the copy instead of
+// following it (on 2 GiB, loaded: 1.32 s against 1.84 s for cp -r + fsync;
+// see package internal/writeback). On any error, or when ctx is
 // cancelled, the temporary directory is removed and dir is left as it was.
 // Temporary directories left by a killed run (whose process no longer
 // exists) are removed. The input is never modified. dir must not equal,
@@ -305,9 +310,11 @@ func (m *Model) rewriteBundle(w *dirWriter) ([]byte, error) {
 	if m.Variables != nil && m.Variables.NumShards() > 1 {
 		shards = m.Variables.NumShards()
 	}
-	// The dirWriter fsyncs the bundle's files itself (unless NoSync), so
-	// that every fsync of a Write goes through one place.
-	bw, err := bundle.NewWriter(w.root, VariablesPrefix, bundle.WriterOptions{NumShards: shards, NoSync: true})
+	// A durable bundle.Writer starts the writeback of its shards as it
+	// writes them and fsyncs them on Close. The dirWriter fsyncs the files
+	// again (cheap: they are clean) so that every fsync of a Write goes
+	// through one place that tests can watch.
+	bw, err := bundle.NewWriter(w.root, VariablesPrefix, bundle.WriterOptions{NumShards: shards, NoSync: w.noSync})
 	if err != nil {
 		return nil, fmt.Errorf("savedmodel: write variables: %w", err)
 	}
@@ -453,7 +460,7 @@ func (w *dirWriter) copyFile(m *Model, src, rel string, link bool) error {
 		return fmt.Errorf("savedmodel: %w", err)
 	}
 	defer in.Close()
-	return w.create(rel, func(f io.Writer) error { return copyChunks(w.ctx, f, in) })
+	return w.create(rel, func(f io.Writer) error { return w.copyChunks(f, in) })
 }
 
 // copyChunk is how much copyChunks copies between cancellation checks.
@@ -461,13 +468,23 @@ const copyChunk = 16 << 20
 
 // copyChunks copies src to dst in chunks, checking ctx between them. Each
 // chunk is an io.CopyN, so an *os.File destination and source use the
-// kernel's copy_file_range/sendfile path.
-func copyChunks(ctx context.Context, dst io.Writer, src io.Reader) error {
+// kernel's copy_file_range/sendfile path. Unless the Write is NoSync, the
+// kernel is asked to start writing each chunk to disk as soon as it is
+// copied (package writeback), so that the fsync at the end of the file does
+// not wait for the whole file to be written back.
+func (w *dirWriter) copyChunks(dst io.Writer, src io.Reader) error {
+	f, _ := dst.(*os.File)
+	var off int64
 	for {
-		if err := ctx.Err(); err != nil {
+		if err := w.ctx.Err(); err != nil {
 			return err
 		}
-		if _, err := io.CopyN(dst, src, copyChunk); err != nil {
+		n, err := io.CopyN(dst, src, copyChunk)
+		if f != nil && !w.noSync && n > 0 {
+			writeback.Start(f, off, n)
+		}
+		off += n
+		if err != nil {
 			if err == io.EOF {
 				return nil
 			}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/unmirror/unmirror/savedmodel/internal/writeback"
 	"github.com/unmirror/unmirror/savedmodel/table"
 	versions "github.com/wamuir/graft/tensorflow/core/framework/versions_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
@@ -47,6 +48,7 @@ type Writer struct {
 	entries     map[string]*tfpb.BundleEntryProto
 	copyBuf     []byte
 	aheadBufs   [][]byte // readAhead's buffers, allocated on first use
+	startedWB   []int64  // per shard: bytes whose writeback was started
 	noSync      bool
 	err         error // sticky: a data file may hold partial bytes
 	closed      bool
@@ -83,6 +85,7 @@ func NewWriter(dir, prefix string, opts WriterOptions) (*Writer, error) {
 		w.files = append(w.files, f)
 		w.bufs = append(w.bufs, nil) // allocated on the first write
 		w.sizes = append(w.sizes, 0)
+		w.startedWB = append(w.startedWB, 0)
 	}
 	return w, nil
 }
@@ -240,12 +243,32 @@ func (w *Writer) put(ctx context.Context, key string, shard int, b []byte, rerr 
 			return w.err
 		}
 		w.sizes[shard] += int64(len(b))
+		w.startWriteback(shard)
 	}
 	if rerr != nil && rerr != io.EOF {
 		w.err = fmt.Errorf("bundle: key %q: read data: %w", key, rerr)
 		return w.err
 	}
 	return nil
+}
+
+// writebackChunk is how many bytes of a shard reach the file between two
+// writeback.Start calls.
+const writebackChunk = 16 << 20
+
+// startWriteback starts the kernel writing shard's bytes to disk once
+// writebackChunk more have reached the file, so that Close's fsync does not
+// wait for the whole shard (package writeback). Not with NoSync: there the
+// page cache absorbs the writes.
+func (w *Writer) startWriteback(shard int) {
+	if w.noSync {
+		return
+	}
+	inFile := w.sizes[shard] - int64(w.bufs[shard].Buffered())
+	if n := inFile - w.startedWB[shard]; n >= writebackChunk {
+		writeback.Start(w.files[shard], w.startedWB[shard], n)
+		w.startedWB[shard] = inFile
+	}
 }
 
 // Copy moves one entry's bytes from r to w without decoding them; r
