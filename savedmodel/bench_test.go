@@ -81,16 +81,10 @@ func (zeros) Read(p []byte) (int, error) {
 
 const largeBytes = 256 << 20
 
-// No-op write of a model with a 256 MiB checkpoint: a file copy.
+// No-op write of a model with a 256 MiB checkpoint: a file copy, durable
+// and with NoSync.
 func BenchmarkWriteNoOpLarge(b *testing.B) {
-	m := mustRead(b, largeModel(b, largeBytes))
-	out := filepath.Join(b.TempDir(), "out")
-	b.SetBytes(largeBytes)
-	for b.Loop() {
-		if err := m.Write(context.Background(), out, WriteOptions{Overwrite: true}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchWriteLarge(b, mustRead(b, largeModel(b, largeBytes)))
 }
 
 // The same with the checkpoint rebuilt (checksums verified while copying).
@@ -99,11 +93,19 @@ func BenchmarkWriteRebuildLarge(b *testing.B) {
 	keys := m.CheckpointKeys()
 	m.RenameVariable(keys[0], keys[0]+"~")
 	m.RenameVariable(keys[0]+"~", keys[0])
-	out := filepath.Join(b.TempDir(), "out")
-	b.SetBytes(largeBytes)
-	for b.Loop() {
-		if err := m.Write(context.Background(), out, WriteOptions{Overwrite: true}); err != nil {
-			b.Fatal(err)
-		}
+	benchWriteLarge(b, m)
+}
+
+func benchWriteLarge(b *testing.B, m *Model) {
+	for _, noSync := range []bool{false, true} {
+		b.Run(map[bool]string{false: "sync", true: "nosync"}[noSync], func(b *testing.B) {
+			out := filepath.Join(b.TempDir(), "out")
+			b.SetBytes(largeBytes)
+			for b.Loop() {
+				if err := m.Write(context.Background(), out, WriteOptions{Overwrite: true, NoSync: noSync}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
