@@ -91,12 +91,24 @@ func (c *Context) Graph(mg int) *graphdef.Graph {
 
 // Changef records an edit the pass made at w.
 func (c *Context) Changef(w Where, format string, args ...any) {
-	c.report.Changes = append(c.report.Changes, Change{Where: w, What: fmt.Sprintf(format, args...)})
+	c.report.Changes = append(c.report.Changes, Change{Where: w, What: sprintf(format, args)})
+}
+
+// sprintf is fmt.Sprintf without its cost for the common format "%s" of
+// one string: passes such as devices record hundreds of thousands of
+// changes on big graphs.
+func sprintf(format string, args []any) string {
+	if format == "%s" && len(args) == 1 {
+		if s, ok := args[0].(string); ok {
+			return s
+		}
+	}
+	return fmt.Sprintf(format, args...)
 }
 
 // Findf records a problem the pass found at w and left in the model.
 func (c *Context) Findf(w Where, format string, args ...any) {
-	c.report.Findings = append(c.report.Findings, Finding{Where: w, What: fmt.Sprintf(format, args...)})
+	c.report.Findings = append(c.report.Findings, Finding{Where: w, What: sprintf(format, args)})
 }
 
 // Find records f, a problem the pass found and left in the model, with its
@@ -109,7 +121,7 @@ func (c *Context) Find(f Finding) {
 // w that leaves the model strategy-free; unlike a finding, a note never
 // makes a rewrite fail.
 func (c *Context) Notef(w Where, format string, args ...any) {
-	c.report.Notes = append(c.report.Notes, Note{Where: w, What: fmt.Sprintf(format, args...)})
+	c.report.Notes = append(c.report.Notes, Note{Where: w, What: sprintf(format, args)})
 }
 
 // Errorf returns an error for the pass, naming where the problem is.
