@@ -35,6 +35,7 @@ type bulk struct {
 	other  map[string]int32 // group of each name no node or argument has
 	others []string         // their names, for groups after the arguments
 	locs   []string         // arena for the entries' colocation lists
+	attrs  []attrNames      // arena for the entries' attrNames
 	pairs  []colocPair      // (colocation name, node position), in node order
 }
 
@@ -52,7 +53,7 @@ func (x *bulk) index(b *Body, nodes []*nodepb.NodeDef) {
 	inputs := 0
 	for i := len(nodes) - 1; i >= 0; i-- {
 		e := &x.slab[i]
-		e.pos, e.name = i, nodes[i].GetName()
+		e.pos, e.name = int32(i), nodes[i].GetName()
 		b.nodes[e.name] = e
 		inputs += len(nodes[i].Input)
 	}
@@ -76,7 +77,7 @@ func (x *bulk) index(b *Body, nodes []*nodepb.NodeDef) {
 			x.addUse(p)
 		}
 		calls, class := attrRefs(n, true)
-		b.enter(e, n, i, calls, x.colocation(class, i))
+		b.enter(e, n, i, x.attrNames(calls, x.colocation(class, i)))
 	}
 	b.users = x.users()
 	b.coloc = x.coloc()
@@ -86,7 +87,7 @@ func (x *bulk) index(b *Body, nodes []*nodepb.NodeDef) {
 func (x *bulk) addUse(p string) {
 	var id int32
 	if e := x.b.nodes[p]; e != nil {
-		id = int32(e.pos)
+		id = e.pos
 	} else if a, ok := x.b.args[p]; ok {
 		id = int32(len(x.nodes) + a)
 	} else {
@@ -155,6 +156,18 @@ func (x *bulk) users() map[string][]*nodepb.NodeDef {
 		}
 	}
 	return users
+}
+
+// attrNames is newAttrNames from an arena of chunks.
+func (x *bulk) attrNames(calls, coloc []string) *attrNames {
+	if len(calls) == 0 && len(coloc) == 0 {
+		return nil
+	}
+	if len(x.attrs) == cap(x.attrs) {
+		x.attrs = make([]attrNames, 0, 256)
+	}
+	x.attrs = append(x.attrs, attrNames{calls, coloc})
+	return &x.attrs[len(x.attrs)-1]
 }
 
 // colocation returns the names in a _class list (as colocList does) for

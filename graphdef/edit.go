@@ -64,7 +64,7 @@ func (b *Body) Update(name string) error {
 
 func (b *Body) reindex(e *entry) {
 	b.unindex(e)
-	b.index(e.def, e.pos)
+	b.index(e.def, int(e.pos))
 }
 
 // Add appends n to the body. Its name must be new (and, in a function,

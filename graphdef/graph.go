@@ -51,17 +51,48 @@ type Body struct {
 }
 
 // entry is what the index recorded about one node, so that it can be
-// unindexed exactly even after the caller changed the NodeDef.
+// unindexed exactly even after the caller changed the NodeDef. It is kept
+// small (88 bytes): New makes one per node.
 type entry struct {
-	body  *Body
-	opIdx int // position in Graph.byOp[op]
-	def   *nodepb.NodeDef
-	name  string // name as indexed
-	pos   int    // position in the node list when last known (a hint)
-	op    string
-	refs  []string // producer name of each input, in input order
+	body *Body
+	def  *nodepb.NodeDef
+	name string   // name as indexed
+	op   string   // op as indexed
+	refs []string // producer name of each input, in input order
+	// attrs holds the names found in func attrs and _class; nil when
+	// there are none, as for most nodes.
+	attrs *attrNames
+	opIdx int32 // position in Graph.byOp[op]
+	pos   int32 // position in the node list when last known (a hint)
+}
+
+// attrNames are the names an entry's attrs refer to.
+type attrNames struct {
 	calls []string // functions named in func attrs
 	coloc []string // names in _class "loc:@name" entries
+}
+
+func newAttrNames(calls, coloc []string) *attrNames {
+	if len(calls) == 0 && len(coloc) == 0 {
+		return nil
+	}
+	return &attrNames{calls, coloc}
+}
+
+// calls returns the functions named in e's func attrs.
+func (e *entry) calls() []string {
+	if e.attrs == nil {
+		return nil
+	}
+	return e.attrs.calls
+}
+
+// coloc returns the names in e's _class "loc:@name" entries.
+func (e *entry) coloc() []string {
+	if e.attrs == nil {
+		return nil
+	}
+	return e.attrs.coloc
 }
 
 // Location says where a node lives: Function is "" for the main graph,
@@ -180,21 +211,20 @@ func (b *Body) index(n *nodepb.NodeDef, pos int) {
 // caller enters e in b.nodes and n's inputs in b.users.
 func (b *Body) fill(e *entry, n *nodepb.NodeDef, pos int) {
 	calls, class := attrRefs(n, true)
-	b.enter(e, n, pos, calls, colocList(class))
-	if len(e.coloc) > 0 && b.coloc == nil {
+	b.enter(e, n, pos, newAttrNames(calls, colocList(class)))
+	if len(e.coloc()) > 0 && b.coloc == nil {
 		b.coloc = map[string][]*nodepb.NodeDef{}
 	}
-	for _, c := range e.coloc {
+	for _, c := range e.coloc() {
 		b.coloc[c] = append(b.coloc[c], n)
 	}
 }
 
 // enter sets e's fields other than refs and indexes its op and func
 // attrs; the caller indexes its inputs and colocation.
-func (b *Body) enter(e *entry, n *nodepb.NodeDef, pos int, calls, coloc []string) {
-	e.body, e.def, e.name, e.op, e.pos = b, n, n.GetName(), n.GetOp(), pos
-	e.calls, e.coloc = calls, coloc
-	for _, f := range e.calls {
+func (b *Body) enter(e *entry, n *nodepb.NodeDef, pos int, a *attrNames) {
+	e.body, e.def, e.name, e.op, e.pos, e.attrs = b, n, n.GetName(), n.GetOp(), int32(pos), a
+	for _, f := range e.calls() {
 		m := b.g.attrCallers[f]
 		if m == nil {
 			m = map[*nodepb.NodeDef]*Body{}
@@ -207,7 +237,7 @@ func (b *Body) enter(e *entry, n *nodepb.NodeDef, pos int, calls, coloc []string
 		ops = new([]*entry)
 		b.g.byOp[e.op] = ops
 	}
-	e.opIdx = len(*ops)
+	e.opIdx = int32(len(*ops))
 	*ops = append(*ops, e)
 }
 
@@ -220,13 +250,13 @@ func (b *Body) unindex(e *entry) {
 			delete(b.users, p)
 		}
 	}
-	for _, f := range e.calls {
+	for _, f := range e.calls() {
 		delete(b.g.attrCallers[f], n)
 		if len(b.g.attrCallers[f]) == 0 {
 			delete(b.g.attrCallers, f)
 		}
 	}
-	for _, c := range e.coloc {
+	for _, c := range e.coloc() {
 		b.coloc[c] = removeOne(b.coloc[c], n)
 		if len(b.coloc[c]) == 0 {
 			delete(b.coloc, c)
@@ -396,11 +426,11 @@ func (b *Body) Len() int { return len(b.nodes) }
 // else found by a scan, which is then recorded.
 func (b *Body) position(e *entry) int {
 	list := b.Nodes()
-	if e.pos < len(list) && list[e.pos] == e.def {
-		return e.pos
+	if p := int(e.pos); p >= 0 && p < len(list) && list[p] == e.def {
+		return p
 	}
-	e.pos = slices.Index(list, e.def)
-	return e.pos
+	e.pos = int32(slices.Index(list, e.def))
+	return int(e.pos)
 }
 
 // Nodes returns the body's node list as stored in the proto (GraphDef.node

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
@@ -94,11 +95,11 @@ func diffIndexes(got, want *Graph) string {
 		for name, we := range wb.nodes {
 			ge := gb.nodes[name]
 			if ge.body != gb || ge.def != we.def || ge.name != we.name || ge.op != we.op || ge.pos != we.pos ||
-				!slices.Equal(ge.refs, we.refs) || !slices.Equal(ge.calls, we.calls) || !slices.Equal(ge.coloc, we.coloc) {
+				!slices.Equal(ge.refs, we.refs) || !slices.Equal(ge.calls(), we.calls()) || !slices.Equal(ge.coloc(), we.coloc()) {
 				add("%s: entry %q: %+v, want %+v", wb.where(), name, *ge, *we)
 			}
-			if !slices.Equal(ge.calls, oracleFuncs(ge.def)) || !slices.Equal(ge.coloc, oracleColoc(ge.def)) {
-				add("%s: node %q: calls %v coloc %v, oracle %v %v", wb.where(), name, ge.calls, ge.coloc, oracleFuncs(ge.def), oracleColoc(ge.def))
+			if !slices.Equal(ge.calls(), oracleFuncs(ge.def)) || !slices.Equal(ge.coloc(), oracleColoc(ge.def)) {
+				add("%s: node %q: calls %v coloc %v, oracle %v %v", wb.where(), name, ge.calls(), ge.coloc(), oracleFuncs(ge.def), oracleColoc(ge.def))
 			}
 		}
 		eq := func(a, b map[string][]*nodepb.NodeDef) bool { return maps.EqualFunc(a, b, slices.Equal) }
@@ -198,5 +199,13 @@ func TestRandGraphCoverage(t *testing.T) {
 		if !seen[c] {
 			t.Errorf("randGraph never produced: %s", c)
 		}
+	}
+}
+
+// TestEntrySize guards the per-node cost of the index: New allocates one
+// entry per node, and its bytes drive GC work on large graphs.
+func TestEntrySize(t *testing.T) {
+	if s := unsafe.Sizeof(entry{}); s > 88 {
+		t.Errorf("entry is %d bytes, want at most 88", s)
 	}
 }

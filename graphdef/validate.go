@@ -168,7 +168,7 @@ func (v *validator) body(b *Body) {
 // funcAttrs returns funcAttrNames(n), from the index if it holds n.
 func (b *Body) funcAttrs(n *nodepb.NodeDef) []string {
 	if e := b.nodes[n.GetName()]; e != nil && e.def == n {
-		return e.calls
+		return e.calls()
 	}
 	return funcAttrNames(n)
 }
