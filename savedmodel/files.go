@@ -29,6 +29,7 @@ const maxLinkHops = 40
 // absolute target, or any step that leaves the root of fsys, is an
 // ErrUnsafePath error naming name.
 func resolve(fsys fs.FS, name string) (string, error) {
+	fsys = orEmpty(fsys)
 	parts := strings.Split(name, "/")
 	cur := "."
 	hops := 0
@@ -91,7 +92,7 @@ func checkAssetName(file, name string) error {
 // exists reports whether name exists in fsys (without following a final
 // symbolic link).
 func exists(fsys fs.FS, name string) (bool, error) {
-	_, err := fs.Lstat(fsys, name)
+	_, err := fs.Lstat(orEmpty(fsys), name)
 	if err == nil {
 		return true, nil
 	}
@@ -158,4 +159,20 @@ func walkAssets(fsys fs.FS, dir string) ([]Asset, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// noFiles is the file system of a Model built in memory (not read from a
+// directory): it holds no file.
+type noFiles struct{}
+
+func (noFiles) Open(name string) (fs.File, error) {
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+}
+
+// orEmpty returns fsys, or noFiles for the nil fsys of a Model literal.
+func orEmpty(fsys fs.FS) fs.FS {
+	if fsys == nil {
+		return noFiles{}
+	}
+	return fsys
 }
