@@ -113,6 +113,35 @@ func (g *Graph) Validate() error {
 type validator struct {
 	g        *Graph
 	problems []Problem
+	// The last name looked up and what it resolved to, and the last op
+	// looked up among the functions: consecutive inputs often read the
+	// same node (x*x) or nodes of the same op, and a string comparison
+	// costs less than a map lookup.
+	lastBody  *Body
+	lastName  string
+	lastEntry *entry
+	lastArg   bool
+	lastOp    string
+	lastFn    *Body
+	opCached  bool
+}
+
+// lookup returns b's index entry named name and whether name is an
+// argument of b.
+func (v *validator) lookup(b *Body, name string) (*entry, bool) {
+	if b != v.lastBody || name != v.lastName {
+		_, isArg := b.args[name]
+		v.lastBody, v.lastName, v.lastEntry, v.lastArg = b, name, b.nodes[name], isArg
+	}
+	return v.lastEntry, v.lastArg
+}
+
+// function returns the library function named op, or nil.
+func (v *validator) function(op string) *Body {
+	if !v.opCached || op != v.lastOp {
+		v.lastOp, v.lastFn, v.opCached = op, v.g.funcs[op], true
+	}
+	return v.lastFn
 }
 
 func (v *validator) add(fn, node, msg string) {
@@ -146,7 +175,7 @@ func (v *validator) body(b *Body) {
 			} else if seenControl {
 				v.add(b.name, name, fmt.Sprintf("input %d %q: data input after a control input", i, s))
 			}
-			if msg := b.resolve(in); msg != "" {
+			if msg := v.resolve(b, in); msg != "" {
 				v.add(b.name, name, fmt.Sprintf("input %d %q: %s", i, s, msg))
 			}
 		}
@@ -173,10 +202,10 @@ func (b *Body) funcAttrs(n *nodepb.NodeDef) []string {
 	return funcAttrNames(n)
 }
 
-// resolve returns "" if in names something that exists, else why not.
-func (b *Body) resolve(in Input) string {
-	e := b.nodes[in.Node]
-	_, isArg := b.args[in.Node]
+// resolve returns "" if in names something that exists in b, else why
+// not.
+func (v *validator) resolve(b *Body, in Input) string {
+	e, isArg := v.lookup(b, in.Node)
 	switch {
 	case e == nil && !isArg:
 		if b.fn == nil {
@@ -195,7 +224,7 @@ func (b *Body) resolve(in Input) string {
 		if msg := b.checkKnownOutput(in, e); msg != "" {
 			return msg
 		}
-		if callee := b.g.funcs[e.op]; callee != nil {
+		if callee := v.function(e.op); callee != nil {
 			for _, a := range callee.fn.GetSignature().GetOutputArg() {
 				if a.GetName() == in.Output {
 					return ""
@@ -230,7 +259,7 @@ func (v *validator) rets(b *Body) {
 		}
 		if in.Control {
 			v.add(b.name, "", fmt.Sprintf("ret %q = %q is a control reference", k, val))
-		} else if msg := b.resolve(in); msg != "" {
+		} else if msg := v.resolve(b, in); msg != "" {
 			v.add(b.name, "", fmt.Sprintf("ret %q = %q: %s", k, val, msg))
 		}
 	}
