@@ -2,6 +2,7 @@
 """Generates a big SavedModel with real TensorFlow, for testdata/bench/run.sh.
 
 Usage: genbig.py KIND MODEL_DIR MIB
+       genbig.py check MODEL_DIR MIB
 
 KIND is one of
   mirrored  MirroredStrategy over 2 logical CPUs, embedding tables totalling
@@ -17,7 +18,17 @@ Each table is float32 [rows, 1024] of at most 256 MiB, filled with
 stateless random values (incompressible, deterministic). The serving
 signature looks up a few rows of every table and sums them.
 Nothing here is committed: run.sh writes into a temporary directory.
+
+"check" loads MODEL_DIR (a rewritten model of either kind, MIB as when it
+was generated) with tf.saved_model.load in this process, on one CPU,
+calls serving_default with the first row, the last row and the two rows
+around the middle (where the sharded kind splits its tables), and compares
+the result with the same rows of the tables recomputed from their seeds. It
+prints one line of JSON, {"ok": bool, "max_abs_diff": x, "error": "..."},
+and exits 1 unless ok.
 """
+
+import json
 
 import os
 import sys
@@ -85,10 +96,27 @@ def build_sharded(out, mib):
     tf.saved_model.save(m, out, signatures={"serving_default": m.serve})
 
 
+def check(model, mib):
+    rows = tables(mib)
+    r = min(rows)
+    ids = tf.constant([0, r // 2 - 1, r // 2, r - 1], tf.int32)
+    try:
+        got = tf.saved_model.load(model).signatures["serving_default"](ids=ids)["y"]
+    except Exception as e:  # noqa: BLE001 - reported, not raised
+        return {"ok": False, "error": "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:300])}
+    want = tf.add_n([tf.gather(init(i, n), ids) for i, n in enumerate(rows)])
+    diff = float(tf.reduce_max(tf.abs(got - want)))
+    return {"ok": diff <= 1e-5, "max_abs_diff": diff}
+
+
 def main():
-    if len(sys.argv) != 4 or sys.argv[1] not in ("mirrored", "sharded"):
+    if len(sys.argv) != 4 or sys.argv[1] not in ("mirrored", "sharded", "check"):
         sys.exit(__doc__)
     kind, out, mib = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if kind == "check":
+        res = check(out, mib)
+        print(json.dumps(res))
+        sys.exit(0 if res["ok"] else 1)
     {"mirrored": build_mirrored, "sharded": build_sharded}[kind](out, mib)
 
 
