@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
-	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 )
 
 // Problem is one defect Validate found. Function is "" for the main graph
@@ -157,9 +156,6 @@ func (v *validator) body(b *Body) {
 		if name == "" {
 			v.add(b.name, name, "node without a name")
 		}
-		if _, ok := b.args[name]; ok {
-			v.add(b.name, name, "node name equals an argument name")
-		}
 		if n.GetOp() == "Const" && n.GetAttr()["value"] == nil {
 			v.add(b.name, name, "Const without a value attr")
 		}
@@ -179,7 +175,17 @@ func (v *validator) body(b *Body) {
 				v.add(b.name, name, fmt.Sprintf("input %d %q: %s", i, s, msg))
 			}
 		}
-		calls := b.funcAttrs(n)
+		// Looked up after the inputs: the next node often reads this one.
+		e, isArg := v.lookup(b, name)
+		if isArg {
+			v.add(b.name, name, "node name equals an argument name")
+		}
+		var calls []string
+		if e != nil && e.def == n {
+			calls = e.calls() // the index holds n: its func attrs are known
+		} else {
+			calls = funcAttrNames(n)
+		}
 		for _, f := range calls {
 			if v.g.funcs[f] == nil {
 				v.add(b.name, name, fmt.Sprintf("calls function %q, which is not in the library", f))
@@ -192,14 +198,6 @@ func (v *validator) body(b *Body) {
 	if b.fn != nil {
 		v.rets(b)
 	}
-}
-
-// funcAttrs returns funcAttrNames(n), from the index if it holds n.
-func (b *Body) funcAttrs(n *nodepb.NodeDef) []string {
-	if e := b.nodes[n.GetName()]; e != nil && e.def == n {
-		return e.calls()
-	}
-	return funcAttrNames(n)
 }
 
 // resolve returns "" if in names something that exists in b, else why
