@@ -41,11 +41,12 @@ import (
 // The pass makes that one ordinary variable:
 //
 //   - the checkpoint gets one full entry per sliced tensor, assembled from
-//     its slices when the model is written (streamed: for shards along axis
-//     0 the full tensor's bytes are the shards' bytes in slice order; along
-//     another axis the shards' rows are interleaved chunk by chunk; DT_STRING
-//     tensors, only along axis 0, are re-encoded in memory), and the slice
-//     entries are deleted. Slices that do not tile the tensor exactly, or
+//     its slices when the model is written (for shards of a fixed-size
+//     dtype along axis 0 the full tensor's bytes are the shards' bytes in
+//     slice order: a savedmodel ConcatVariable, which Write copies by the
+//     kernel; along another axis the shards' rows are interleaved chunk by
+//     chunk as they stream; DT_STRING tensors, only along axis 0, are
+//     re-encoded in memory), and the slice entries are deleted. Slices that do not tile the tensor exactly, or
 //     that split it along more than one axis, are an error;
 //   - every saver slot (RestoreV2 and SaveV2, through RetargetSaver) that
 //     reads or writes the whole tensor by a slice spec gets the empty spec
@@ -157,12 +158,8 @@ func assembleSliced(c *Context, key string) error {
 	if err != nil {
 		return c.Errorf(Key(key), "%w", err)
 	}
-	open, err := assemblyOpener(m.Variables, full.GetDtype(), dims, layout)
-	if err != nil {
-		return c.Errorf(Key(key), "%w", err)
-	}
 	entry := &tfpb.BundleEntryProto{Dtype: full.GetDtype(), Shape: full.GetShape()}
-	if err := m.SetVariable(key, entry, open); err != nil {
+	if err := setAssembled(m, key, entry, dims, layout); err != nil {
 		return c.Errorf(Key(key), "%w", err)
 	}
 	for _, p := range layout.parts {

@@ -12,6 +12,7 @@ import (
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 
+	"github.com/unmirror/unmirror/savedmodel"
 	"github.com/unmirror/unmirror/savedmodel/bundle"
 )
 
@@ -98,6 +99,40 @@ type entryOpener interface {
 	OpenEntry(key string) (io.ReadCloser, error)
 }
 
+// assembleByStream, set by tests, makes the pass give every assembled
+// tensor as a stream (assemblyOpener), even where ConcatVariable applies.
+var assembleByStream bool
+
+// setAssembled plans key, of shape dims, as assembled from layout. When
+// the parts' stored bytes concatenate into the tensor's (a fixed-size dtype
+// split along its first axis of more than one element, so that no chunk
+// interleaves), it is a ConcatVariable, which Write copies by the kernel;
+// otherwise a SetVariable with assemblyOpener's stream.
+func setAssembled(m *savedmodel.Model, key string, entry *tfpb.BundleEntryProto, dims []int64, layout sliceLayout) error {
+	if _, fixed := bundle.DTypeSize(entry.GetDtype()); fixed && !assembleByStream && chunksBefore(dims, layout.axis) == 1 {
+		keys := make([]string, len(layout.parts))
+		for i, p := range layout.parts {
+			keys[i] = p.key
+		}
+		return m.ConcatVariable(key, entry, keys)
+	}
+	open, err := assemblyOpener(m.Variables, entry.GetDtype(), dims, layout)
+	if err != nil {
+		return err
+	}
+	return m.SetVariable(key, entry, open)
+}
+
+// chunksBefore returns the product of dims before axis: how many chunks
+// each part's bytes are cut into in the assembled tensor.
+func chunksBefore(dims []int64, axis int) int64 {
+	outer := int64(1)
+	for _, x := range dims[:min(axis, len(dims))] {
+		outer *= x
+	}
+	return outer
+}
+
 // assemblyOpener returns the open function of the full tensor of shape
 // dims assembled from layout, reading the slices from src.
 func assemblyOpener(src entryOpener, dt typespb.DataType, dims []int64, layout sliceLayout) (func() (io.ReadCloser, error), error) {
@@ -113,14 +148,9 @@ func assemblyOpener(src entryOpener, dt typespb.DataType, dims []int64, layout s
 	}
 	// inner is the byte count of one step along the axis: the product of the
 	// dims after it, times the element size; outer the number of chunks.
-	inner, outer := int64(size), int64(1)
-	for d, x := range dims {
-		switch {
-		case d < layout.axis:
-			outer *= x
-		case d > layout.axis:
-			inner *= x
-		}
+	inner, outer := int64(size), chunksBefore(dims, layout.axis)
+	for _, x := range dims[min(layout.axis+1, len(dims)):] {
+		inner *= x
 	}
 	return func() (io.ReadCloser, error) {
 		r := &interleave{outer: outer}

@@ -56,7 +56,7 @@
 //
 // Rewrite passes edit [Model.Proto] in place, and the output checkpoint
 // through the plan methods: [Model.DeleteVariable], [Model.RenameVariable],
-// [Model.SetVariable], [Model.SetCheckpointObjectGraph]; they inspect it with
+// [Model.SetVariable], [Model.ConcatVariable], [Model.SetCheckpointObjectGraph]; they inspect it with
 // [Model.CheckpointKeys], [Model.CheckpointEntry], [Model.ListVariables],
 // [Model.OpenCheckpointEntry] and [Model.CheckpointObjectGraph]. The plan
 // holds metadata only; the bytes of a supplied entry come from a stream
@@ -64,7 +64,8 @@
 //
 // The plan is the set of keys the output checkpoint will hold, each either
 // copied from an input key (possibly under a new name) or supplied by the
-// caller (entry metadata plus a function that opens its stored bytes). It
+// caller (entry metadata plus a function that opens its stored bytes, or
+// the input keys whose stored bytes, concatenated, are its own). It
 // starts as "the input checkpoint, unchanged" and [Model.CheckpointChanged]
 // reports whether any edit was made. A pass that renames or deletes
 // variables also updates the checkpoint's TrackableObjectGraph
@@ -105,7 +106,8 @@
 // (checked on models saved by TF 2.18). An
 // unchanged checkpoint is copied (or hard-linked) file by file; a changed
 // one is rebuilt with bundle.Writer, input entries copied raw in the input's
-// data order. Either way every tensor's checksum is verified on the way
+// data order (by the kernel, with bundle.Writer.Concat, for a model read
+// from an OS directory), supplied ones after them by key. Either way every tensor's checksum is verified on the way
 // (bundle.Reader.CopyShard for a copy), so a damaged input fails the Write
 // instead of reaching the output. fingerprint.pb is never copied: a fresh one is computed from
 // the written files exactly as TensorFlow computes it (package fingerprint),

@@ -2,6 +2,7 @@ package savedmodel
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/unmirror/unmirror/savedmodel/bundle"
 	"github.com/unmirror/unmirror/savedmodel/fingerprint"
 )
 
@@ -24,12 +26,19 @@ type plan struct {
 	sorted  []string // cached sorted keys; nil after an edit
 }
 
-// planned is one output entry.
+// planned is one output entry: an input entry kept or renamed (src), or a
+// caller-supplied one (entry) whose bytes are input entries concatenated
+// (concat) or a stream (open).
 type planned struct {
-	src   string                        // input key to copy, when open is nil and entry is nil
-	entry *tfpb.BundleEntryProto        // caller-supplied metadata (new or replaced entry)
-	open  func() (io.ReadCloser, error) // stored bytes of a caller-supplied entry; nil: no data
+	src    string                        // input key to copy, when entry is nil
+	entry  *tfpb.BundleEntryProto        // caller-supplied metadata (new or replaced entry)
+	concat []string                      // input keys whose stored bytes, in order, are entry's; nil: see open
+	open   func() (io.ReadCloser, error) // stored bytes of a caller-supplied entry; nil: no data
 }
+
+// fromInput reports whether p's stored bytes are input entries' bytes, so
+// that Write can copy them by the kernel.
+func (p *planned) fromInput() bool { return p.entry == nil || p.concat != nil }
 
 func (m *Model) ensurePlan() *plan {
 	if m.plan != nil {
@@ -109,6 +118,8 @@ func (m *Model) OpenCheckpointEntry(key string) (io.ReadCloser, error) {
 
 func (m *Model) openPlanned(p *planned) (io.ReadCloser, error) {
 	switch {
+	case p.concat != nil:
+		return m.openConcat(p.concat)
 	case p.open != nil:
 		return p.open()
 	case p.entry != nil:
@@ -178,6 +189,96 @@ func (m *Model) SetVariable(key string, entry *tfpb.BundleEntryProto, open func(
 	}
 	p.entries[key] = &planned{entry: e, open: open}
 	return nil
+}
+
+// ConcatVariable adds key to the planned checkpoint, or replaces it, with
+// stored bytes that are the stored bytes of the input checkpoint's entries
+// sources (input keys, whatever the plan did with them since), concatenated
+// in order: a tensor assembled from parts along its first axis. entry gives
+// dtype and shape as for SetVariable; the dtype must have a fixed size (a
+// DT_STRING tensor's stored layout does not concatenate), every source must
+// be an input entry with data of that dtype, and their sizes must add up to
+// the tensor's byte count (elements times dtype size).
+//
+// Unlike SetVariable's opaque stream, Write knows where these bytes are:
+// for a model read from an OS directory it copies them by the kernel and
+// computes the entry's checksum from the sources' (see Write).
+// OpenCheckpointEntry streams the sources one after the other.
+func (m *Model) ConcatVariable(key string, entry *tfpb.BundleEntryProto, sources []string) error {
+	if key == "" {
+		return fmt.Errorf("savedmodel: concat checkpoint key \"\": the empty key is the bundle header")
+	}
+	if entry == nil {
+		return fmt.Errorf("savedmodel: concat checkpoint key %q: nil entry", key)
+	}
+	dt := entry.GetDtype()
+	size, fixed := bundle.DTypeSize(dt)
+	if !fixed {
+		return fmt.Errorf("savedmodel: concat checkpoint key %q: dtype %v has no fixed size, its stored layout does not concatenate", key, dt)
+	}
+	want, err := bundle.TensorBytes(dt, entry.GetShape())
+	if err != nil || len(entry.GetSlices()) > 0 {
+		return fmt.Errorf("savedmodel: concat checkpoint key %q: entry is not a whole %v tensor of a valid shape (err %v, %d slices)", key, dt, err, len(entry.GetSlices()))
+	}
+	var total int64
+	for _, src := range sources {
+		var e *tfpb.BundleEntryProto
+		ok := m.Variables != nil
+		if ok {
+			e, ok = m.Variables.Entry(src)
+		}
+		switch {
+		case !ok:
+			return fmt.Errorf("savedmodel: concat checkpoint key %q: source %q is not an input checkpoint key: %w", key, src, ErrNoVariable)
+		case len(e.GetSlices()) > 0:
+			return fmt.Errorf("savedmodel: concat checkpoint key %q: source %q is a sliced tensor with no data of its own", key, src)
+		case e.GetDtype() != dt:
+			return fmt.Errorf("savedmodel: concat checkpoint key %q: source %q has dtype %v, the key %v", key, src, e.GetDtype(), dt)
+		}
+		total += e.GetSize()
+	}
+	if total != want {
+		return fmt.Errorf("savedmodel: concat checkpoint key %q: the sources hold %d bytes, a %v tensor of this shape %d (%d elements of %d bytes)", key, total, dt, want, want/int64(size), size)
+	}
+	if err := m.SetVariable(key, entry, nil); err != nil {
+		return err
+	}
+	m.plan.entries[key].concat = slices.Clone(sources)
+	if m.plan.entries[key].concat == nil {
+		m.plan.entries[key].concat = []string{}
+	}
+	return nil
+}
+
+// openConcat streams the stored bytes of the input entries keys, one
+// after the other; each is verified as its last byte is read.
+func (m *Model) openConcat(keys []string) (io.ReadCloser, error) {
+	rcs := make([]io.ReadCloser, 0, len(keys))
+	rs := make([]io.Reader, 0, len(keys))
+	for _, k := range keys {
+		rc, err := m.Variables.OpenEntry(k)
+		if err != nil {
+			closeAll(rcs)
+			return nil, err
+		}
+		rcs, rs = append(rcs, rc), append(rs, rc)
+	}
+	return multiReadCloser{Reader: io.MultiReader(rs...), rcs: rcs}, nil
+}
+
+type multiReadCloser struct {
+	io.Reader
+	rcs []io.ReadCloser
+}
+
+func (m multiReadCloser) Close() error { return closeAll(m.rcs) }
+
+func closeAll(rcs []io.ReadCloser) error {
+	var errs []error
+	for _, rc := range rcs {
+		errs = append(errs, rc.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // SetCheckpointObjectGraph replaces the checkpoint's object graph

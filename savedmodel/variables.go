@@ -20,8 +20,10 @@ type Variable struct {
 	// Shape is the tensor's shape (dimension sizes); nil for a scalar.
 	Shape []int64
 	// Shard is the data shard holding the bytes, Size their stored size,
-	// both as in the input for copied entries; Size is -1 for an entry
-	// supplied through SetVariable (known only when written).
+	// both as in the input for copied entries; Shard is 0 and Size -1 for
+	// an entry supplied through SetVariable (known only when written), and
+	// Shard 0 and Size the tensor's byte count for one supplied through
+	// ConcatVariable.
 	Shard int
 	Size  int64
 	// Slices is non-empty for the full-key entry of a tensor saved in
@@ -40,6 +42,9 @@ func (m *Model) ListVariables() []Variable {
 		v := Variable{Key: k, DType: e.GetDtype(), Shard: int(e.GetShardId()), Size: e.GetSize(), Slices: e.GetSlices()}
 		if p, _ := m.lookup(k); p.entry != nil {
 			v.Shard, v.Size = 0, -1
+			if p.concat != nil {
+				v.Size, _ = bundle.TensorBytes(e.GetDtype(), e.GetShape()) // checked by ConcatVariable
+			}
 		}
 		for _, d := range e.GetShape().GetDim() {
 			v.Shape = append(v.Shape, d.GetSize())

@@ -86,7 +86,13 @@ const tmpMarker = ".unmirror-tmp-"
 // doc); text output uses prototext.
 //
 // The checkpoint is copied file by file when the plan is unchanged, and
-// rebuilt with bundle.Writer otherwise (see the checkpoint plan methods).
+// rebuilt with bundle.Writer otherwise (see the checkpoint plan methods):
+// entries kept, renamed or concatenated (ConcatVariable) from the input's
+// go through bundle.Writer.Concat, which copies their bytes by the kernel
+// for a model read from an OS directory, verifies the sources in parallel
+// and computes the checksums from the sources' without reading the bytes
+// for it; entries supplied as streams (SetVariable, the object graph) are
+// written from user space.
 // Either way every tensor's checksum is verified as its bytes pass
 // (bundle.Reader.CopyShard for a copy, also after a hard link), so a damaged
 // input fails the Write with a *bundle.ChecksumError instead of being
@@ -345,20 +351,38 @@ func (m *Model) rewriteBundle(w *dirWriter) ([]byte, error) {
 	return w.readBack(index)
 }
 
+// rebuildByStream, set by tests, makes Write rebuild a changed checkpoint
+// wholly through user space (bundle.Writer.Copy and Add), as it did before
+// bundle.Writer.Concat, so that the two can be compared byte for byte.
+var rebuildByStream bool
+
+// addPlanned adds key to bw: an entry whose bytes are input entries' bytes
+// through bw.Concat (copied by the kernel for a model read from an OS
+// directory), any other through bw.Add from its stream.
 func (m *Model) addPlanned(ctx context.Context, bw *bundle.Writer, key string) error {
 	p := m.plan.entries[key]
-	if p.entry == nil && p.src == key {
+	if rebuildByStream && p.entry == nil && p.src == key {
 		return bw.Copy(m.Variables, key)
 	}
 	var e *tfpb.BundleEntryProto
-	if p.entry != nil {
+	switch {
+	case p.entry != nil:
 		e = p.entry
-	} else {
+	case p.src == key:
+		e, _ = m.Variables.Entry(key) // kept as stored, checksum included
+	default:
 		src, _ := m.Variables.Entry(p.src)
 		e = &tfpb.BundleEntryProto{Dtype: src.GetDtype(), Shape: src.GetShape(), Slices: src.GetSlices(), ShardId: src.GetShardId()}
 	}
 	if len(e.GetSlices()) > 0 {
 		return bw.Add(key, e, nil) // a sliced tensor's full-key entry has no data
+	}
+	if !rebuildByStream && p.fromInput() {
+		sources := p.concat
+		if p.entry == nil {
+			sources = []string{p.src}
+		}
+		return bw.Concat(ctx, m.Variables, key, e, sources)
 	}
 	rc, err := m.openPlanned(p)
 	if err != nil {

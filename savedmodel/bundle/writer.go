@@ -52,6 +52,12 @@ type Writer struct {
 	noSync      bool
 	err         error // sticky: a data file may hold partial bytes
 	closed      bool
+	// Concat's sources copied by the kernel: w's handles on their shards
+	// (nil for a shard that is streamed), the entries queued for
+	// verification, and the goroutine verifying them.
+	srcFiles map[srcShard]*os.File
+	verified map[verifyKey]bool
+	ver      *verifier
 }
 
 // fileSync fsyncs a file Close wrote; tests replace it to count the calls.
@@ -102,6 +108,12 @@ func (w *Writer) check(key string, entry *tfpb.BundleEntryProto, hasData bool) e
 	}
 	if w.err != nil {
 		return w.err
+	}
+	if w.ver != nil {
+		if err := w.ver.failed(); err != nil {
+			w.err = err
+			return err
+		}
 	}
 	if key == "" {
 		return errors.New("bundle: the empty key is reserved for the header")
@@ -264,7 +276,10 @@ func (w *Writer) startWriteback(shard int) {
 	if w.noSync {
 		return
 	}
-	inFile := w.sizes[shard] - int64(w.bufs[shard].Buffered())
+	inFile := w.sizes[shard]
+	if b := w.bufs[shard]; b != nil {
+		inFile -= int64(b.Buffered())
+	}
 	if n := inFile - w.startedWB[shard]; n >= writebackChunk {
 		writeback.Start(w.files[shard], w.startedWB[shard], n)
 		w.startedWB[shard] = inFile
@@ -317,6 +332,7 @@ func (w *Writer) Close() error {
 	}
 	w.closed = true
 	if w.err != nil {
+		w.finishSources()
 		w.closeFiles()
 		return w.err
 	}
@@ -330,9 +346,17 @@ func (w *Writer) Close() error {
 		}
 		if err != nil {
 			w.err = fmt.Errorf("bundle: %s: %w", w.dataFile(i), err)
+			w.finishSources()
 			w.closeFiles()
 			return w.err
 		}
+	}
+	// The shards are on disk; the verification of what Concat copied ran
+	// alongside. A damaged source leaves no index.
+	if err := w.finishSources(); err != nil {
+		w.err = err
+		w.closeFiles()
+		return err
 	}
 	if err := w.closeFiles(); err != nil {
 		return fmt.Errorf("bundle: %w", err)
