@@ -19,6 +19,14 @@
 // Building the index is linear in nodes plus inputs. Edits update the index
 // incrementally; none re-indexes the graph.
 //
+// [New] is built for graphs of a million nodes: a few allocations per
+// body rather than per node (about 0.2 per node, 320 bytes per node), at
+// about 0.35-0.45 µs of CPU per node, a third of it reading each node's
+// attr map (any op may carry a func attr, so every map is read).
+// [Graph.Validate] costs about 0.16 µs per node and allocates only for
+// the problems it reports (BenchmarkNew, BenchmarkValidate and their Rich
+// variants in bench_test.go).
+//
 // # Input grammar
 //
 // Main graph (tensorflow/core/graph/tensor_id.cc, graph.proto):
