@@ -2,8 +2,10 @@ package graphdef
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 )
@@ -90,9 +92,7 @@ func (g *Graph) Validate() error {
 	for _, name := range g.dupFuncs {
 		v.add("", "", fmt.Sprintf("function %s defined more than once", name))
 	}
-	for _, b := range g.Bodies() {
-		v.body(b)
-	}
+	v.problems = append(v.problems, g.validateBodies()...)
 	for _, gr := range g.def.GetLibrary().GetGradient() {
 		for _, f := range []string{gr.GetFunctionName(), gr.GetGradientFunc()} {
 			if g.funcs[f] == nil {
@@ -107,6 +107,55 @@ func (g *Graph) Validate() error {
 		return strings.Compare(a.Function+"\x00"+a.Node+"\x00"+a.Msg, b.Function+"\x00"+b.Node+"\x00"+b.Msg)
 	})
 	return &ValidationError{Problems: v.problems}
+}
+
+// parallelValidateNodes is the node count from which Validate checks the
+// bodies on several goroutines (it only reads the graph and the index).
+const parallelValidateNodes = 50_000
+
+// validateBodies checks every body and returns the problems, unsorted. A
+// big graph's bodies are split into runs of about equal node counts, one
+// per CPU, each checked by its own validator.
+func (g *Graph) validateBodies() []Problem {
+	bodies := g.Bodies()
+	total := 0
+	for _, b := range bodies {
+		total += len(b.Nodes())
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(bodies), 8)
+	if total < parallelValidateNodes || workers < 2 {
+		v := &validator{g: g}
+		for _, b := range bodies {
+			v.body(b)
+		}
+		return v.problems
+	}
+	found := make([][]Problem, workers)
+	var wg sync.WaitGroup
+	start, done := 0, 0
+	for w := range workers {
+		// Bodies [start, end) hold about total/workers nodes.
+		end, want := start, total*(w+1)/workers
+		for end < len(bodies) && (done < want || end == start) {
+			done += len(bodies[end].Nodes())
+			end++
+		}
+		if w == workers-1 {
+			end = len(bodies)
+		}
+		wg.Add(1)
+		go func(w int, run []*Body) {
+			defer wg.Done()
+			v := &validator{g: g}
+			for _, b := range run {
+				v.body(b)
+			}
+			found[w] = v.problems
+		}(w, bodies[start:end])
+		start = end
+	}
+	wg.Wait()
+	return slices.Concat(found...)
 }
 
 type validator struct {
