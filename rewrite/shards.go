@@ -43,11 +43,12 @@ import (
 //   - the checkpoint gets one full entry per sliced tensor, assembled from
 //     its slices when the model is written (for shards of a fixed-size
 //     dtype along axis 0 the full tensor's bytes are the shards' bytes in
-//     slice order: a savedmodel ConcatVariable, which Write copies by the
-//     kernel; along another axis the shards' rows are interleaved chunk by
-//     chunk as they stream; DT_STRING tensors, only along axis 0, are
-//     re-encoded in memory), and the slice entries are deleted. Slices that do not tile the tensor exactly, or
-//     that split it along more than one axis, are an error;
+//     slice order: a savedmodel ConcatVariable, whose checksum Write
+//     combines from the slices'; along another axis the shards' rows are
+//     interleaved chunk by chunk as they stream; DT_STRING tensors, only
+//     along axis 0, are re-encoded in memory), and the slice entries are
+//     deleted. Slices that do not tile the tensor exactly, or that split it
+//     along more than one axis, are an error;
 //   - every saver slot (RestoreV2 and SaveV2, through RetargetSaver) that
 //     reads or writes the whole tensor by a slice spec gets the empty spec
 //     of a full tensor. A slot that reads a true part of the tensor (a TF1

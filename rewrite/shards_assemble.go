@@ -106,8 +106,8 @@ var assembleByStream bool
 // setAssembled plans key, of shape dims, as assembled from layout. When
 // the parts' stored bytes concatenate into the tensor's (a fixed-size dtype
 // split along its first axis of more than one element, so that no chunk
-// interleaves), it is a ConcatVariable, which Write copies by the kernel;
-// otherwise a SetVariable with assemblyOpener's stream.
+// interleaves), it is a ConcatVariable, whose bytes Write checksums once
+// (verifying the parts) instead of twice; otherwise a SetVariable with assemblyOpener's stream.
 func setAssembled(m *savedmodel.Model, key string, entry *tfpb.BundleEntryProto, dims []int64, layout sliceLayout) error {
 	if _, fixed := bundle.DTypeSize(entry.GetDtype()); fixed && !assembleByStream && chunksBefore(dims, layout.axis) == 1 {
 		keys := make([]string, len(layout.parts))

@@ -419,8 +419,7 @@ func FuzzWholeSliceSpec(f *testing.F) {
 
 // TestShardsConcatWritesSameBytes runs the pass on every fixture with
 // sliced checkpoint entries and writes the result twice: with the tensors
-// assembled along axis 0 planned as ConcatVariable (copied by the kernel,
-// checksums combined) and as assemblyOpener streams, as before. The two
+// assembled along axis 0 planned as ConcatVariable (checksums combined) and as assemblyOpener streams, as before. The two
 // output directories must be identical file for file, and each assembled
 // entry must be a ConcatVariable (Size known before the write).
 func TestShardsConcatWritesSameBytes(t *testing.T) {

@@ -106,8 +106,9 @@
 // (checked on models saved by TF 2.18). An
 // unchanged checkpoint is copied (or hard-linked) file by file; a changed
 // one is rebuilt with bundle.Writer, input entries copied raw in the input's
-// data order (by the kernel, with bundle.Writer.Concat, for a model read
-// from an OS directory), supplied ones after them by key. Either way every tensor's checksum is verified on the way
+// data order (bundle.Writer.Concat, which also assembles ConcatVariable
+// entries and combines their checksums), supplied ones after them by key.
+// Either way every tensor's checksum is verified on the way
 // (bundle.Reader.CopyShard for a copy), so a damaged input fails the Write
 // instead of reaching the output. fingerprint.pb is never copied: a fresh one is computed from
 // the written files exactly as TensorFlow computes it (package fingerprint),

@@ -37,7 +37,7 @@ type planned struct {
 }
 
 // fromInput reports whether p's stored bytes are input entries' bytes, so
-// that Write can copy them by the kernel.
+// that Write can copy them with bundle.Writer.Concat.
 func (p *planned) fromInput() bool { return p.entry == nil || p.concat != nil }
 
 func (m *Model) ensurePlan() *plan {
@@ -201,9 +201,10 @@ func (m *Model) SetVariable(key string, entry *tfpb.BundleEntryProto, open func(
 // the tensor's byte count (elements times dtype size).
 //
 // Unlike SetVariable's opaque stream, Write knows where these bytes are:
-// for a model read from an OS directory it copies them by the kernel and
-// computes the entry's checksum from the sources' (see Write).
-// OpenCheckpointEntry streams the sources one after the other.
+// it copies them with bundle.Writer.Concat, verifying each source once as
+// it reads it and computing the entry's checksum from the sources' instead
+// of from the bytes a second time (see Write). OpenCheckpointEntry streams
+// the sources one after the other.
 func (m *Model) ConcatVariable(key string, entry *tfpb.BundleEntryProto, sources []string) error {
 	if key == "" {
 		return fmt.Errorf("savedmodel: concat checkpoint key \"\": the empty key is the bundle header")

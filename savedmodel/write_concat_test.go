@@ -193,12 +193,23 @@ func concatEdits(t *testing.T, m *Model, stored map[string][]byte, seed uint64) 
 	return want
 }
 
-// writeWith writes m to a new directory, wholly through user space when
-// stream is set.
-func writeWith(t *testing.T, m *Model, stream bool, opts WriteOptions) string {
+// How a test has Write rebuild a checkpoint.
+type rebuildMode int
+
+const (
+	byConcat rebuildMode = iota // bundle.Writer.Concat, streamed (the default)
+	byKernel                    // bundle.Writer.Concat with KernelCopy
+	byStream                    // Copy and Add of opaque streams, as before Concat
+)
+
+func (r rebuildMode) String() string { return [...]string{"concat", "kernel", "stream"}[r] }
+
+// writeWith writes m to a new directory, rebuilding its checkpoint as mode
+// says.
+func writeWith(t *testing.T, m *Model, mode rebuildMode, opts WriteOptions) string {
 	t.Helper()
-	rebuildByStream = stream
-	defer func() { rebuildByStream = false }()
+	rebuildByStream, concatByKernel = mode == byStream, mode == byKernel
+	defer func() { rebuildByStream, concatByKernel = false, false }()
 	out := outDir(t)
 	if err := m.Write(context.Background(), out, opts); err != nil {
 		t.Fatal(err)
@@ -207,23 +218,26 @@ func writeWith(t *testing.T, m *Model, stream bool, opts WriteOptions) string {
 }
 
 // A rebuilt checkpoint whose entries are kept, renamed and concatenated
-// input entries is written by the kernel with combined checksums: the
-// output tree is byte for byte the one the user-space rebuild writes,
-// durable or not, and every key holds the bytes it must.
+// input entries is written with combined checksums (streamed or by the
+// kernel): the output tree is byte for byte the one the rebuild from
+// opaque streams writes, durable or not, and every key holds the bytes it
+// must.
 func TestWriteConcatMatchesStream(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			dir, stored := genModel(t, seed, 300)
 			m := mustRead(t, dir)
 			want := concatEdits(t, m, stored, seed)
-			ref := treeHashes(t, writeWith(t, m, true, WriteOptions{}))
-			for _, noSync := range []bool{false, true} {
-				out := writeWith(t, m, false, WriteOptions{NoSync: noSync})
-				if got := treeHashes(t, out); !maps.Equal(got, ref) {
-					t.Fatalf("NoSync=%v: output differs from the user-space rebuild:\n got  %v\n want %v", noSync, got, ref)
+			ref := treeHashes(t, writeWith(t, m, byStream, WriteOptions{}))
+			for _, mode := range []rebuildMode{byConcat, byKernel} {
+				for _, noSync := range []bool{false, true} {
+					out := writeWith(t, m, mode, WriteOptions{NoSync: noSync})
+					if got := treeHashes(t, out); !maps.Equal(got, ref) {
+						t.Fatalf("%v NoSync=%v: output differs from the rebuild from streams:\n got  %v\n want %v", mode, noSync, got, ref)
+					}
 				}
 			}
-			got := mustRead(t, writeWith(t, m, false, WriteOptions{NoSync: true}))
+			got := mustRead(t, writeWith(t, m, byConcat, WriteOptions{NoSync: true}))
 			if keys := got.CheckpointKeys(); !slices.Equal(keys, slices.Sorted(maps.Keys(want))) {
 				t.Fatalf("keys %v, want %v", keys, slices.Sorted(maps.Keys(want)))
 			}
@@ -237,8 +251,8 @@ func TestWriteConcatMatchesStream(t *testing.T) {
 }
 
 // The sharded fixtures, their sliced tensors planned as ConcatVariable of
-// their slices (as the shards pass does), write the same tree by the kernel
-// as through user space.
+// their slices (as the shards pass does), write the same tree through
+// Concat (streamed or by the kernel) as from opaque streams.
 func TestWriteConcatFixtures(t *testing.T) {
 	tested := 0
 	for _, dir := range fixtureModels(t) {
@@ -269,9 +283,11 @@ func TestWriteConcatFixtures(t *testing.T) {
 					}
 				}
 			}
-			ref := treeHashes(t, writeWith(t, m, true, WriteOptions{}))
-			if got := treeHashes(t, writeWith(t, m, false, WriteOptions{})); !maps.Equal(got, ref) {
-				t.Fatalf("output differs from the user-space rebuild:\n got  %v\n want %v", got, ref)
+			ref := treeHashes(t, writeWith(t, m, byStream, WriteOptions{}))
+			for _, mode := range []rebuildMode{byConcat, byKernel} {
+				if got := treeHashes(t, writeWith(t, m, mode, WriteOptions{})); !maps.Equal(got, ref) {
+					t.Fatalf("%v: output differs from the rebuild from streams:\n got  %v\n want %v", mode, got, ref)
+				}
 			}
 		})
 	}
@@ -280,9 +296,10 @@ func TestWriteConcatFixtures(t *testing.T) {
 	}
 }
 
-// A damaged byte in an input entry that Write copies by the kernel (kept,
-// renamed, or a part of a concatenation that is itself deleted) fails the
-// Write with a *bundle.ChecksumError naming that entry, and leaves nothing.
+// A damaged byte in an input entry that Write copies with Concat (kept,
+// renamed, or a part of a concatenation that is itself deleted), streamed
+// or by the kernel, fails the Write with a *bundle.ChecksumError naming
+// that entry, and leaves nothing.
 func TestWriteConcatDetectsDamage(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -324,15 +341,19 @@ func TestWriteConcatDetectsDamage(t *testing.T) {
 			if err := tc.edit(m, victim); err != nil {
 				t.Fatal(err)
 			}
-			for _, noSync := range []bool{false, true} {
-				out := outDir(t)
-				err := m.Write(context.Background(), out, WriteOptions{NoSync: noSync})
-				var ce *bundle.ChecksumError
-				if !errors.As(err, &ce) || ce.Key != victim {
-					t.Fatalf("NoSync=%v: err = %v, want a *bundle.ChecksumError for %q", noSync, err, victim)
-				}
-				if s := siblings(t, out); len(s) != 0 {
-					t.Errorf("failed Write left %q", s)
+			for _, mode := range []rebuildMode{byConcat, byKernel} {
+				for _, noSync := range []bool{false, true} {
+					concatByKernel = mode == byKernel
+					out := outDir(t)
+					err := m.Write(context.Background(), out, WriteOptions{NoSync: noSync})
+					concatByKernel = false
+					var ce *bundle.ChecksumError
+					if !errors.As(err, &ce) || ce.Key != victim {
+						t.Fatalf("%v NoSync=%v: err = %v, want a *bundle.ChecksumError for %q", mode, noSync, err, victim)
+					}
+					if s := siblings(t, out); len(s) != 0 {
+						t.Errorf("failed Write left %q", s)
+					}
 				}
 			}
 		})
@@ -359,21 +380,23 @@ func (n noOSFiles) Open(name string) (fs.File, error) {
 	return f, nil
 }
 
-// A model read through ReadFS (no OS files to copy from) streams the same
-// edits through user space and writes the same tree.
+// A model read through ReadFS (no OS files for the kernel to copy from,
+// so streamed even with KernelCopy) writes the same tree.
 func TestWriteConcatReadFS(t *testing.T) {
 	dir, stored := genModel(t, 5, 100)
 	m := mustRead(t, dir)
 	concatEdits(t, m, stored, 5)
-	ref := treeHashes(t, writeWith(t, m, false, WriteOptions{NoSync: true}))
+	ref := treeHashes(t, writeWith(t, m, byConcat, WriteOptions{NoSync: true}))
 	mfs, err := ReadFS(noOSFiles{os.DirFS(dir)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mfs.Close()
 	concatEdits(t, mfs, stored, 5)
-	if got := treeHashes(t, writeWith(t, mfs, false, WriteOptions{NoSync: true})); !maps.Equal(got, ref) {
-		t.Fatalf("ReadFS output differs:\n got  %v\n want %v", got, ref)
+	for _, mode := range []rebuildMode{byConcat, byKernel} {
+		if got := treeHashes(t, writeWith(t, mfs, mode, WriteOptions{NoSync: true})); !maps.Equal(got, ref) {
+			t.Fatalf("%v: ReadFS output differs:\n got  %v\n want %v", mode, got, ref)
+		}
 	}
 }
 

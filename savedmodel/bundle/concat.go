@@ -16,17 +16,18 @@ import (
 // cancellation checks and writeback hints.
 const kernelCopyChunk = 16 << 20
 
-// verifyQueue is how many source entries a Concat by the kernel may run
-// ahead of their verification.
+// verifyQueue is how many source entries a Concat by the kernel
+// (WriterOptions.KernelCopy) may run ahead of their verification.
 const verifyQueue = 4096
 
 // Concat adds key, whose stored bytes are the stored bytes of the entries
 // sources of r, concatenated in order: a renamed entry (one source), or a
 // tensor assembled from parts along its first axis. entry gives dtype,
 // shape and shard_id (< NumShards), and is otherwise kept as given, as by
-// Add; the writer sets offset, size and crc32c. The checksum is computed
-// from the sources' stored checksums (CRC-32C combination), without
-// reading the bytes for it.
+// Add; the writer sets offset, size and crc32c. The checksum is the
+// CRC-32C combination of the sources' stored checksums, so the bytes are
+// checksummed once, by the verification of the sources, not again as
+// output.
 //
 // Every source must be an entry with data (not a sliced full-tensor entry)
 // of entry's dtype; with more than one source the dtype must have a fixed
@@ -34,14 +35,15 @@ const verifyQueue = 4096
 // string tensor's layout does not concatenate). With one source its
 // element count must be entry's.
 //
-// When r was opened on an OS directory (its shard files are *os.File), the
-// bytes are copied by the kernel (copy_file_range where the platform has
-// it) straight from r's shard to w's, and a goroutine verifies each source
-// by reading it, in parallel with the copies: a damaged source then fails
-// Close (or a later Add or Concat) with a *ChecksumError or *CorruptError,
-// and Close writes no index. Otherwise the bytes stream through user
-// space, verified as they pass, as by Copy. Unless WriterOptions.NoSync,
-// the kernel is asked to write each copied chunk to disk at once.
+// The bytes stream through user space once: read ahead on another
+// goroutine, which verifies each source as it reads it (a damaged source
+// is a *ChecksumError or *CorruptError, as from Copy), and written from
+// that buffer. With WriterOptions.KernelCopy, and r opened on an OS
+// directory (its shard files are *os.File), the kernel copies them instead
+// (copy_file_range) while a goroutine verifies each source by reading it;
+// a damaged source then fails Close (or a later Add or Concat), and Close
+// writes no index. Unless WriterOptions.NoSync, the kernel is asked to
+// write the copied bytes to disk as they reach the file.
 func (w *Writer) Concat(ctx context.Context, r *Reader, key string, entry *tfpb.BundleEntryProto, sources []string) error {
 	if err := w.check(key, entry, true); err != nil {
 		return err
@@ -126,17 +128,19 @@ func (w *Writer) copyPart(ctx context.Context, r *Reader, key string, shard int,
 		_, err = w.stream(ctx, key, shard, rc, nil, p.GetSize())
 		return err
 	}
-	if err := w.kernelCopy(ctx, key, shard, in, r.DataFile(int(p.GetShardId())), p.GetOffset(), p.GetSize()); err != nil {
+	// Queued first, so that the verifier reads the part while the kernel
+	// copies it, as copyShard's does, instead of one part behind.
+	w.verifyLater(ctx, r, src)
+	if err := w.copyRange(ctx, key, shard, in, r.DataFile(int(p.GetShardId())), p.GetOffset(), p.GetSize()); err != nil {
 		w.err = err
 		return err
 	}
-	w.verifyLater(ctx, r, src)
 	return nil
 }
 
-// kernelCopy copies n bytes at off in in (the shard file name of a reader)
+// copyRange copies n bytes at off in in (the shard file name of a reader)
 // to the end of shard, through os.File.ReadFrom (copy_file_range).
-func (w *Writer) kernelCopy(ctx context.Context, key string, shard int, in *os.File, name string, off, n int64) error {
+func (w *Writer) copyRange(ctx context.Context, key string, shard int, in *os.File, name string, off, n int64) error {
 	if b := w.bufs[shard]; b != nil {
 		if err := b.Flush(); err != nil {
 			return fmt.Errorf("bundle: %s: %w", w.dataFile(shard), err)
@@ -171,9 +175,13 @@ type srcShard struct {
 	shard int
 }
 
-// sourceFile returns w's own handle on a shard of r when it is an OS file,
-// or nil when the bytes must be streamed.
+// sourceFile returns w's own handle on a shard of r when the kernel is to
+// copy from it (WriterOptions.KernelCopy, an OS file), or nil when the
+// bytes are to be streamed.
 func (w *Writer) sourceFile(r *Reader, shard int) (*os.File, error) {
+	if !w.kernelCopy {
+		return nil, nil
+	}
 	k := srcShard{r, shard}
 	if f, ok := w.srcFiles[k]; ok {
 		return f, nil

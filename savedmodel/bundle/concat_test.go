@@ -29,12 +29,13 @@ func kernelSources(w *Writer) (kernel, streamed int) {
 }
 
 // TestConcatTensorFlowBundles rewrites every TensorFlow checkpoint with
-// Concat of each entry to itself, in data order, from an OS directory
-// (kernel copies) and from memory (streamed): the files equal the input
-// byte for byte either way.
+// Concat of each entry to itself, in data order: streamed, and with
+// KernelCopy from an OS directory (kernel copies) and from memory
+// (streamed all the same). The files equal the input byte for byte.
 func TestConcatTensorFlowBundles(t *testing.T) {
 	for _, b := range tfBundles(t) {
-		for _, mem := range []bool{false, true} {
+		for _, tc := range []struct{ mem, kernel bool }{{false, false}, {false, true}, {true, true}} {
+			mem := tc.mem
 			var fsys fs.FS = os.DirFS(b.dir)
 			if mem {
 				fsys = loadFS(t, b.dir)
@@ -44,7 +45,7 @@ func TestConcatTensorFlowBundles(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := t.TempDir()
-			w, err := NewWriter(out, b.prefix, WriterOptions{NumShards: r.NumShards(), NoSync: true})
+			w, err := NewWriter(out, b.prefix, WriterOptions{NumShards: r.NumShards(), NoSync: true, KernelCopy: tc.kernel})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,8 +61,8 @@ func TestConcatTensorFlowBundles(t *testing.T) {
 				}
 			}
 			kernel, streamed := kernelSources(w)
-			if mem && kernel > 0 || !mem && streamed > 0 {
-				t.Errorf("%s mem=%v: %d shards copied by the kernel, %d streamed", b.name, mem, kernel, streamed)
+			if (mem || !tc.kernel) && kernel > 0 || !mem && tc.kernel && streamed > 0 {
+				t.Errorf("%s %+v: %d shards copied by the kernel, %d streamed", b.name, tc, kernel, streamed)
 			}
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
@@ -92,16 +93,16 @@ func TestConcatParts(t *testing.T) {
 	entry := &tfpb.BundleEntryProto{Dtype: full.GetDtype(), Shape: full.GetShape(), ShardId: 1}
 	want := append(bytes.Clone(data[keys[0]]), data[keys[1]]...)
 
-	outs := [2]string{t.TempDir(), t.TempDir()}
+	outs := [3]string{t.TempDir(), t.TempDir(), t.TempDir()}
 	for i, out := range outs {
-		w, err := NewWriter(out, "v", WriterOptions{NumShards: 2})
+		w, err := NewWriter(out, "v", WriterOptions{NumShards: 2, KernelCopy: i == 1})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := w.Add("b", &tfpb.BundleEntryProto{Dtype: types_go_proto.DataType_DT_FLOAT, Shape: shape(), ShardId: 1}, bytes.NewReader(data["b/.ATTRIBUTES/VARIABLE_VALUE"])); err != nil {
 			t.Fatal(err)
 		}
-		if i == 0 {
+		if i < 2 {
 			err = w.Concat(context.Background(), r, "s", entry, keys)
 		} else {
 			err = w.Add("s", entry, bytes.NewReader(want))
@@ -114,7 +115,8 @@ func TestConcatParts(t *testing.T) {
 		}
 	}
 	for _, f := range []string{"v.index", "v.data-00000-of-00002", "v.data-00001-of-00002"} {
-		sameFile(t, filepath.Join(outs[0], f), filepath.Join(outs[1], f))
+		sameFile(t, filepath.Join(outs[0], f), filepath.Join(outs[2], f))
+		sameFile(t, filepath.Join(outs[1], f), filepath.Join(outs[2], f))
 	}
 	r2, err := Open(os.DirFS(outs[0]), "v")
 	if err != nil {
@@ -131,8 +133,9 @@ func TestConcatParts(t *testing.T) {
 	}
 }
 
-// A damaged part copied by the kernel is found by the verifier: Close
-// returns a *ChecksumError for it and writes no index.
+// A damaged part is a *ChecksumError for it and no index: from Concat
+// when streamed, from Close when copied by the kernel and found by the
+// verifier.
 func TestConcatDamagedPart(t *testing.T) {
 	in := t.TempDir()
 	testBundle(t, in)
@@ -158,21 +161,27 @@ func TestConcatDamagedPart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	out := t.TempDir()
-	w, err := NewWriter(out, "v", WriterOptions{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Concat(context.Background(), r, "s", &tfpb.BundleEntryProto{Dtype: full.GetDtype(), Shape: full.GetShape()}, keys); err != nil {
-		t.Fatal(err) // copied by the kernel: found by the verifier
-	}
-	err = w.Close()
-	var ce *ChecksumError
-	if !errors.As(err, &ce) || ce.Key != keys[1] {
-		t.Fatalf("Close: %v, want a *ChecksumError for %q", err, keys[1])
-	}
-	if _, err := os.Stat(filepath.Join(out, "v.index")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("index written after a failed verification (stat: %v)", err)
+	for _, kernel := range []bool{false, true} {
+		out := t.TempDir()
+		w, err := NewWriter(out, "v", WriterOptions{NoSync: true, KernelCopy: kernel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cerr := w.Concat(context.Background(), r, "s", &tfpb.BundleEntryProto{Dtype: full.GetDtype(), Shape: full.GetShape()}, keys)
+		if kernel && cerr != nil {
+			t.Fatalf("kernel copy: Concat: %v, want the error from Close", cerr)
+		}
+		err = w.Close()
+		if !kernel && !errors.Is(err, cerr) {
+			t.Errorf("Close: %v, want Concat's error %v", err, cerr)
+		}
+		var ce *ChecksumError
+		if !errors.As(err, &ce) || ce.Key != keys[1] {
+			t.Fatalf("kernel=%v: Close: %v, want a *ChecksumError for %q", kernel, err, keys[1])
+		}
+		if _, err := os.Stat(filepath.Join(out, "v.index")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("kernel=%v: index written after a failed verification (stat: %v)", kernel, err)
+		}
 	}
 }
 

@@ -87,9 +87,10 @@
 // keys in [Reader.KeysInDataOrder] order into a Writer with the same shard
 // count reproduces TensorFlow's files byte for byte. [Writer.Concat] adds
 // an entry whose stored bytes are a Reader's entries concatenated (one for
-// a rename, several for a tensor assembled along its first axis): for a
-// Reader on an OS directory the kernel copies them (copy_file_range) while
-// a goroutine verifies the sources, and the checksum is the CRC-32C
-// combination of the sources' (crc(A‖B) from crc(A), crc(B) and len(B),
-// by GF(2) matrices), so that no byte passes through user space twice.
+// a rename, several for a tensor assembled along its first axis): the
+// sources are verified as they are read, and the new checksum is the
+// CRC-32C combination of theirs (crc(A‖B) from crc(A), crc(B) and len(B),
+// by GF(2) matrices), so that each byte is checksummed once. With
+// [WriterOptions.KernelCopy] the kernel copies the bytes (copy_file_range)
+// while a goroutine verifies the sources.
 package bundle

@@ -35,6 +35,16 @@ type WriterOptions struct {
 	// fsyncs the files itself (or renames a directory into place after
 	// fsyncing it) sets it to avoid syncing twice.
 	NoSync bool
+	// KernelCopy makes Concat copy the bytes of sources that are OS files
+	// by the kernel (copy_file_range), verifying them on another goroutine
+	// by reading them again, instead of streaming them once through user
+	// space. It costs more CPU where the page cache holds the sources: on
+	// a 2 GiB sharded model rewritten by unmirror (2 cores, 7 interleaved
+	// rounds, loaded) the median was 1.21 s CPU and 0.88 s wall with it,
+	// 1.04 s and 0.67 s without (cp -r: 0.61 s wall); copy_file_range plus a
+	// second read costs more than one read, checksum and write from a
+	// buffer in cache. It is there for machines where that differs.
+	KernelCopy bool
 }
 
 // Writer writes a bundle into an OS directory. Data shards are written as
@@ -50,6 +60,7 @@ type Writer struct {
 	aheadBufs   [][]byte // readAhead's buffers, allocated on first use
 	startedWB   []int64  // per shard: bytes whose writeback was started
 	noSync      bool
+	kernelCopy  bool
 	err         error // sticky: a data file may hold partial bytes
 	closed      bool
 	// Concat's sources copied by the kernel: w's handles on their shards
@@ -81,7 +92,7 @@ func NewWriter(dir, prefix string, opts WriterOptions) (*Writer, error) {
 	if n < 0 || n > 99999 {
 		return nil, fmt.Errorf("bundle: NumShards %d out of range [1, 99999]", n)
 	}
-	w := &Writer{dir: dir, prefix: prefix, entries: map[string]*tfpb.BundleEntryProto{}, noSync: opts.NoSync}
+	w := &Writer{dir: dir, prefix: prefix, entries: map[string]*tfpb.BundleEntryProto{}, noSync: opts.NoSync, kernelCopy: opts.KernelCopy}
 	for i := 0; i < n; i++ {
 		f, err := os.Create(filepath.Join(dir, DataName(prefix, i, n)))
 		if err != nil {
