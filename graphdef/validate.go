@@ -82,8 +82,9 @@ func Validate(gd *graphpb.GraphDef) error {
 // reads from the index what it resolves them against (which names exist,
 // their ops, and the func attrs of indexed nodes). The index is current
 // after every edit made through Graph and Body; after changing a node's
-// name, inputs, op or func attrs directly, call Body.Update first (or use
-// the package-level Validate, which indexes afresh).
+// inputs, op or func attrs directly, call Body.Update first (a name is
+// changed with Body.Rename, never in place), or use the package-level
+// Validate, which indexes afresh.
 func (g *Graph) Validate() error {
 	v := &validator{g: g}
 	if g.unnamed > 0 {
