@@ -30,8 +30,9 @@
 // [Context.Graph] returns the index the last validation built, or one an
 // earlier pass that changed nothing built, and builds one only when there is
 // none. An index is handed on only while it matches the protos, so a pass
-// may still edit protos directly (then recording the change) without
-// another pass ever seeing a stale index. On the 1M-node benchmark this
+// may still edit protos directly without another pass ever seeing a stale
+// index, provided it records the edit with Changef before it first calls
+// Graph (or calls [Context.Reindex] after it). On the 1M-node benchmark this
 // halved the pipeline's time (BENCHMARKS.md, section 2). The result is a [Report]: per pass, every
 // change and finding with where it happened (meta graph, function, node,
 // object id, checkpoint key) and why.

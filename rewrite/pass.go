@@ -48,6 +48,8 @@ type Context struct {
 	pass   *Pass
 	report *PassReport
 	graphs map[int]*graphdef.Graph
+	// fetched records the meta graphs whose index this pass asked for.
+	fetched map[int]bool
 	// validated holds Validate's result for indexes the pipeline validated
 	// after the last change; see validate.
 	validated map[*graphdef.Graph]error
@@ -70,26 +72,51 @@ func (c *Context) MetaGraphs() []*tfpb.MetaGraphDef {
 
 // Graph returns the index of meta graph mg's GraphDef. Edits made through
 // it change the model. A pass that edits graph protos directly, bypassing
-// the index, must not use an index it fetched before that edit.
+// the index, must not use an index it fetched before that edit (Reindex
+// gives a fresh one).
 //
-// The index may be one the pipeline built before the pass ran (it shares
-// indexes between passes while they match the protos, so that a model of
-// a million nodes is not indexed once per pass), or it is built on first
-// use. Either way it matches the protos when the pass starts.
+// The first call of a pass for mg returns the index the pipeline shares
+// between passes (so that a model of a million nodes is not indexed once
+// per pass) when the pass has recorded no change yet: that index matches
+// the protos as they were when the pass started. Once the pass has
+// recorded a change, the first call builds a fresh index, so a pass that
+// edits protos directly, records it with Changef and then asks for the
+// index sees its edit. Later calls return the same index.
 func (c *Context) Graph(mg int) *graphdef.Graph {
 	m := c.MetaGraphs()[mg]
-	if g, ok := c.graphs[mg]; ok && g.GraphDef() == m.GraphDef {
+	if g, ok := c.graphs[mg]; ok && g.GraphDef() == m.GraphDef && (c.fetched[mg] || len(c.report.Changes) == 0) {
+		c.fetch(mg)
 		return g
 	}
+	return c.Reindex(mg)
+}
+
+// Reindex builds a fresh index of meta graph mg's GraphDef from the protos,
+// which Graph returns from then on, and returns it. A pass calls it after
+// editing protos directly when it needs the index again.
+func (c *Context) Reindex(mg int) *graphdef.Graph {
+	m := c.MetaGraphs()[mg]
 	if m.GraphDef == nil {
 		m.GraphDef = new(graphpb.GraphDef)
 	}
 	g := graphdef.New(m.GraphDef)
 	c.graphs[mg] = g
+	c.fetch(mg)
 	return g
 }
 
-// Changef records an edit the pass made at w.
+func (c *Context) fetch(mg int) {
+	if c.fetched == nil {
+		c.fetched = map[int]bool{}
+	}
+	c.fetched[mg] = true
+}
+
+// Changef records an edit the pass made at w. Every edit must be recorded,
+// and a direct edit of the protos before the pass first calls Graph: the
+// pipeline validates and re-indexes the graphs only after a pass that
+// recorded a change, and hands a pass the shared index only while it has
+// recorded none.
 func (c *Context) Changef(w Where, format string, args ...any) {
 	c.report.Changes = append(c.report.Changes, Change{Where: w, What: sprintf(format, args)})
 }

@@ -172,3 +172,29 @@ func TestVerifyInPipelineReportsGraphProblems(t *testing.T) {
 		assert.Contains(t, got, `meta_graph 0, node a: graph: input 0 "gone": no such node`, p.Names())
 	}
 }
+
+// A pass that edits the protos directly and records the change before it
+// first asks for the index gets one that sees the edit (not the shared
+// index built before the pass), and Reindex gives a fresh one later.
+func TestGraphAfterARecordedDirectEditSeesIt(t *testing.T) {
+	var first, again *graphdef.Graph
+	add := &Pass{Name: "add", Doc: "adds a node, then indexes", Run: func(c *Context) error {
+		gd := c.MetaGraphs()[0].GraphDef
+		gd.Node = append(gd.Node, &nodepb.NodeDef{Name: "new", Op: "NoOp"})
+		c.Changef(Node(0, "", "new"), "added")
+		first = c.Graph(0)
+		gd.Node = append(gd.Node, &nodepb.NodeDef{Name: "newer", Op: "NoOp"})
+		c.Changef(Node(0, "", "newer"), "added")
+		if c.Graph(0) != first {
+			t.Error("a second Graph call in a pass returned another index")
+		}
+		again = c.Reindex(0)
+		return nil
+	}}
+	m := modelOf(&nodepb.NodeDef{Name: "a", Op: "NoOp"})
+	_, err := NewPipeline(noop("idle"), add).Run(context.Background(), m, Options{})
+	require.NoError(t, err)
+	assert.NotNil(t, first.Main().Node("new"))
+	assert.Nil(t, first.Main().Node("newer"), "an index fetched before an edit does not see it")
+	assert.NotNil(t, again.Main().Node("newer"))
+}
