@@ -139,8 +139,12 @@ if [[ "$BIG" == 1 ]]; then
 		# what unmirror wrote (default, --no-sync and --hardlink alike write
 		# the same bytes) and serves the rows of the tables.
 		rm -rf "$tmp/out"
-		"$bin" rewrite --quiet "$tmp/big_$kind" "$tmp/out"
-		res="$("$py" "$here/genbig.py" check "$tmp/out" "$SIZE_MIB" 2>"$tmp/check.err")" || checks_failed=1
+		res=""
+		if "$bin" rewrite --quiet "$tmp/big_$kind" "$tmp/out" 2>"$tmp/check.err"; then
+			res="$("$py" "$here/genbig.py" check "$tmp/out" "$SIZE_MIB" 2>"$tmp/check.err")" || checks_failed=1
+		else
+			checks_failed=1
+		fi
 		echo "   load check of the rewritten model: ${res:-$(tail -1 "$tmp/check.err")}"
 		rm -rf "$tmp/out" "$tmp/big_$kind"
 	done
