@@ -122,11 +122,11 @@ func (w *Writer) copyPart(ctx context.Context, r *Reader, key string, shard int,
 	if in == nil {
 		rc, err := r.OpenEntry(src)
 		if err != nil {
+			w.err = err // earlier parts of key may already be in the shard
 			return err
 		}
 		defer rc.Close()
-		_, err = w.stream(ctx, key, shard, rc, nil, p.GetSize())
-		return err
+		return w.streamExact(ctx, key, shard, rc, r.DataFile(int(p.GetShardId())), p.GetSize())
 	}
 	// Queued first, so that the verifier reads the part while the kernel
 	// copies it, as copyShard's does, instead of one part behind.

@@ -1,7 +1,6 @@
 package bundle
 
 import (
-	"errors"
 	"io"
 )
 
@@ -66,7 +65,10 @@ func (ra *readAhead) run(data io.Reader) {
 			return
 		}
 		n, err := io.ReadFull(data, b[:cap(b)])
-		if errors.Is(err, io.ErrUnexpectedEOF) {
+		if err == io.ErrUnexpectedEOF {
+			// ReadFull's own: the stream ended inside this buffer. An
+			// error of the source's that wraps ErrUnexpectedEOF (a
+			// truncated file behind an fs.FS) is passed on as an error.
 			err = io.EOF
 		}
 		ra.full <- chunk{b: b[:n], err: err} // never blocks: one slot per buffer

@@ -243,6 +243,23 @@ func (w *Writer) stream(ctx context.Context, key string, shard int, data io.Read
 	}
 }
 
+// streamExact streams the stored bytes of an input entry (from src, a data
+// file) to shard, as stream does, and fails the Writer with a
+// *CorruptError unless they are exactly want bytes: a source that ends early
+// must not leave an entry whose index claims bytes the shard lacks.
+func (w *Writer) streamExact(ctx context.Context, key string, shard int, data io.Reader, src string, want int64) error {
+	size, err := w.stream(ctx, key, shard, data, nil, want)
+	if err != nil {
+		return err
+	}
+	if size != want {
+		w.err = &CorruptError{File: src, Key: key, Offset: -1,
+			Reason: fmt.Sprintf("its stored bytes ended after %d of %d", size, want)}
+		return w.err
+	}
+	return nil
+}
+
 // put checks and writes b, the bytes of one read of key's data that
 // returned rerr, to shard. It returns the Writer's (sticky) error, or nil
 // to go on (also after io.EOF).
@@ -323,12 +340,11 @@ func (w *Writer) CopyContext(ctx context.Context, r *Reader, key string) error {
 		return err
 	}
 	defer rc.Close()
-	size, err := w.stream(ctx, key, int(e.GetShardId()), rc, nil, e.GetSize())
-	if err != nil {
+	if err := w.streamExact(ctx, key, int(e.GetShardId()), rc, r.DataFile(int(e.GetShardId())), e.GetSize()); err != nil {
 		return err
 	}
 	out := proto.Clone(e).(*tfpb.BundleEntryProto)
-	out.Offset = w.sizes[e.GetShardId()] - size
+	out.Offset = w.sizes[e.GetShardId()] - e.GetSize()
 	w.entries[key] = out
 	return nil
 }
