@@ -90,9 +90,10 @@ const tmpMarker = ".unmirror-tmp-"
 // entries kept, renamed or concatenated (ConcatVariable) from the input's
 // go through bundle.Writer.Concat, which reads each source once, verifying
 // it, and computes the output checksum by combining the sources' (on a
-// 2 GiB sharded model: 1.04 s CPU and 0.67 s wall against 1.17 s and
-// 0.90 s when the assembled tensors were opaque streams checksummed again
-// as output, and 0.61 s for cp -r; 7 interleaved rounds, loaded); entries
+// 2 GiB sharded model with NoSync: 0.59 s wall and 0.98 s CPU against
+// 0.70 s and 1.15 s when the assembled tensors were opaque streams
+// checksummed again as output, and 0.59 s for cp -r; 9 interleaved
+// rounds, BENCHMARKS.md); entries
 // supplied as streams (SetVariable, the object graph) are checksummed as
 // they are written.
 // Either way every tensor's checksum is verified as its bytes pass

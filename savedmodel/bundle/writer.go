@@ -38,12 +38,12 @@ type WriterOptions struct {
 	// KernelCopy makes Concat copy the bytes of sources that are OS files
 	// by the kernel (copy_file_range), verifying them on another goroutine
 	// by reading them again, instead of streaming them once through user
-	// space. It costs more CPU where the page cache holds the sources: on
-	// a 2 GiB sharded model rewritten by unmirror (2 cores, 7 interleaved
-	// rounds, loaded) the median was 1.21 s CPU and 0.88 s wall with it,
-	// 1.04 s and 0.67 s without (cp -r: 0.61 s wall); copy_file_range plus a
-	// second read costs more than one read, checksum and write from a
-	// buffer in cache. It is there for machines where that differs.
+	// space. It costs more where the page cache holds the sources: on a
+	// 2 GiB sharded model rewritten by unmirror --no-sync (2 cores, 7
+	// interleaved rounds) the median was 0.79 s wall and 1.14 s CPU with
+	// it, 0.58 s and 0.96 s without (cp -r: 0.59 s); copy_file_range plus
+	// a second read to verify costs more than one read, checksum and write
+	// from a buffer in cache. It is there for machines where that differs.
 	KernelCopy bool
 }
 
