@@ -17,8 +17,10 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// copyBufferSize is the size of the buffer tensor bytes stream through.
-const copyBufferSize = 1 << 20
+// copyBufferSize is the size of the buffer tensors smaller than
+// readAheadMin stream through; not more than 256 KiB, for the reason given
+// at copyShardBuffer.
+const copyBufferSize = 256 << 10
 
 // shardBufferSize is the write buffer of each data shard; writes larger than
 // it go straight to the file.
