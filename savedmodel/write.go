@@ -68,9 +68,8 @@ type WriteOptions struct {
 	// buffer), so NoSync gives the durability of tf.saved_model.save. The
 	// zero value fsyncs every file and directory before the rename and the
 	// parent directory after it. Since a durable Write starts the writeback
-	// while it copies, the fsyncs cost little on big files: on a 2 GiB
-	// checkpoint (testdata/bench/run.sh, loaded) Write took 1.11 s and
-	// NoSync 1.06 s, against 0.65 s for cp -r and 1.54 s for cp -r + fsync.
+	// while it copies, the fsyncs cost less than they would after the copy;
+	// BENCHMARKS.md has both against cp -r and cp -r + fsync.
 	NoSync bool
 }
 
@@ -89,11 +88,7 @@ const tmpMarker = ".unmirror-tmp-"
 // rebuilt with bundle.Writer otherwise (see the checkpoint plan methods):
 // entries kept, renamed or concatenated (ConcatVariable) from the input's
 // go through bundle.Writer.Concat, which reads each source once, verifying
-// it, and computes the output checksum by combining the sources' (on a
-// 2 GiB sharded model with NoSync: 0.59 s wall and 0.98 s CPU against
-// 0.70 s and 1.15 s when the assembled tensors were opaque streams
-// checksummed again as output, and 0.59 s for cp -r; 9 interleaved
-// rounds, BENCHMARKS.md); entries
+// it, and computes the output checksum by combining the sources'; entries
 // supplied as streams (SetVariable, the object graph) are checksummed as
 // they are written.
 // Either way every tensor's checksum is verified as its bytes pass
@@ -102,18 +97,15 @@ const tmpMarker = ".unmirror-tmp-"
 // copied. For a model read from an OS directory the shard is copied by
 // the kernel (copy_file_range) or hard-linked while another goroutine
 // verifies it by reading it; otherwise it streams through user space,
-// verified on the way. On a 2 GiB checkpoint (5 interleaved rounds, quiet
-// machine) the user-space copy took a median 5.19 s, the kernel copy with
-// parallel verification 1.58 s, cp -r + fsync 1.46 s (BENCHMARKS.md,
-// section 1).
+// verified on the way. BENCHMARKS.md, section 1, has the figures of each
+// route against cp -r.
 //
 // Write is atomic: it builds the output in a temporary sibling directory
 // named ".<base>.unmirror-tmp-<pid>-<random>", fsyncs every file and
 // directory (unless opts.NoSync), and renames it into place. A durable
 // Write asks the kernel to start writing each 16 MiB of a big file to disk
 // as soon as it is copied, so that the fsyncs overlap the copy instead of
-// following it (on 2 GiB, loaded: 1.32 s against 1.84 s for cp -r + fsync;
-// see package internal/writeback). On any error, or when ctx is
+// following it (package internal/writeback). On any error, or when ctx is
 // cancelled, the temporary directory is removed and dir is left as it was.
 // Temporary directories left by a killed run (whose process no longer
 // exists) are removed. The input is never modified. dir must not equal,

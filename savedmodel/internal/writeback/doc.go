@@ -8,7 +8,8 @@
 // does the two one after the other; with Start after every chunk, the disk
 // writes overlap the copy. On a 2 GiB checkpoint (5 interleaved rounds,
 // loaded machine) a durable savedmodel Write went from a median of 2.53 s
-// to 1.40 s, against 3.85 s for cp -r + fsync in the same run.
+// to 1.40 s when this was added (commit 6bb1c3f; BENCHMARKS.md has the
+// current figures).
 //
 // Start is only a hint: durability still comes from fsync, which reports
 // the errors Start ignores. It uses sync_file_range(SYNC_FILE_RANGE_WRITE)
