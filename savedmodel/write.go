@@ -15,6 +15,7 @@ import (
 
 	"github.com/unmirror/unmirror/savedmodel/bundle"
 	"github.com/unmirror/unmirror/savedmodel/fingerprint"
+	"github.com/unmirror/unmirror/savedmodel/internal/fsync"
 	"github.com/unmirror/unmirror/savedmodel/internal/writeback"
 )
 
@@ -399,19 +400,12 @@ type dirWriter struct {
 	noSync bool // WriteOptions.NoSync: skip every fsync
 }
 
-// fsyncHook, when set (by tests), is called with the path of every file
-// or directory a Write fsyncs, before the fsync.
-var fsyncHook func(path string)
-
-// sync fsyncs f (whose path is p) unless the Write is NoSync.
-func (w *dirWriter) sync(f *os.File, p string) error {
+// sync fsyncs f unless the Write is NoSync.
+func (w *dirWriter) sync(f *os.File) error {
 	if w.noSync {
 		return nil
 	}
-	if fsyncHook != nil {
-		fsyncHook(p)
-	}
-	return f.Sync()
+	return fsync.File(f)
 }
 
 func (w *dirWriter) abs(rel string) string { return filepath.Join(w.root, filepath.FromSlash(rel)) }
@@ -450,7 +444,7 @@ func (w *dirWriter) create(rel string, fill func(io.Writer) error) error {
 	}
 	err = fill(f)
 	if err == nil {
-		err = w.sync(f, p)
+		err = w.sync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -545,7 +539,7 @@ func (w *dirWriter) syncPath(p string) error {
 	if err != nil {
 		return fmt.Errorf("savedmodel: write: %w", err)
 	}
-	err = w.sync(f, p)
+	err = w.sync(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

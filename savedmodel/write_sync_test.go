@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/unmirror/unmirror/savedmodel/internal/fsync"
 )
 
 // recordSyncs makes every fsync of a Write record its path until the test
@@ -17,12 +19,12 @@ import (
 func recordSyncs(t *testing.T) func() []string {
 	var mu sync.Mutex
 	var paths []string
-	fsyncHook = func(p string) {
+	fsync.Hook = func(p string) {
 		mu.Lock()
 		paths = append(paths, p)
 		mu.Unlock()
 	}
-	t.Cleanup(func() { fsyncHook = nil })
+	t.Cleanup(func() { fsync.Hook = nil })
 	return func() []string {
 		mu.Lock()
 		defer mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/unmirror/unmirror/savedmodel/internal/fsync"
 	"github.com/unmirror/unmirror/savedmodel/internal/writeback"
 	"github.com/unmirror/unmirror/savedmodel/table"
 	versions "github.com/wamuir/graft/tensorflow/core/framework/versions_go_proto"
@@ -73,14 +74,11 @@ type Writer struct {
 	ver      *verifier
 }
 
-// fileSync fsyncs a file Close wrote; tests replace it to count the calls.
-var fileSync = (*os.File).Sync
-
 func (w *Writer) sync(f *os.File) error {
 	if w.noSync {
 		return nil
 	}
-	return fileSync(f)
+	return fsync.File(f)
 }
 
 // NewWriter creates dir/prefix.index and the data shards

@@ -18,6 +18,8 @@ import (
 	"github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/unmirror/unmirror/savedmodel/internal/fsync"
 )
 
 // TestCopyTensorFlowBundles rewrites every TensorFlow checkpoint with Copy
@@ -314,11 +316,8 @@ func TestCopyContextCancelled(t *testing.T) {
 // the files are the same either way.
 func TestWriterNoSync(t *testing.T) {
 	var synced []string
-	fileSync = func(f *os.File) error {
-		synced = append(synced, filepath.Base(f.Name()))
-		return f.Sync()
-	}
-	defer func() { fileSync = (*os.File).Sync }()
+	fsync.Hook = func(name string) { synced = append(synced, filepath.Base(name)) }
+	defer func() { fsync.Hook = nil }()
 	write := func(dir string, noSync bool) {
 		w, err := NewWriter(dir, "ckpt", WriterOptions{NumShards: 2, NoSync: noSync})
 		if err != nil {
