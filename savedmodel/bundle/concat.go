@@ -77,7 +77,7 @@ func concatParts(r *Reader, key string, entry *tfpb.BundleEntryProto, sources []
 	dt := entry.GetDtype()
 	_, fixed := DTypeSize(dt)
 	if !fixed && len(sources) != 1 {
-		return nil, 0, fmt.Errorf("bundle: key %q: %d sources of dtype %v: only fixed-size dtypes concatenate", key, len(sources), dt)
+		return nil, 0, fmt.Errorf("bundle: %s: key %q: %d sources of dtype %v: only fixed-size dtypes concatenate", r.IndexFile(), key, len(sources), dt)
 	}
 	parts := make([]*tfpb.BundleEntryProto, len(sources))
 	var total int64
@@ -88,9 +88,9 @@ func concatParts(r *Reader, key string, entry *tfpb.BundleEntryProto, sources []
 		}
 		switch {
 		case len(p.GetSlices()) > 0:
-			return nil, 0, fmt.Errorf("bundle: source %q of key %q is a sliced tensor with no data of its own", src, key)
+			return nil, 0, fmt.Errorf("bundle: %s: source %q of key %q is a sliced tensor with no data of its own", r.IndexFile(), src, key)
 		case p.GetDtype() != dt:
-			return nil, 0, fmt.Errorf("bundle: source %q of key %q has dtype %v, the key %v", src, key, p.GetDtype(), dt)
+			return nil, 0, fmt.Errorf("bundle: %s: source %q of key %q has dtype %v, the key %v", r.IndexFile(), src, key, p.GetDtype(), dt)
 		}
 		parts[i] = p
 		total += p.GetSize()
@@ -101,13 +101,13 @@ func concatParts(r *Reader, key string, entry *tfpb.BundleEntryProto, sources []
 			return nil, 0, fmt.Errorf("bundle: key %q: %w", key, err)
 		}
 		if total != want {
-			return nil, 0, fmt.Errorf("bundle: key %q: its sources hold %d bytes, the %v tensor %d", key, total, dt, want)
+			return nil, 0, fmt.Errorf("bundle: %s: key %q: its sources hold %d bytes, the %v tensor %d", r.IndexFile(), key, total, dt, want)
 		}
 		return parts, total, nil
 	}
 	n, _ := NumElements(entry.GetShape())
 	if m, _ := NumElements(parts[0].GetShape()); m != n {
-		return nil, 0, fmt.Errorf("bundle: key %q has %d elements, its source %q %d", key, n, sources[0], m)
+		return nil, 0, fmt.Errorf("bundle: %s: key %q has %d elements, its source %q %d", r.IndexFile(), key, n, sources[0], m)
 	}
 	return parts, total, nil
 }
