@@ -26,7 +26,7 @@
 #   --no-sync (no fsync, like cp -r and like TensorFlow's own save),
 #   unmirror rewrite --hardlink,
 # and the Python route (testdata/bench/pyroute.py: load, re-save) PY_REPEAT
-# times. Wall time and peak RSS come from /usr/bin/time. Then TensorFlow loads
+# times. Wall time comes from the clock (ns), peak RSS from /usr/bin/time. Then TensorFlow loads
 # unmirror's output of each big model and checks what it serves against the
 # tables recomputed from their seeds (genbig.py check); a failed check makes
 # the script exit 1 after printing the tables. It prints one row per
@@ -94,15 +94,21 @@ timed() {
 	shift 4
 	sync
 	local st=ok
+	# Wall time from the clock in ns (GNU time's %e has 10 ms steps, more
+	# than unmirror takes on a fixture); peak RSS from GNU time.
+	local t0 t1
+	t0=$(date +%s%N)
 	if ! "$timer" -f '%e %M' -o "$tmp/time.out" "$@" >"$tmp/cmd.out" 2>&1; then
 		st=fail
 	fi
+	t1=$(date +%s%N)
 	if [[ "$cmd" == python && "$st" == ok ]] && ! grep -q '"ok": true' "$tmp/cmd.out"; then
 		st="fail: $(grep -o '"error": ".*"' "$tmp/cmd.out" | cut -c11- | tr -d '"' | cut -c1-240)"
 	elif [[ "$st" != ok ]]; then
 		st="fail: $(grep -v '^\s*$' "$tmp/cmd.out" | tail -1 | cut -c1-240)"
 	fi
-	read -r secs rss < <(tail -1 "$tmp/time.out")
+	read -r _ rss < <(tail -1 "$tmp/time.out")
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$model" "$cmd" "$run" "$secs" "$rss" "$st" >>"$results"
 }
 
@@ -184,7 +190,7 @@ awk -F'\t' '
 			for (j = 1; j <= nc[mo]; j++) {
 				c = cmds[mo, j]; k = mo SUBSEP c; md = median(k)
 				r = (u > 0 && st[k] == "ok") ? sprintf("%.2f", md / u) : "-"
-				printf "%-26s %-18s %5d %9.2f %7.0f MiB %14s  %s\n", mo, c, n[k], md, rss[k] / 1024, r, st[k]
+				printf "%-26s %-18s %5d %9.3f %7.0f MiB %14s  %s\n", mo, c, n[k], md, rss[k] / 1024, r, st[k]
 			}
 		}
 		# The ratios of medians the issue asks for ("-" when a command is
