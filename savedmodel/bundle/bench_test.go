@@ -142,9 +142,9 @@ func BenchmarkCRC(b *testing.B) {
 			c.write(buf)
 		}
 	})
-	var strs [][]byte
-	for i := 0; i < 1024; i++ {
-		strs = append(strs, buf[i*1000:i*1000+1000])
+	var strs [][]byte // strings of 1000 bytes, as many as fit in buf
+	for i := 0; i+1000 <= len(buf); i += 1000 {
+		strs = append(strs, buf[i:i+1000])
 	}
 	var sb bytes.Buffer
 	WriteStrings(&sb, strs)
