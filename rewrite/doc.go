@@ -33,9 +33,11 @@
 // may still edit protos directly without another pass ever seeing a stale
 // index, provided it records the edit with Changef before it first calls
 // Graph (or calls [Context.Reindex] after it). On the 1M-node benchmark this
-// halved the pipeline's time (BENCHMARKS.md, section 2). The result is a [Report]: per pass, every
-// change and finding with where it happened (meta graph, function, node,
-// object id, checkpoint key) and why.
+// cut the pipeline's CPU time by 44% (BENCHMARKS.md, section 2).
+//
+// The result is a [Report]: per pass, every change and finding with where
+// it happened (meta graph, function, node, object id, checkpoint key) and
+// why.
 //
 // A dry run ([Options.DryRun]) runs the same passes on the in-memory model
 // and returns the same report; the caller writes nothing.
