@@ -3,9 +3,11 @@ package fingerprint
 import (
 	"cmp"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -131,7 +133,7 @@ func appendMessage(b []byte, m protoreflect.Message) []byte {
 	if !m.IsValid() {
 		return b
 	}
-	if fastPath && goOrderSafe(m.Descriptor()) {
+	if fastPath && goOrderSafe(m.Descriptor()) && !hasLongList(m) {
 		// protobuf-go's deterministic output is identical here, and much faster.
 		out, err := goDeterministic.MarshalAppend(b, m.Interface())
 		if err == nil {
@@ -170,8 +172,75 @@ func appendList(b []byte, fd protoreflect.FieldDescriptor, l protoreflect.List) 
 			return b
 		})
 	}
+	if fd.Kind() == protoreflect.MessageKind && l.Len() >= parallelListLen {
+		return appendListParallel(b, fd, l)
+	}
 	for i := 0; i < l.Len(); i++ {
 		b = appendField(b, fd, l.Get(i))
+	}
+	return b
+}
+
+// hasLongList reports whether m has a repeated message field of at least
+// parallelListLen elements and there are several CPUs: appendMessage then
+// encodes m field by field (for an order-safe type that is protobuf-go's
+// order too), so that appendList can spread the long field over the CPUs,
+// each element still taking the fast path.
+func hasLongList(m protoreflect.Message) bool {
+	if runtime.GOMAXPROCS(0) < 2 {
+		return false
+	}
+	for _, fd := range sortedFields(m.Descriptor()) {
+		if fd.IsList() && fd.Kind() == protoreflect.MessageKind && m.Has(fd) && m.Get(fd).List().Len() >= parallelListLen {
+			return true
+		}
+	}
+	return false
+}
+
+// parallelListLen is the length from which a repeated message field (the
+// nodes of a big graph, the functions of its library) is encoded on one
+// goroutine per CPU.
+const parallelListLen = 2048
+
+// appendListParallel appends the elements of l (a repeated message field)
+// as appendList does: runs of consecutive elements are encoded into their
+// own buffers concurrently (encoding only reads the messages), then
+// appended in order, so the bytes are the same.
+func appendListParallel(b []byte, fd protoreflect.FieldDescriptor, l protoreflect.List) []byte {
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	if workers < 2 {
+		for i := 0; i < l.Len(); i++ {
+			b = appendField(b, fd, l.Get(i))
+		}
+		return b
+	}
+	// More runs than workers, taken in turn, so that one run of big
+	// messages does not leave the other workers idle.
+	runs := workers * 4
+	out := make([][]byte, runs)
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				r := int(next.Add(1)) - 1
+				if r >= runs {
+					return
+				}
+				var buf []byte
+				for i := r * l.Len() / runs; i < (r+1)*l.Len()/runs; i++ {
+					buf = appendField(buf, fd, l.Get(i))
+				}
+				out[r] = buf
+			}
+		}()
+	}
+	wg.Wait()
+	for _, buf := range out {
+		b = append(b, buf...)
 	}
 	return b
 }
