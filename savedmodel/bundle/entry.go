@@ -217,8 +217,13 @@ func (er *entryReader) Read(p []byte) (int, error) {
 		er.err = io.EOF
 		return n, io.EOF
 	}
-	if err == io.EOF {
+	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		// The shard ends before the entry (a truncated file, or an archive
+		// member cut short behind an fs.FS).
 		er.err = &CorruptError{File: er.file, Key: er.key, Offset: er.offset, Reason: fmt.Sprintf("data shard ends %d bytes early", er.remaining)}
+		if err != io.EOF {
+			er.err.(*CorruptError).Err = err
+		}
 		return n, er.err
 	}
 	if err != nil {
