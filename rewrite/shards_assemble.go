@@ -39,6 +39,11 @@ type sliceLayout struct {
 // planAssembly checks that parts tile a tensor of shape dims along one axis
 // (every other extent full) without gap or overlap, and orders them.
 func planAssembly(dims []int64, parts []slicePart) (sliceLayout, error) {
+	if len(dims) == 0 {
+		// TensorFlow never partitions a scalar; a checkpoint that slices one
+		// is damaged or hand-made.
+		return sliceLayout{}, fmt.Errorf("a scalar tensor has %d slice entries, but a scalar cannot be sliced: %w", len(parts), ErrSliceLayout)
+	}
 	axis := -1
 	for i := range parts {
 		p := &parts[i]

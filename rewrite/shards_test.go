@@ -136,7 +136,10 @@ func TestAssembleRejects(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
-	_, err := assemblyOpener(memEntries{}, typespb.DataType_DT_STRING, dims, sliceLayout{axis: 1, parts: make([]slicePart, 2)})
+	// A scalar with a slice entry (its one extent list empty) was a panic.
+	_, err := planAssembly(nil, []slicePart{part(nil)})
+	assert.ErrorIs(t, err, ErrSliceLayout)
+	_, err = assemblyOpener(memEntries{}, typespb.DataType_DT_STRING, dims, sliceLayout{axis: 1, parts: make([]slicePart, 2)})
 	assert.ErrorIs(t, err, ErrSliceLayout)
 }
 
