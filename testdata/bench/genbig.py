@@ -107,7 +107,8 @@ def check(model, mib):
     try:
         got = tf.saved_model.load(model).signatures["serving_default"](ids=ids)["y"]
     except Exception as e:  # noqa: BLE001 - reported, not raised
-        return {"ok": False, "error": "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:300])}
+        first = (str(e).splitlines() or [""])[0]
+        return {"ok": False, "error": "%s: %s" % (type(e).__name__, first[:300])}
     want = tf.add_n([tf.gather(init(i, n), ids) for i, n in enumerate(rows)])
     diff = float(tf.reduce_max(tf.abs(got - want)))
     return {"ok": diff <= 1e-5, "max_abs_diff": diff}
