@@ -111,26 +111,46 @@ func (b *Body) Remove(policy Dangling, names ...string) error {
 		}
 		gone[name] = true
 	}
+	// Every node that stays and reads a removed one, each looked at once
+	// (a node reading thousands of removed nodes, such as a saver's
+	// NoOp, must not be scanned once per removed node), and the function's
+	// rets, scanned once.
 	var refs []string
 	affected := map[*nodepb.NodeDef]bool{}
+	seen := map[*nodepb.NodeDef]bool{}
 	for name := range gone {
-		for _, u := range b.Consumers(name) {
-			if gone[u.Node.GetName()] {
+		for _, n := range b.users[name] {
+			if seen[n] || gone[n.GetName()] {
 				continue
 			}
-			if u.Input.Control && policy != DanglingError {
-				affected[u.Node] = true
-				continue
+			seen[n] = true
+			for i, s := range n.Input {
+				if !gone[producer(s)] {
+					continue
+				}
+				in, err := b.ParseInput(s)
+				if err != nil {
+					continue
+				}
+				if in.Control && policy != DanglingError {
+					affected[n] = true
+					continue
+				}
+				refs = append(refs, fmt.Sprintf("%s input %d %q", n.GetName(), i, s))
 			}
-			refs = append(refs, fmt.Sprintf("%s input %d %q", u.Node.GetName(), u.Slot, u.Node.Input[u.Slot]))
 		}
-		ret, cret := b.RetUses(name)
-		for _, k := range ret {
-			refs = append(refs, fmt.Sprintf("ret %s = %q", k, b.fn.Ret[k]))
+	}
+	if b.fn != nil {
+		for k, v := range b.fn.Ret {
+			if gone[producer(v)] {
+				refs = append(refs, fmt.Sprintf("ret %s = %q", k, v))
+			}
 		}
 		if policy == DanglingError {
-			for _, k := range cret {
-				refs = append(refs, fmt.Sprintf("control_ret %s = %q", k, name))
+			for k, v := range b.fn.ControlRet {
+				if gone[v] {
+					refs = append(refs, fmt.Sprintf("control_ret %s = %q", k, v))
+				}
 			}
 		}
 	}
@@ -178,13 +198,15 @@ func (b *Body) Remove(policy Dangling, names ...string) error {
 		b.setInputs(n, in)
 	}
 	if b.fn != nil {
+		dropped := map[string]bool{}
 		for k, v := range b.fn.ControlRet {
 			if gone[v] {
 				delete(b.fn.ControlRet, k)
-				if sig := b.fn.GetSignature(); sig != nil {
-					sig.ControlOutput = slices.DeleteFunc(sig.ControlOutput, func(s string) bool { return s == k })
-				}
+				dropped[k] = true
 			}
+		}
+		if sig := b.fn.GetSignature(); sig != nil && len(dropped) > 0 {
+			sig.ControlOutput = slices.DeleteFunc(sig.ControlOutput, func(s string) bool { return dropped[s] })
 		}
 	}
 	for name := range gone {

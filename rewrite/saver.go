@@ -205,6 +205,7 @@ func dropRestoreConsumers(c *Context, mg int, op *saverOp, drop []int) error {
 	var order []string
 	var targets []string
 	uses := op.outputUses()
+	dataUsers := dataConsumers(b)
 	for _, i := range drop {
 		queue := []*nodepb.NodeDef{}
 		for _, u := range uses[i] {
@@ -227,11 +228,7 @@ func dropRestoreConsumers(c *Context, mg int, op *saverOp, drop []int) error {
 			if n.GetOp() == "Assign" || n.GetOp() == "AssignVariableOp" {
 				targets = append(targets, n.GetInput()[0])
 			}
-			for _, u := range b.Consumers(n.GetName()) {
-				if !u.Input.Control {
-					queue = append(queue, u.Node)
-				}
-			}
+			queue = append(queue, dataUsers[n.GetName()]...)
 		}
 	}
 	if err := b.Remove(graphdef.DanglingDropControl, order...); err != nil {
@@ -248,6 +245,27 @@ func dropRestoreConsumers(c *Context, mg int, op *saverOp, drop []int) error {
 		}
 	}
 	return nil
+}
+
+// dataConsumers maps each name of body b to the nodes that read it through
+// a data input, once per such input, in node name and input order (the
+// order of b.Consumers). Built in one pass over the body: asking
+// b.Consumers for every dropped node scanned the inputs of a restore
+// function's final NoOp, which reads every assignment, once per
+// assignment.
+func dataConsumers(b *graphdef.Body) map[string][]*nodepb.NodeDef {
+	out := map[string][]*nodepb.NodeDef{}
+	nodes := slices.Clone(b.Nodes())
+	slices.SortStableFunc(nodes, func(x, y *nodepb.NodeDef) int { return strings.Compare(x.GetName(), y.GetName()) })
+	for _, n := range nodes {
+		for _, in := range n.GetInput() {
+			if !strings.HasPrefix(in, "^") {
+				p := collProducer(in)
+				out[p] = append(out[p], n)
+			}
+		}
+	}
+	return out
 }
 
 // restoredTargets returns the variables that the Assign and
