@@ -323,12 +323,14 @@ func (m *Model) rewriteBundle(w *dirWriter) ([]byte, error) {
 		return nil, fmt.Errorf("savedmodel: write variables: %w", err)
 	}
 	for _, key := range m.writeOrder() {
+		// On an error the output is thrown away: Abort, unlike Close, does
+		// not flush and fsync what was written (Ctrl-C would wait for it).
 		if err := w.ctx.Err(); err != nil {
-			bw.Close()
+			bw.Abort()
 			return nil, fmt.Errorf("savedmodel: write variables: %w", err)
 		}
 		if err := m.addPlanned(w.ctx, bw, key); err != nil {
-			bw.Close()
+			bw.Abort()
 			return nil, fmt.Errorf("savedmodel: write variables: key %q: %w", key, err)
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	tsp "github.com/wamuir/graft/tensorflow/core/framework/tensor_shape_go_proto"
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
+
+	"github.com/unmirror/unmirror/savedmodel/internal/fsync"
 )
 
 // truncatingFS serves data files (through Read only, as an archive's
@@ -94,4 +96,23 @@ func TestWriterRejectsTruncatedSource(t *testing.T) {
 			})
 		}
 	}
+}
+
+// Abort closes a Writer without flushing, syncing or writing the index, so
+// that a cancelled write does not wait for the disk.
+func TestWriterAbort(t *testing.T) {
+	var synced []string
+	fsync.Hook = func(name string) { synced = append(synced, name) }
+	defer func() { fsync.Hook = nil }()
+	dir := t.TempDir()
+	w, err := NewWriter(dir, "v", WriterOptions{})
+	require.NoError(t, err)
+	e := &tfpb.BundleEntryProto{Dtype: typespb.DataType_DT_FLOAT, Shape: &tsp.TensorShapeProto{}}
+	require.NoError(t, w.Add("a", e, bytes.NewReader([]byte{0, 0, 0x80, 0x3f})))
+	w.Abort()
+	w.Abort() // a second Abort does nothing
+	assert.Empty(t, synced)
+	_, err = os.Stat(dir + "/" + IndexName("v"))
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	assert.Error(t, w.Close(), "the Writer is closed")
 }

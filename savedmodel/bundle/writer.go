@@ -391,6 +391,21 @@ func (w *Writer) Close() error {
 	return w.writeIndex()
 }
 
+// Abort gives up the checkpoint: it waits for any verification still running,
+// closes the files without flushing or syncing them and writes no index.
+// The caller removes the directory. Aborting a closed Writer does nothing.
+func (w *Writer) Abort() {
+	if w.closed {
+		return
+	}
+	w.closed = true
+	if w.err == nil {
+		w.err = errors.New("bundle: writer aborted")
+	}
+	w.finishSources()
+	w.closeFiles()
+}
+
 func (w *Writer) closeFiles() error {
 	var errs []error
 	for _, f := range w.files {
