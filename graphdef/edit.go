@@ -240,8 +240,10 @@ func (b *Body) setInputs(n *nodepb.NodeDef, in []string) {
 			readers[producer(s)] = true
 		}
 	}
+	seen := map[string]bool{} // a node may hold thousands of control inputs
 	for _, s := range in {
-		if strings.HasPrefix(s, "^") && !readers[s[1:]] && !slices.Contains(ctl, s) {
+		if strings.HasPrefix(s, "^") && !readers[s[1:]] && !seen[s] {
+			seen[s] = true
 			ctl = append(ctl, s)
 		}
 	}
