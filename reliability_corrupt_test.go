@@ -59,15 +59,7 @@ func TestCorruptInputs(t *testing.T) {
 
 func checkCorruptCase(t *testing.T, fixture string, c corrupt.Case) {
 	base := t.TempDir()
-	dir := filepath.Join(base, "model")
-	if err := corrupt.CopyTree(fixture, dir); err != nil {
-		t.Fatal(err)
-	}
-	src, err := c.Apply(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before, err := corrupt.HashTree(base)
+	src, before, err := c.Stage(fixture, base)
 	if err != nil {
 		t.Fatal(err)
 	}

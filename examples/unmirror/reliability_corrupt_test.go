@@ -38,15 +38,7 @@ func TestCorruptInputsCLI(t *testing.T) {
 
 func cliCorruptCase(t *testing.T, name string, c corrupt.Case) {
 	base := t.TempDir()
-	dir := filepath.Join(base, "model")
-	if err := corrupt.CopyTree(fixture(name), dir); err != nil {
-		t.Fatal(err)
-	}
-	src, err := c.Apply(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before, err := corrupt.HashTree(base)
+	src, before, err := c.Stage(fixture(name), base)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,6 +59,21 @@ type Case struct {
 	Sample bool
 }
 
+// Stage copies the model directory fixture to base/model, breaks the copy
+// with c.Apply, and returns the path to give to readers and the hashes of
+// base's tree (HashTree) before any reader ran, to compare with afterwards.
+func (c Case) Stage(fixture, base string) (src string, before map[string]string, err error) {
+	dir := filepath.Join(base, "model")
+	if err := CopyTree(fixture, dir); err != nil {
+		return "", nil, err
+	}
+	if src, err = c.Apply(dir); err != nil {
+		return "", nil, err
+	}
+	before, err = HashTree(base)
+	return src, before, err
+}
+
 // Match reports why err does not fail as c expects, or "" if it does.
 func (c Case) Match(err error) string {
 	switch {
