@@ -187,12 +187,11 @@ func appendList(b []byte, fd protoreflect.FieldDescriptor, l protoreflect.List) 
 // order too), so that appendList can spread the long field over the CPUs,
 // each element still taking the fast path.
 func hasLongList(m protoreflect.Message) bool {
-	if runtime.GOMAXPROCS(0) < 2 {
-		return false
-	}
 	for _, fd := range sortedFields(m.Descriptor()) {
 		if fd.IsList() && fd.Kind() == protoreflect.MessageKind && m.Has(fd) && m.Get(fd).List().Len() >= parallelListLen {
-			return true
+			// Asked only now: GOMAXPROCS takes the scheduler's lock, and
+			// this runs for every message encoded.
+			return runtime.GOMAXPROCS(0) > 1
 		}
 	}
 	return false
