@@ -12,28 +12,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/unmirror/unmirror/internal/fixtures"
 	"github.com/unmirror/unmirror/savedmodel"
 )
-
-// e2eFixture is the part of testdata/models/manifest.json the end-to-end
-// test reads.
-type e2eFixture struct {
-	Name     string   `json:"name"`
-	Runtimes []string `json:"runtimes"`
-}
-
-func e2eManifest(t *testing.T) []e2eFixture {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "models", "manifest.json"))
-	if err != nil {
-		t.Fatalf("no fixture manifest: %v", err)
-	}
-	var m struct {
-		Fixtures []e2eFixture `json:"fixtures"`
-	}
-	require.NoError(t, json.Unmarshal(b, &m))
-	return m.Fixtures
-}
 
 // TestEndToEndLoadCheck rewrites every fixture with the default pipeline
 // (every registered pass), writes it, and runs TensorFlow's loaders on the
@@ -52,7 +33,7 @@ func TestEndToEndLoadCheck(t *testing.T) {
 	}
 	opts := Options{DropOptimizer: os.Getenv("UNMIRROR_DROP_OPTIMIZER") == "1"}
 	out := t.TempDir()
-	for _, f := range e2eManifest(t) {
+	for _, f := range fixtures.All(t) {
 		if len(only) > 0 && !only[f.Name] {
 			continue
 		}
@@ -66,7 +47,7 @@ func TestEndToEndLoadCheck(t *testing.T) {
 			dir := filepath.Join(out, f.Name)
 			require.NoError(t, m.Write(context.Background(), dir, savedmodel.WriteOptions{}))
 			for _, rt := range f.Runtimes {
-				loadCheck(t, py, dir, "testdata/models/manifest.json", f.Name, rt)
+				loadCheck(t, py, dir, "testdata/models/manifest.json", f.Name, string(rt))
 			}
 		})
 	}

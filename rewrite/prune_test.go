@@ -21,6 +21,7 @@ import (
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 
 	"github.com/unmirror/unmirror/graphdef"
+	"github.com/unmirror/unmirror/internal/fixtures"
 	"github.com/unmirror/unmirror/savedmodel"
 )
 
@@ -173,7 +174,7 @@ func TestNamesIn(t *testing.T) {
 // nothing, and that the verify checks find nothing prune could have
 // caused (dangling references, out-of-range object ids).
 func TestPruneFixtures(t *testing.T) {
-	for _, f := range e2eManifest(t) {
+	for _, f := range fixtures.All(t) {
 		t.Run(f.Name, func(t *testing.T) {
 			m := rpReadFixture(t, f.Name)
 			_, err := Default().Run(context.Background(), m, Options{})

@@ -292,8 +292,8 @@ func TestReplicasSaverIdempotentAfterWrite(t *testing.T) {
 // It runs only with UNMIRROR_LOADCHECK=1.
 func TestReplicasSaverLoadCheck(t *testing.T) {
 	py := venvPython(t)
-	runtimes := map[string][]string{}
-	for _, f := range e2eManifest(t) {
+	runtimes := map[string][]fixtures.Runtime{}
+	for _, f := range fixtures.All(t) {
 		runtimes[f.Name] = f.Runtimes
 	}
 	for _, name := range []string{"mirrored_expand", "keras_mirrored_expand", "tf1_mirrored_nccl", "tf1_towers", "tf1_towers_pbtxt", "tf1_ps_worker"} {
@@ -301,7 +301,7 @@ func TestReplicasSaverLoadCheck(t *testing.T) {
 			dir := rpRewriteFixture(t, name)
 			require.NotEmpty(t, runtimes[name])
 			for _, rt := range runtimes[name] {
-				loadCheck(t, py, dir, "testdata/models/manifest.json", name, rt)
+				loadCheck(t, py, dir, "testdata/models/manifest.json", name, string(rt))
 			}
 			saveCheck(t, py, dir)
 		})

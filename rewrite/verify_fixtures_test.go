@@ -3,7 +3,6 @@ package rewrite
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -15,47 +14,10 @@ import (
 
 	"github.com/unmirror/unmirror/device"
 	"github.com/unmirror/unmirror/graphdef"
-	"github.com/unmirror/unmirror/savedmodel"
+	"github.com/unmirror/unmirror/internal/fixtures"
 )
 
 var dvUpdate = flag.Bool("update", false, "rewrite the golden files under testdata/")
-
-// dvFixture is one entry of testdata/models/manifest.json.
-type dvFixture struct {
-	Name      string   `json:"name"`
-	Artifacts []string `json:"artifacts"`
-}
-
-// dvFixtures lists the fixture SavedModels written by real TensorFlow. A
-// missing manifest fails the test: the fixtures are part of the repository.
-func dvFixtures(t *testing.T) []dvFixture {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "testdata", "models", "manifest.json"))
-	require.NoError(t, err, "the fixture corpus testdata/models is missing")
-	var man struct {
-		Fixtures []dvFixture `json:"fixtures"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &man))
-	require.NotEmpty(t, man.Fixtures)
-	return man.Fixtures
-}
-
-func dvReadFixture(t *testing.T, name string) *savedmodel.Model {
-	t.Helper()
-	m, err := savedmodel.Read(filepath.Join("..", "testdata", "models", name))
-	require.NoError(t, err)
-	t.Cleanup(func() { m.Close() })
-	return m
-}
-
-func (f dvFixture) has(art string) bool {
-	for _, a := range f.Artifacts {
-		if a == art {
-			return true
-		}
-	}
-	return false
-}
 
 // TestFixturesStrategyFree runs every built-in pass on every fixture for
 // both targets and checks what a user loading the result would notice:
@@ -63,12 +25,14 @@ func (f dvFixture) has(art string) bool {
 // fixtures that had cross-device ops were edited, TPU ops (left for the
 // prune pass) are only off serving paths, and a second run changes nothing.
 func TestFixturesStrategyFree(t *testing.T) {
-	for _, fx := range dvFixtures(t) {
+	fs := fixtures.All(t)
+	require.NotEmpty(t, fs)
+	for _, fx := range fs {
 		for _, target := range []device.Target{device.CPU, device.GPU} {
 			t.Run(fx.Name+"/"+target.String(), func(t *testing.T) {
-				m := dvReadFixture(t, fx.Name)
+				m := rpReadFixture(t, fx.Name)
 				opts := Options{Target: target}
-				if fx.has("collective_ops") {
+				if fx.Has(fixtures.CollectiveOps) {
 					// collective_fn's signatures call the collectives; the
 					// NCCL ops of tf1_towers are on its training path only.
 					assert.NotEmpty(t, dvFindingsOf(Check(m, opts), "distribution op:"), "the input has reachable collectives")
@@ -87,7 +51,7 @@ func TestFixturesStrategyFree(t *testing.T) {
 						coll = p.Changes
 					}
 				}
-				if fx.has("nccl_ops") || fx.has("collective_ops") {
+				if fx.Has(fixtures.NCCLOps) || fx.Has(fixtures.CollectiveOps) {
 					assert.NotEmpty(t, coll)
 				} else {
 					assert.Empty(t, coll)
@@ -109,7 +73,7 @@ func TestFixturesStrategyFree(t *testing.T) {
 // collectives pass changes nothing and verify finds nothing once devices
 // have run.
 func TestFixtureControlUnchangedByCollectives(t *testing.T) {
-	m := dvReadFixture(t, "plain")
+	m := rpReadFixture(t, "plain")
 	rep, err := NewPipeline(Collectives, Verify).Run(context.Background(), m, Options{Target: device.GPU})
 	require.NoError(t, err)
 	assert.False(t, rep.Changed())
@@ -135,7 +99,7 @@ func dvFindingsOf(fs []Finding, prefix string) []Finding {
 // with testdata/collectives/tf1_towers_gpu.txt (go test -run Golden -update
 // rewrites it).
 func TestGoldenDryRunReport(t *testing.T) {
-	m := dvReadFixture(t, "tf1_towers")
+	m := rpReadFixture(t, "tf1_towers")
 	rep, err := NewPipeline(Collectives, Devices, Verify).Run(context.Background(), m, Options{Target: device.GPU, DryRun: true})
 	require.NoError(t, err)
 	var buf bytes.Buffer
