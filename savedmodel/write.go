@@ -334,19 +334,12 @@ func (m *Model) rewriteBundle(w *dirWriter) ([]byte, error) {
 			return nil, fmt.Errorf("savedmodel: write variables: key %q: %w", key, err)
 		}
 	}
+	// Close fsyncs every shard and the index (unless NoSync, which bw
+	// shares with w); the directories are w's to sync.
 	if err := bw.Close(); err != nil {
 		return nil, fmt.Errorf("savedmodel: write variables: %w", err)
 	}
-	for i := 0; i < shards; i++ {
-		if err := w.syncPath(w.abs(bundle.DataName(VariablesPrefix, i, shards))); err != nil {
-			return nil, err
-		}
-	}
-	index := bundle.IndexName(VariablesPrefix)
-	if err := w.syncPath(w.abs(index)); err != nil {
-		return nil, err
-	}
-	return w.readBack(index)
+	return w.readBack(bundle.IndexName(VariablesPrefix))
 }
 
 // rebuildByStream, set by tests, makes Write rebuild a changed checkpoint
