@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -67,22 +68,10 @@ func init() { register(90, Verify) }
 // returns the findings, in the order the pass would record them. It does not
 // edit m. It is how the CLI's "unmirror verify" inspects a model.
 func Check(m *savedmodel.Model, opts Options) []Finding {
-	var out []Finding
-	graphs := map[int]*graphdef.Graph{}
-	graph := func(mg int) *graphdef.Graph {
-		if g, ok := graphs[mg]; ok {
-			return g
-		}
-		gd := m.Proto.GetMetaGraphs()[mg].GetGraphDef()
-		if gd == nil {
-			return nil
-		}
-		g := graphdef.New(gd)
-		graphs[mg] = g
-		return g
-	}
-	_ = verifyModel(m, opts, graph, (*graphdef.Graph).Validate, func(f Finding) { out = append(out, f) })
-	return out
+	// A Context of no pipeline: it indexes each graph on first use.
+	c := &Context{Ctx: context.Background(), Model: m, Options: opts, report: &PassReport{}, graphs: map[int]*graphdef.Graph{}}
+	_ = verifyModel(m, opts, c.Graph, c.validate, c.Find)
+	return c.report.Findings
 }
 
 func verifyModel(m *savedmodel.Model, opts Options, graph func(int) *graphdef.Graph, validate func(*graphdef.Graph) error, find func(Finding)) error {
