@@ -51,8 +51,11 @@
 //   - [github.com/unmirror/unmirror/graphdef]: an indexed, editable view of a
 //     GraphDef and its function library.
 //   - [github.com/unmirror/unmirror/rewrite]: the pass pipeline and the passes.
-//   - This package: [Rewrite] (read, run the pipeline, write), [Inspect] (what
-//     is in a model and whether it loads on a target) and [Diff].
+//   - [github.com/unmirror/unmirror/inspect]: what is in a model (devices,
+//     distribution artifacts, checkpoint entries), whether it loads on a
+//     target as it is, and the semantic diff of two models.
+//   - This package: [Rewrite] (read, run the pipeline, write), [Inspect] and
+//     [Diff], thin entry points over the packages above.
 //   - examples/unmirror: the command-line tool; examples/serve: loading a
 //     model from Go through TensorFlow's C API; examples/custompass: adding
 //     your own pass to the pipeline.

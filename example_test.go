@@ -9,6 +9,7 @@ import (
 
 	"github.com/unmirror/unmirror"
 	"github.com/unmirror/unmirror/device"
+	"github.com/unmirror/unmirror/inspect"
 	"github.com/unmirror/unmirror/savedmodel"
 )
 
@@ -20,7 +21,7 @@ func ExampleInspect() {
 		log.Fatal(err)
 	}
 	defer m.Close()
-	in, err := unmirror.Inspect(m, unmirror.InspectOptions{Examples: 1})
+	in, err := unmirror.Inspect(m, inspect.Options{Examples: 1})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func ExampleRewrite() {
 		log.Fatal(err)
 	}
 	defer m.Close()
-	in, err := unmirror.Inspect(m, unmirror.InspectOptions{})
+	in, err := unmirror.Inspect(m, inspect.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/unmirror/unmirror"
+	"github.com/unmirror/unmirror/inspect"
 )
 
 const diffHelp = `
@@ -27,7 +28,7 @@ Examples:
 type diffDoc struct {
 	A string `json:"a"`
 	B string `json:"b"`
-	*unmirror.Difference
+	*inspect.Difference
 }
 
 func runDiff(e *env, args []string) int {
@@ -64,7 +65,7 @@ func runDiff(e *env, args []string) int {
 	return exitOK
 }
 
-func writeDiff(w io.Writer, a, b string, d *unmirror.Difference) error {
+func writeDiff(w io.Writer, a, b string, d *inspect.Difference) error {
 	fmt.Fprintf(w, "--- %s\n+++ %s\n", a, b)
 	if d.Same {
 		fmt.Fprintln(w, "same signatures, ops, devices, variables and functions")
@@ -81,7 +82,7 @@ func writeDiff(w io.Writer, a, b string, d *unmirror.Difference) error {
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	counts := func(title, col string, cs []unmirror.CountChange) {
+	counts := func(title, col string, cs []inspect.CountChange) {
 		if len(cs) == 0 {
 			return
 		}
@@ -124,8 +125,8 @@ func writeDiff(w io.Writer, a, b string, d *unmirror.Difference) error {
 	return nil
 }
 
-func variableText(v *unmirror.VariableInfo) string {
-	s := v.DType + unmirror.FormatShape(v.Shape) + fmt.Sprintf(" %d B", v.Bytes)
+func variableText(v *inspect.VariableInfo) string {
+	s := v.DType + v.Shape.String() + fmt.Sprintf(" %d B", v.Bytes)
 	if v.Slices > 0 {
 		s += fmt.Sprintf(" (%d slices)", v.Slices)
 	}

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/unmirror/unmirror"
+	"github.com/unmirror/unmirror/inspect"
 )
 
 const inspectHelp = `
@@ -32,7 +33,7 @@ const inspectVariablesShown = 30
 // inspectDoc is the JSON document of "unmirror inspect --json".
 type inspectDoc struct {
 	Model string `json:"model"`
-	*unmirror.Inspection
+	*inspect.Inspection
 }
 
 func runInspect(e *env, args []string) int {
@@ -48,7 +49,7 @@ func runInspect(e *env, args []string) int {
 		return code
 	}
 	defer m.Close()
-	in, err := unmirror.Inspect(m, unmirror.InspectOptions{})
+	in, err := unmirror.Inspect(m, inspect.Options{})
 	if err != nil {
 		return fail(e, "inspect", exitIO, "cannot inspect "+pos[0], err)
 	}
@@ -65,7 +66,7 @@ func runInspect(e *env, args []string) int {
 
 func newTab(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 8, 2, ' ', 0) }
 
-func writeInspection(w io.Writer, dir string, in *unmirror.Inspection) error {
+func writeInspection(w io.Writer, dir string, in *inspect.Inspection) error {
 	tw := newTab(w)
 	fmt.Fprintf(tw, "model\t%s\n", dir)
 	fmt.Fprintf(tw, "format\t%s\n", in.Format)
@@ -122,7 +123,7 @@ func writeInspection(w io.Writer, dir string, in *unmirror.Inspection) error {
 			if i == inspectVariablesShown {
 				break
 			}
-			shape := unmirror.FormatShape(v.Shape)
+			shape := v.Shape.String()
 			if v.Slices > 0 {
 				shape += fmt.Sprintf(" (%d slices)", v.Slices)
 			}
@@ -141,7 +142,7 @@ func writeInspection(w io.Writer, dir string, in *unmirror.Inspection) error {
 	return nil
 }
 
-func writeVerdict(w io.Writer, v unmirror.Verdict) {
+func writeVerdict(w io.Writer, v inspect.Verdict) {
 	state := "portable"
 	if !v.Portable {
 		state = "NOT portable"
@@ -156,7 +157,7 @@ func writeVerdict(w io.Writer, v unmirror.Verdict) {
 	}
 }
 
-func writeEvidence(w io.Writer, indent string, ex []unmirror.Evidence) {
+func writeEvidence(w io.Writer, indent string, ex []inspect.Evidence) {
 	for _, x := range ex {
 		if strings.Contains(x.Detail, x.Where) || x.Detail == "" {
 			fmt.Fprintf(w, "%s%s\n", indent, x.Where)
@@ -166,9 +167,9 @@ func writeEvidence(w io.Writer, indent string, ex []unmirror.Evidence) {
 	}
 }
 
-func tensorShape(t unmirror.TensorInfo) string {
+func tensorShape(t inspect.TensorInfo) string {
 	if t.UnknownRank {
 		return t.DType + "[?...]"
 	}
-	return t.DType + unmirror.FormatShape(t.Shape)
+	return t.DType + t.Shape.String()
 }

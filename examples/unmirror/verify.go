@@ -6,6 +6,7 @@ import (
 
 	"github.com/unmirror/unmirror"
 	"github.com/unmirror/unmirror/device"
+	"github.com/unmirror/unmirror/inspect"
 	"github.com/unmirror/unmirror/rewrite"
 )
 
@@ -34,8 +35,8 @@ type verifyDoc struct {
 	Model    string            `json:"model"`
 	Target   string            `json:"target"`
 	OK       bool              `json:"ok"`
-	Reasons  []unmirror.Reason `json:"reasons"`
-	Notes    []unmirror.Reason `json:"notes"`
+	Reasons  []inspect.Reason  `json:"reasons"`
+	Notes    []inspect.Reason  `json:"notes"`
 	Findings []rewrite.Finding `json:"findings"`
 }
 
@@ -54,7 +55,7 @@ func runVerify(e *env, args []string) int {
 		return code
 	}
 	defer m.Close()
-	in, err := unmirror.Inspect(m, unmirror.InspectOptions{Targets: []device.Target{target}})
+	in, err := unmirror.Inspect(m, inspect.Options{Targets: []device.Target{target}})
 	if err != nil {
 		return fail(e, "verify", exitIO, "cannot inspect "+pos[0], err)
 	}

@@ -1,6 +1,7 @@
-package unmirror_test
+package inspect_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,8 +10,8 @@ import (
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 
-	"github.com/unmirror/unmirror"
 	"github.com/unmirror/unmirror/device"
+	"github.com/unmirror/unmirror/inspect"
 	"github.com/unmirror/unmirror/internal/fixtures"
 	"github.com/unmirror/unmirror/savedmodel"
 )
@@ -25,9 +26,9 @@ func readFixture(t *testing.T, dir string) *savedmodel.Model {
 	return m
 }
 
-func inspectDir(t *testing.T, dir string) *unmirror.Inspection {
+func inspectDir(t *testing.T, dir string) *inspect.Inspection {
 	t.Helper()
-	in, err := unmirror.Inspect(readFixture(t, dir), unmirror.InspectOptions{})
+	in, err := inspect.Model(context.Background(), readFixture(t, dir), inspect.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func TestInspectArtifactsMatchManifest(t *testing.T) {
 				}
 			}
 			for _, a := range got {
-				if !slices.Contains(unmirror.Artifacts, a) {
+				if !slices.Contains(inspect.Artifacts, a) {
 					t.Errorf("artifact %s is not in the vocabulary", a)
 				}
 			}
@@ -72,15 +73,15 @@ func TestInspectArtifactsMatchManifest(t *testing.T) {
 	}
 }
 
-// TestInspectVocabularyMatchesFixtures keeps the root package's vocabulary
+// TestInspectVocabularyMatchesFixtures keeps the package's vocabulary
 // (which the CLI uses) equal to the manifest's.
 func TestInspectVocabularyMatchesFixtures(t *testing.T) {
 	var want []string
 	for _, a := range fixtures.Vocabulary {
 		want = append(want, string(a))
 	}
-	if !slices.Equal(unmirror.Artifacts, want) {
-		t.Fatalf("unmirror.Artifacts = %v, fixtures.Vocabulary = %v", unmirror.Artifacts, want)
+	if !slices.Equal(inspect.Artifacts, want) {
+		t.Fatalf("inspect.Artifacts = %v, fixtures.Vocabulary = %v", inspect.Artifacts, want)
 	}
 }
 
@@ -126,7 +127,7 @@ func TestInspectVerdicts(t *testing.T) {
 
 // hasReasonAbout reports whether a verdict names artifact a, directly or
 // (for device artifacts) through a device reason.
-func hasReasonAbout(v *unmirror.Verdict, a fixtures.Artifact) bool {
+func hasReasonAbout(v *inspect.Verdict, a fixtures.Artifact) bool {
 	for _, r := range v.Reasons {
 		switch {
 		case r.Kind == string(a):
@@ -145,7 +146,7 @@ func TestInspectDevicesAndCounts(t *testing.T) {
 	if in.Format != "pb" || len(in.MetaGraphs) != 1 || !slices.Equal(in.MetaGraphs[0].Tags, []string{"serve"}) {
 		t.Fatalf("format %s, meta graphs %+v", in.Format, in.MetaGraphs)
 	}
-	var gpu1 *unmirror.DeviceUse
+	var gpu1 *inspect.DeviceUse
 	total := 0
 	for i, d := range in.Devices {
 		total += d.Nodes
@@ -172,10 +173,10 @@ func TestInspectDevicesAndCounts(t *testing.T) {
 func TestInspectPBTxtSameAsPB(t *testing.T) {
 	a := inspectDir(t, fixtures.ByName(t, "tf1_towers").Dir)
 	b := inspectDir(t, fixtures.ByName(t, "tf1_towers_pbtxt").Dir)
-	if b.Format != "pbtxt" || b.Artifact(unmirror.ArtifactPBTxt) == nil {
+	if b.Format != "pbtxt" || b.Artifact(inspect.ArtifactPBTxt) == nil {
 		t.Fatalf("pbtxt fixture: format %s, artifacts %+v", b.Format, b.Artifacts)
 	}
-	if !slices.EqualFunc(a.Devices, b.Devices, func(x, y unmirror.DeviceUse) bool {
+	if !slices.EqualFunc(a.Devices, b.Devices, func(x, y inspect.DeviceUse) bool {
 		return x.Device == y.Device && x.Nodes == y.Nodes
 	}) {
 		t.Errorf("devices differ between pb and pbtxt:\n%+v\n%+v", a.Devices, b.Devices)
@@ -184,7 +185,7 @@ func TestInspectPBTxtSameAsPB(t *testing.T) {
 
 func TestInspectCollectiveGroupSize(t *testing.T) {
 	in := inspectDir(t, fixtures.ByName(t, "collective_fn").Dir)
-	a := in.Artifact(unmirror.ArtifactCollectiveOps)
+	a := in.Artifact(inspect.ArtifactCollectiveOps)
 	if a == nil {
 		t.Fatal("no collective_ops")
 	}
@@ -197,7 +198,7 @@ func TestInspectCollectiveGroupSize(t *testing.T) {
 
 func TestInspectExamplesOption(t *testing.T) {
 	m := readFixture(t, fixtures.ByName(t, "tf1_towers").Dir)
-	in, err := unmirror.Inspect(m, unmirror.InspectOptions{Examples: -1, Targets: []device.Target{device.GPU}})
+	in, err := inspect.Model(context.Background(), m, inspect.Options{Examples: -1, Targets: []device.Target{device.GPU}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func BenchmarkInspect(b *testing.B) {
 	}
 	defer m.Close()
 	for b.Loop() {
-		if _, err := unmirror.Inspect(m, unmirror.InspectOptions{}); err != nil {
+		if _, err := inspect.Model(context.Background(), m, inspect.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -257,7 +258,7 @@ func BenchmarkInspectLargeGraph(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := unmirror.Inspect(m, unmirror.InspectOptions{}); err != nil {
+		if _, err := inspect.Model(context.Background(), m, inspect.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package unmirror_test
+package inspect_test
 
 import (
 	"slices"
@@ -6,7 +6,7 @@ import (
 
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 
-	"github.com/unmirror/unmirror"
+	"github.com/unmirror/unmirror/inspect"
 	"github.com/unmirror/unmirror/internal/fixtures"
 )
 
@@ -14,7 +14,7 @@ func TestDiffSame(t *testing.T) {
 	for _, pair := range [][2]string{{"plain", "plain"}, {"tf1_towers", "tf1_towers_pbtxt"}} {
 		a := readFixture(t, fixtures.ByName(t, pair[0]).Dir)
 		b := readFixture(t, fixtures.ByName(t, pair[1]).Dir)
-		d := unmirror.Diff(a, b)
+		d := inspect.Diff(a, b)
 		if !d.Same {
 			t.Errorf("%s vs %s: %+v", pair[0], pair[1], d)
 		}
@@ -51,7 +51,7 @@ func TestDiffEdits(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	d := unmirror.Diff(a, b)
+	d := inspect.Diff(a, b)
 	if d.Same {
 		t.Fatal("same")
 	}
@@ -65,16 +65,16 @@ func TestDiffEdits(t *testing.T) {
 	if det := d.Signatures[1].Details; len(det) != 1 || det[0] != "input x: float[2,3] serving_default_x:0 -> double[2,3] serving_default_x:0" {
 		t.Errorf("details %q", det)
 	}
-	wantDev := []unmirror.CountChange{{Name: "/device:GPU:0", A: 0, B: 1}}
+	wantDev := []inspect.CountChange{{Name: "/device:GPU:0", A: 0, B: 1}}
 	if oldDev != "/device:GPU:0" {
-		c := unmirror.CountChange{Name: oldDev}
+		c := inspect.CountChange{Name: oldDev}
 		for _, u := range inspectDir(t, dir).Devices {
 			if u.Device == oldDev {
 				c.A, c.B = u.Nodes+u.Objects, u.Nodes+u.Objects-1
 			}
 		}
 		wantDev = append(wantDev, c)
-		slices.SortFunc(wantDev, func(x, y unmirror.CountChange) int {
+		slices.SortFunc(wantDev, func(x, y inspect.CountChange) int {
 			if x.Name < y.Name {
 				return -1
 			}
@@ -105,8 +105,8 @@ func TestDiffEdits(t *testing.T) {
 func TestDiffOpsAcrossFixtures(t *testing.T) {
 	a := readFixture(t, fixtures.ByName(t, "tf1_towers").Dir)
 	b := readFixture(t, fixtures.ByName(t, "plain").Dir)
-	d := unmirror.Diff(a, b)
-	var nccl *unmirror.CountChange
+	d := inspect.Diff(a, b)
+	var nccl *inspect.CountChange
 	for i, c := range d.Ops {
 		if c.Name == "NcclAllReduce" {
 			nccl = &d.Ops[i]

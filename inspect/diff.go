@@ -1,8 +1,10 @@
-package unmirror
+package inspect
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/unmirror/unmirror/savedmodel"
@@ -151,7 +153,7 @@ func diffTensors(side string, a, b []TensorInfo) []string {
 func tensorString(t TensorInfo) string {
 	shape := "[unknown rank]"
 	if !t.UnknownRank {
-		shape = FormatShape(t.Shape)
+		shape = t.Shape.String()
 	}
 	s := t.DType + shape
 	if t.Name != "" {
@@ -200,8 +202,8 @@ func diffCounts(a, b map[string]int) []CountChange {
 func variableMap(m *savedmodel.Model) map[string]*VariableInfo {
 	out := map[string]*VariableInfo{}
 	for _, v := range m.ListVariables() {
-		out[v.Key] = &VariableInfo{Key: v.Key, DType: DTypeName(v.DType), Shape: nonNil(v.Shape),
-			Shard: v.Shard, Bytes: v.Size, Slices: len(v.Slices)}
+		vi := variableInfo(v)
+		out[v.Key] = &vi
 	}
 	return out
 }
@@ -240,7 +242,7 @@ func functionSet(m *savedmodel.Model) map[string]bool {
 // onlyIn returns the sorted keys of a that b lacks.
 func onlyIn(a, b map[string]bool) []string {
 	out := []string{}
-	for _, k := range sortedKeys(a) {
+	for _, k := range slices.Sorted(maps.Keys(a)) {
 		if !b[k] {
 			out = append(out, k)
 		}
@@ -257,5 +259,5 @@ func unionKeys[V any](a, b map[string]V) []string {
 	for k := range b {
 		all[k] = true
 	}
-	return sortedKeys(all)
+	return slices.Sorted(maps.Keys(all))
 }

@@ -1,7 +1,9 @@
-package unmirror
+package inspect
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,12 +19,9 @@ func deviceBlocks(dev string, t device.Target) string {
 	if dev == "" {
 		return ""
 	}
-	s, err := device.Parse(dev)
+	s, err := parseDevice(dev)
 	if err != nil {
-		// SavedResource.device may be a bare type ("CPU"), read as /device:CPU.
-		if s, err = device.Parse("/device:" + dev); err != nil {
-			return "not a device name TensorFlow parses"
-		}
+		return "not a device name TensorFlow parses"
 	}
 	return t.Unplaceable(s)
 }
@@ -51,7 +50,7 @@ func verdict(m *savedmodel.Model, s *scan, t device.Target, max int) Verdict {
 	var normal []string
 	normalCount := 0
 	pol := rewrite.Options{Target: t}.DevicePolicy()
-	for _, d := range sortedKeys(s.devices) {
+	for _, d := range slices.Sorted(maps.Keys(s.devices)) {
 		c := s.devices[d]
 		if why := deviceBlocks(d, t); why != "" {
 			reason("device", fmt.Sprintf("%q: %s", d, why), c.nodes+c.objects, c.examples)

@@ -1,10 +1,11 @@
-package unmirror
+package inspect
 
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"regexp"
-	"strconv"
+	"slices"
 	"strings"
 
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
@@ -18,70 +19,7 @@ import (
 	"github.com/unmirror/unmirror/savedmodel"
 )
 
-// The artifact vocabulary: names of the distribution leftovers and storage
-// features [Inspect] detects, the same names testdata/models/manifest.json
-// uses. Each constant's comment is its detection rule. "Device string" means
-// NodeDef.device in a main graph or a function body, SavedVariable.device,
-// a distributed component's device, or SavedResource.device.
-const (
-	// a device string names a GPU
-	ArtifactDeviceGPU = "device_gpu"
-	// a device string names CPU:N with N > 0
-	ArtifactDeviceCPUN = "device_cpu_n"
-	// a device string names a job other than localhost, or a task > 0
-	ArtifactDeviceJob = "device_job"
-	// a VarHandleOp/VariableV2/Variable/_VarHandlesOp whose name or
-	// shared_name ends in /replica_N or lies under tower_N/ (N > 0), or a
-	// SavedVariable with distributed components
-	ArtifactReplicaVariables = "replica_variables"
-	// a SavedVariable has experimental_distributed_variable_components
-	ArtifactDistributedVariableComponents = "distributed_variable_components"
-	// an op named Nccl* or _Nccl*
-	ArtifactNCCLOps = "nccl_ops"
-	// an op named Collective*
-	ArtifactCollectiveOps = "collective_ops"
-	// an op named TPU* or _TPU*, or a node with a _tpu_replicate attr
-	ArtifactTPUOps = "tpu_ops"
-	// an op named Horovod*
-	ArtifactHorovodOps = "horovod_ops"
-	// the checkpoint has more than one data shard
-	ArtifactShardedSaver = "sharded_saver"
-	// a SaveV2/RestoreV2/SaveSlices/RestoreSlice shape_and_slices Const holds
-	// a slice spec, or a checkpoint key has a part_N path component
-	ArtifactShardedVariable = "sharded_variable"
-	// a SavedVariable has synchronization ON_READ
-	ArtifactSyncOnReadVariables = "sync_on_read_variables"
-	// a checkpoint key contains .OPTIMIZER_SLOT/, lies under
-	// optimizer/_variables/N/, or ends in a TF1 slot suffix (/Adam, /Adam_1,
-	// /Momentum, /RMSProp, /Adagrad, /Ftrl, /Adadelta, /Nadam, ...)
-	ArtifactOptimizerSlots = "optimizer_slots"
-	// keras_metadata.pb is present
-	ArtifactKerasMetadata = "keras_metadata"
-	// the checkpoint holds a DT_STRING tensor other than the object graph
-	ArtifactStringTensors = "string_tensors"
-	// a MetaGraph has asset_file_defs or a saved_model_assets collection,
-	// or assets/ is not empty
-	ArtifactAssets = "assets"
-	// the model is stored as saved_model.pbtxt
-	ArtifactPBTxt = "pbtxt"
-	// a node has a _class attr with a loc:@ entry
-	ArtifactColocation = "colocation"
-)
-
-// Artifacts lists the artifact vocabulary in the order inspections report it.
-var Artifacts = []string{
-	ArtifactDeviceGPU, ArtifactDeviceCPUN, ArtifactDeviceJob, ArtifactReplicaVariables,
-	ArtifactDistributedVariableComponents, ArtifactNCCLOps, ArtifactCollectiveOps, ArtifactTPUOps,
-	ArtifactHorovodOps, ArtifactShardedSaver, ArtifactShardedVariable, ArtifactSyncOnReadVariables,
-	ArtifactOptimizerSlots, ArtifactKerasMetadata, ArtifactStringTensors, ArtifactAssets, ArtifactPBTxt,
-	ArtifactColocation,
-}
-
 var (
-	reGPU         = regexp.MustCompile(`(device:)?gpu:\d+|/gpu\b|device:gpu`)
-	reCPUN        = regexp.MustCompile(`cpu:(\d+)`)
-	reJob         = regexp.MustCompile(`/job:([^/]+)`)
-	reTask        = regexp.MustCompile(`/task:(\d+)`)
 	reReplicaName = regexp.MustCompile(`(/replica_[1-9]\d*$)|(^|/)tower_[1-9]\d*/`)
 	reSlotKey     = regexp.MustCompile(`\.OPTIMIZER_SLOT/|(^|/)optimizer/_variables/\d+/|/(Adam|Adam_1|Momentum|RMSProp|RMSProp_1|Adagrad|Ftrl|Ftrl_1|Adadelta|Adadelta_1|Nadam|Nadam_1)$`)
 	reSliceSpec   = regexp.MustCompile(`^\d+( \d+)* (-|\d+,\d+)(:(-|\d+,\d+))*$`)
@@ -98,25 +36,34 @@ var collectiveGroupInput = map[string]int{
 	"CollectiveInitializeCommunicator": 2,
 }
 
-// deviceKinds returns the device artifacts one device string shows.
-func deviceKinds(dev string) []string {
-	if dev == "" {
-		return nil
-	}
-	d := strings.ToLower(dev)
-	var out []string
-	if reGPU.MatchString(d) {
-		out = append(out, ArtifactDeviceGPU)
-	}
-	for _, m := range reCPUN.FindAllStringSubmatch(d, -1) {
-		if n, err := strconv.Atoi(m[1]); err != nil || n > 0 {
-			out = append(out, ArtifactDeviceCPUN)
-			break
+// parseDevice parses a device string the way TensorFlow reads it where it
+// occurs: a full or partial name (NodeDef.device, SavedVariable.device), or a
+// bare type such as "CPU" (SavedResource.device), read as /device:CPU.
+func parseDevice(dev string) (device.Spec, error) {
+	s, err := device.Parse(dev)
+	if err != nil {
+		if bare, berr := device.Parse("/device:" + dev); berr == nil {
+			return bare, nil
 		}
 	}
-	job := reJob.FindStringSubmatch(d)
-	task := reTask.FindStringSubmatch(d)
-	if (job != nil && job[1] != device.LocalJob) || (task != nil && task[1] != strings.Repeat("0", len(task[1]))) {
+	return s, err
+}
+
+// deviceKinds returns the device artifacts one device string shows; a
+// string TensorFlow does not parse shows none (the verdict reports it).
+func deviceKinds(dev string) []string {
+	s, err := parseDevice(dev)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	if s.Kind() == device.KindGPU {
+		out = append(out, ArtifactDeviceGPU)
+	}
+	if s.Kind() == device.KindCPU && s.HasID && s.ID > 0 {
+		out = append(out, ArtifactDeviceCPUN)
+	}
+	if (s.HasJob && s.Job != device.LocalJob) || (s.HasTask && s.Task != 0) {
 		out = append(out, ArtifactDeviceJob)
 	}
 	return out
@@ -254,7 +201,7 @@ func (s *scan) checkpoint(m *savedmodel.Model) {
 			s.add(ArtifactStringTensors, where, "string")
 		}
 		if reSlotKey.MatchString(v.Key) {
-			s.add(ArtifactOptimizerSlots, where, DTypeName(v.DType)+FormatShape(v.Shape))
+			s.add(ArtifactOptimizerSlots, where, dtypeName(v.DType)+Shape(v.Shape).String())
 		}
 		if rePartKey.MatchString(v.Key) {
 			s.add(ArtifactShardedVariable, where, "part key")
@@ -412,7 +359,7 @@ func (s *scan) reports() []ArtifactReport {
 // deviceUses returns the device census, sorted by device string.
 func (s *scan) deviceUses(targets []device.Target) []DeviceUse {
 	out := []DeviceUse{}
-	for _, d := range sortedKeys(s.devices) {
+	for _, d := range slices.Sorted(maps.Keys(s.devices)) {
 		c := s.devices[d]
 		u := DeviceUse{Device: d, Nodes: c.nodes, Objects: c.objects, Blocks: []string{}}
 		for _, t := range targets {
@@ -423,18 +370,4 @@ func (s *scan) deviceUses(targets []device.Target) []DeviceUse {
 		out = append(out, u)
 	}
 	return out
-}
-
-// FormatShape formats dimension sizes as "[2,3]", unknown sizes (-1) as
-// "?": "[?,3]"; a scalar is "[]".
-func FormatShape(shape []int64) string {
-	parts := make([]string, len(shape))
-	for i, d := range shape {
-		if d < 0 {
-			parts[i] = "?"
-		} else {
-			parts[i] = strconv.FormatInt(d, 10)
-		}
-	}
-	return "[" + strings.Join(parts, ",") + "]"
 }
