@@ -1,9 +1,13 @@
 // Command unmirror inspects, rewrites, verifies and compares TensorFlow
 // SavedModels written under a distribution strategy, without TensorFlow.
 //
-// Install it with
+// Install it from a clone of the repository, at its top, with
 //
-//	go install github.com/unmirror/unmirror/examples/unmirror@latest
+//	go install ./examples/unmirror
+//
+// (once the module is published, "go install
+// github.com/unmirror/unmirror/examples/unmirror@latest" will do without a
+// clone; it does not work yet).
 //
 // Usage:
 //
