@@ -33,7 +33,8 @@ type diffDoc struct {
 
 func runDiff(e *env, args []string) int {
 	fs := newFlags(e, "diff", diffHelp)
-	asJSON := fs.Bool("json", false, "print one JSON document (schema in README.md)")
+	asJSON := &e.json // with --json, a failure prints an error document too
+	fs.BoolVar(asJSON, "json", false, "print one JSON document (schema in README.md)")
 	ro := addReadFlags(fs)
 	pos, code, ok := parse(e, fs, args, 2, 2)
 	if !ok {
@@ -52,7 +53,7 @@ func runDiff(e *env, args []string) int {
 	d := unmirror.Diff(a, b)
 	var err error
 	if *asJSON {
-		err = writeJSON(e.stdout, diffDoc{A: pos[0], B: pos[1], Difference: d})
+		err = e.writeJSON(diffDoc{A: pos[0], B: pos[1], Difference: d})
 	} else {
 		err = writeDiff(e.stdout, pos[0], pos[1], d)
 	}

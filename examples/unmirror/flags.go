@@ -66,15 +66,35 @@ func parse(e *env, fs *flag.FlagSet, args []string, min, max int) ([]string, int
 	return pos, exitOK, true
 }
 
-// fail prints err as "unmirror CMD: what: err" on one line, then details
-// (wrapped errors that add information), and returns code.
+// fail prints err as "unmirror CMD: what: err" on one line and returns
+// code. With --json, unless the command's own document is already out, it
+// also prints an error document on stdout.
 func fail(e *env, cmd string, code int, what string, err error) int {
-	fmt.Fprintf(e.stderr, "unmirror %s: %s: %v\n", cmd, what, err)
-	var fe *savedmodel.FormatError
-	if errors.As(err, &fe) && fe.Offset >= 0 {
-		fmt.Fprintf(e.stderr, "  file %s, offset %d\n", fe.File, fe.Offset)
+	msg := what + ": " + err.Error()
+	fmt.Fprintf(e.stderr, "unmirror %s: %s\n", cmd, msg)
+	if e.json && !e.printed {
+		doc := errorDoc{Command: cmd, Error: msg, ExitCode: code}
+		var fe *savedmodel.FormatError
+		if errors.As(err, &fe) {
+			doc.File = fe.File
+			if fe.Offset >= 0 {
+				doc.Offset = &fe.Offset
+			}
+		}
+		e.writeJSON(doc)
 	}
 	return code
+}
+
+// errorDoc is the JSON document of a --json command that failed before it
+// had its own document to print (an unreadable input, an output it may
+// not write).
+type errorDoc struct {
+	Command  string `json:"command"`
+	Error    string `json:"error"`
+	ExitCode int    `json:"exit_code"`
+	File     string `json:"file,omitempty"`
+	Offset   *int64 `json:"offset,omitempty"`
 }
 
 // readModel reads a SavedModel, reporting failure as exit code 3.
@@ -86,9 +106,11 @@ func readModel(e *env, cmd, dir string, opts savedmodel.ReadOptions) (*savedmode
 	return m, exitOK
 }
 
-// writeJSON prints v as indented JSON, one document ending in a newline.
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+// writeJSON prints v on stdout as indented JSON, one document ending in a
+// newline.
+func (e *env) writeJSON(v any) error {
+	e.printed = true
+	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)

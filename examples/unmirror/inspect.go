@@ -38,7 +38,8 @@ type inspectDoc struct {
 
 func runInspect(e *env, args []string) int {
 	fs := newFlags(e, "inspect", inspectHelp)
-	asJSON := fs.Bool("json", false, "print one JSON document (schema in README.md)")
+	asJSON := &e.json // with --json, a failure prints an error document too
+	fs.BoolVar(asJSON, "json", false, "print one JSON document (schema in README.md)")
 	ro := addReadFlags(fs)
 	pos, code, ok := parse(e, fs, args, 1, 1)
 	if !ok {
@@ -54,7 +55,7 @@ func runInspect(e *env, args []string) int {
 		return fail(e, "inspect", exitIO, "cannot inspect "+pos[0], err)
 	}
 	if *asJSON {
-		err = writeJSON(e.stdout, inspectDoc{Model: pos[0], Inspection: in})
+		err = e.writeJSON(inspectDoc{Model: pos[0], Inspection: in})
 	} else {
 		err = writeInspection(e.stdout, pos[0], in)
 	}

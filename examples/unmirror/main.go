@@ -26,7 +26,8 @@
 // error; 3 an input could not be read, the output could not be written, or a
 // rewrite pass failed (also when interrupted by SIGINT or SIGTERM, which
 // leave no partial output). Errors go to stderr: one line saying what failed
-// and where, details after.
+// and where, details after; with --json, stdout then holds a JSON error
+// document.
 //
 // The JSON documents printed by --json are described in README.md next to
 // this file; their field names are stable.
@@ -54,6 +55,12 @@ type env struct {
 	// stderrTTY reports whether stderr is a terminal (progress is shown only
 	// then).
 	stderrTTY bool
+
+	// json is set by a command run with --json: a failure before its
+	// document is printed then prints an error document (errorDoc).
+	json bool
+	// printed is set once a JSON document went to stdout.
+	printed bool
 }
 
 type command struct {

@@ -102,6 +102,7 @@ func runRewrite(e *env, args []string) int {
 	if !ok {
 		return code
 	}
+	e.json = f.json
 	src, dst := pos[0], ""
 	if len(pos) == 2 {
 		dst = pos[1]
@@ -168,7 +169,7 @@ func printReport(e *env, f rewriteFlags, src, dst string, p *rewrite.Pipeline, r
 		if err != nil {
 			doc.Error = err.Error()
 		}
-		return writeJSON(e.stdout, doc)
+		return e.writeJSON(doc)
 	}
 	if f.quiet {
 		return nil

@@ -44,7 +44,8 @@ func runVerify(e *env, args []string) int {
 	fs := newFlags(e, "verify", verifyHelp)
 	target := device.CPU
 	fs.Var(&target, "target", "device to verify for: cpu or gpu")
-	asJSON := fs.Bool("json", false, "print one JSON document (schema in README.md)")
+	asJSON := &e.json // with --json, a failure prints an error document too
+	fs.BoolVar(asJSON, "json", false, "print one JSON document (schema in README.md)")
 	ro := addReadFlags(fs)
 	pos, code, ok := parse(e, fs, args, 1, 1)
 	if !ok {
@@ -67,7 +68,7 @@ func runVerify(e *env, args []string) int {
 		doc.Findings = []rewrite.Finding{}
 	}
 	if *asJSON {
-		err = writeJSON(e.stdout, doc)
+		err = e.writeJSON(doc)
 	} else {
 		err = writeVerify(e.stdout, doc)
 	}
