@@ -120,12 +120,9 @@ func (m *Model) Write(ctx context.Context, dir string, opts WriteOptions) (err e
 	if err != nil {
 		return fmt.Errorf("savedmodel: write: %w", err)
 	}
-	if err := m.checkOverlap(out); err != nil {
-		return err
-	}
-	existing, err := replaceable(out, opts.Overwrite)
+	existing, err := checkOutput(m.dir, out, dir, opts)
 	if err != nil {
-		return fmt.Errorf("savedmodel: write %s: %w", dir, err)
+		return err
 	}
 	parent, base := filepath.Dir(out), filepath.Base(out)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -189,17 +186,62 @@ func replaceable(out string, overwrite bool) (bool, error) {
 	return true, nil
 }
 
-// checkOverlap refuses an output equal to, inside, or containing the input.
-func (m *Model) checkOverlap(out string) error {
-	if m.dir == "" {
+// CheckOutput returns the error [Model.Write] would return before writing
+// anything for a model read from the directory in and written to dir with
+// opts: dir equals, lies inside or contains in, also through symbolic links
+// (ErrOutputOverlapsInput), or dir exists and may not be replaced
+// (ErrOutputExists). Callers use it to refuse an output before the long work
+// of reading and rewriting a model; Write checks again. in may be "" (a
+// model not read from a directory).
+func CheckOutput(in, dir string, opts WriteOptions) error {
+	out, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("savedmodel: write: %w", err)
+	}
+	if in != "" {
+		if in, err = filepath.Abs(in); err != nil {
+			return fmt.Errorf("savedmodel: write: %w", err)
+		}
+	}
+	_, err = checkOutput(in, out, dir, opts)
+	return err
+}
+
+// checkOutput makes CheckOutput's checks on the absolute paths in and out
+// (dir as given, for messages) and reports whether out exists.
+func checkOutput(in, out, dir string, opts WriteOptions) (bool, error) {
+	if err := checkOverlap(in, out); err != nil {
+		return false, err
+	}
+	existing, err := replaceable(out, opts.Overwrite)
+	if err != nil {
+		return false, fmt.Errorf("savedmodel: write %s: %w", dir, err)
+	}
+	return existing, nil
+}
+
+// checkOverlap refuses an output equal to, inside, or containing the input,
+// saying which.
+func checkOverlap(in, out string) error {
+	if in == "" {
 		return nil
 	}
-	in := evalPath(m.dir)
-	o := evalPath(out)
-	if o == in || within(o, in) || within(in, o) {
-		return fmt.Errorf("savedmodel: write %s: input is %s: %w", out, m.dir, ErrOutputOverlapsInput)
+	i, o := evalPath(in), evalPath(out)
+	var how string
+	switch {
+	case o == i:
+		how = "output and input are the same directory"
+		if filepath.Clean(in) != filepath.Clean(out) {
+			how += " (through a symbolic link)"
+		}
+	case within(o, i):
+		how = "output lies inside the input directory " + in
+	case within(i, o):
+		how = "output contains the input directory " + in
+	default:
+		return nil
 	}
-	return nil
+	return fmt.Errorf("savedmodel: write %s: %s: %w", out, how, ErrOutputOverlapsInput)
 }
 
 // evalPath resolves symbolic links in p, or in its longest existing prefix.

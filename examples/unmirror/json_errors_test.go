@@ -16,21 +16,12 @@ func TestJSONErrors(t *testing.T) {
 	missing := filepath.Join(tmp, "missing")
 	notModel := filepath.Join(tmp, "not-a-model")
 	truncated := filepath.Join(tmp, "truncated")
-	for _, d := range []string{notModel, truncated} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(notModel, "notes.txt"), []byte("mine"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dirWithFile(t, notModel, "notes.txt", []byte("mine"))
 	pb, err := os.ReadFile(filepath.Join(fixture("plain"), "saved_model.pb"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(truncated, "saved_model.pb"), pb[:len(pb)/2], 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dirWithFile(t, truncated, "saved_model.pb", pb[:len(pb)/2])
 	inputs := []struct {
 		dir  string
 		file string // the error document's "file"
@@ -76,5 +67,16 @@ func TestJSONErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(tmp, "out")); !os.IsNotExist(err) {
 		t.Errorf("output written from an unreadable input: %v", err)
+	}
+}
+
+// dirWithFile makes the directory dir holding one file, name, with data.
+func dirWithFile(t *testing.T, dir, name string, data []byte) {
+	t.Helper()
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

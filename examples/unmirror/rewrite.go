@@ -24,6 +24,9 @@ Rewrite reads the SavedModel in SRC, runs the rewrite passes on it (all of
 them by default; see "unmirror passes") and writes a strategy-free copy to
 DST for one CPU (or one GPU with --target gpu). DST is written atomically:
 after any failure, or Ctrl-C, it is left as it was. SRC is never modified.
+DST must not be, contain or lie inside SRC; an existing DST is replaced only
+with --force, and only if it is empty or a SavedModel (both checked before
+SRC is read). Missing parent directories of DST are created.
 
 It prints what each pass changed (one line per pass; every change with -v;
 the whole report with --json). If the result still has findings (see
@@ -117,9 +120,14 @@ func runRewrite(e *env, args []string) int {
 		}
 		p = sel
 	}
-	if !f.dryRun && !f.force {
-		if _, err := os.Lstat(dst); err == nil {
-			return fail(e, "rewrite", exitIO, "cannot write "+dst, fmt.Errorf("%w (use --force to replace it)", savedmodel.ErrOutputExists))
+	// The output is checked before the long work of reading and rewriting;
+	// Write checks again.
+	if dst != "" && !f.dryRun {
+		if err := savedmodel.CheckOutput(src, dst, f.writeOptions()); err != nil {
+			if errors.Is(err, savedmodel.ErrOutputExists) && !f.force {
+				err = fmt.Errorf("%w (use --force to replace it)", err)
+			}
+			return fail(e, "rewrite", exitIO, "cannot write "+dst, err)
 		}
 	}
 	opts := unmirror.Options{
