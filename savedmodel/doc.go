@@ -45,6 +45,13 @@
 // checkpoint index against fingerprint.pb ([ErrFingerprintMismatch]), the
 // only way to notice a bit flip in saved_model.pb that still parses.
 //
+// Reading checks the checkpoint's index, not its data. [Model.VerifyChecksums]
+// streams every data shard once and checks every entry's CRC-32C, as
+// TensorFlow's restore does; a damaged entry is an error matching
+// [ErrCorruptInput] (and bundle.ErrCorrupt) naming the data file and the
+// key. Write checks the same checksums as it copies, and its error for a
+// damaged input matches ErrCorruptInput too.
+//
 // saved_model.pbtxt is parsed with google.golang.org/protobuf's prototext,
 // which accepts TensorFlow's text format (TF's half_plus_two_pbtxt test
 // model reads; its collection_def holds Any values in type_url/value form),

@@ -98,7 +98,8 @@ const tmpMarker = ".unmirror-tmp-"
 // copied. For a model read from an OS directory the shard is copied by
 // the kernel (copy_file_range) or hard-linked while another goroutine
 // verifies it by reading it; otherwise it streams through user space,
-// verified on the way. BENCHMARKS.md, section 1, has the figures of each
+// verified on the way. Such an error matches ErrCorruptInput: it is the
+// input that is damaged, and nothing was written. BENCHMARKS.md, section 1, has the figures of each
 // route against cp -r.
 //
 // Write is atomic: it builds the output in a temporary sibling directory
@@ -136,6 +137,7 @@ func (m *Model) Write(ctx context.Context, dir string, opts WriteOptions) (err e
 	defer func() {
 		if err != nil {
 			os.RemoveAll(tmp)
+			err = m.corruptInput(err)
 		}
 	}()
 	if err := os.Chmod(tmp, 0o755); err != nil {

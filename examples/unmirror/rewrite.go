@@ -231,6 +231,8 @@ func rewriteExit(ctx context.Context, e *env, f rewriteFlags, src, dst string, r
 			fmt.Fprintf(e.stderr, "  at %s\n", w)
 		}
 		return exitIO
+	case errors.Is(err, savedmodel.ErrCorruptInput):
+		return fail(e, "rewrite", exitIO, "nothing written to "+dst, err)
 	case errors.Is(err, rewrite.ErrInvalidPipeline):
 		return fail(e, "rewrite", exitUsage, "invalid --passes", err)
 	}

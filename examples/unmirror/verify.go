@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -11,7 +12,7 @@ import (
 )
 
 const verifyHelp = `
-Usage: unmirror verify [--target cpu|gpu] [--json] DIR
+Usage: unmirror verify [--target cpu|gpu] [--json] [--skip-checksums] DIR
 
 Verify exits 0 if the SavedModel in DIR loads on one device of the target
 as it is, and 1 with the reasons if not: a CI gate. The reasons are those of
@@ -20,6 +21,10 @@ Horovod and TPU ops, collectives with a group of several members, sharded
 variables, and everything the rewrite pipeline's verify pass finds
 (distribution ops reachable from the roots, variables nothing restores,
 restore mismatches, invalid graphs).
+
+Verify first reads every tensor of the checkpoint and checks its CRC-32C,
+as TensorFlow does when it restores it: damaged data is exit 3, naming the
+data file and the variable (--skip-checksums reads only the index).
 
 Device names that place as they are (such as "/device:CPU:0" for a CPU
 target) pass, with a note if "unmirror rewrite" would still change them.
@@ -46,6 +51,7 @@ func runVerify(e *env, args []string) int {
 	fs.Var(&target, "target", "device to verify for: cpu or gpu")
 	asJSON := &e.json // with --json, a failure prints an error document too
 	fs.BoolVar(asJSON, "json", false, "print one JSON document (schema in README.md)")
+	skipChecksums := fs.Bool("skip-checksums", false, "do not read the variables' data to check every tensor's checksum")
 	ro := addReadFlags(fs)
 	pos, code, ok := parse(e, fs, args, 1, 1)
 	if !ok {
@@ -56,6 +62,11 @@ func runVerify(e *env, args []string) int {
 		return code
 	}
 	defer m.Close()
+	if !*skipChecksums {
+		if err := m.VerifyChecksums(context.Background()); err != nil {
+			return fail(e, "verify", exitIO, "cannot verify "+pos[0], err)
+		}
+	}
 	in, err := unmirror.Inspect(m, inspect.Options{Targets: []device.Target{target}})
 	if err != nil {
 		return fail(e, "verify", exitIO, "cannot inspect "+pos[0], err)
