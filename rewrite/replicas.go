@@ -57,7 +57,7 @@ import (
 // A model without replicas is left untouched.
 var Replicas = &Pass{
 	Name: "replicas",
-	Doc:  "collapse per-replica copies of distributed variables to the primary copy, in graph, object graph, collections and checkpoint",
+	Doc:  "Replicas collapses per-replica copies of distributed variables to the primary copy, in the graph, the object graph, the collections and the checkpoint.",
 	Run:  runReplicas,
 }
 

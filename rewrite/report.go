@@ -3,6 +3,7 @@ package rewrite
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -139,11 +140,19 @@ func (r *Report) Notes() []Note {
 	return out
 }
 
-// WriteSummary writes one line per pass: its name and how many changes and
-// findings it recorded.
+// WriteSummary writes one line per pass: its name and how many changes,
+// findings and notes it recorded, in aligned columns whatever the names'
+// lengths.
 func (r *Report) WriteSummary(w io.Writer) error {
+	// Columns as wide as the longest pass name and change count, and at
+	// least 12 and 5 wide (the default pipeline's layout).
+	nameW, countW := 12, 5
 	for _, p := range r.Passes {
-		line := fmt.Sprintf("%-12s %5d change%s", p.Pass, len(p.Changes), plural(len(p.Changes)))
+		nameW = max(nameW, len(p.Pass))
+		countW = max(countW, len(strconv.Itoa(len(p.Changes))))
+	}
+	for _, p := range r.Passes {
+		line := fmt.Sprintf("%-*s %*d change%s", nameW, p.Pass, countW, len(p.Changes), plural(len(p.Changes)))
 		if len(p.Findings) > 0 {
 			line += fmt.Sprintf(", %d finding%s", len(p.Findings), plural(len(p.Findings)))
 		}

@@ -55,7 +55,7 @@ import (
 // RetargetSaver.
 var Saver = &Pass{
 	Name: "saver",
-	Doc:  "make the saver's SaveV2/RestoreV2 ops read and write exactly the keys of the output checkpoint, with their dtypes",
+	Doc:  "Saver makes the saver's SaveV2/RestoreV2 ops read and write exactly the keys of the output checkpoint, with their dtypes.",
 	Run:  runSaver,
 }
 

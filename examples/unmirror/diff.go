@@ -129,7 +129,7 @@ func writeDiff(w io.Writer, a, b string, d *inspect.Difference) error {
 func variableText(v *inspect.VariableInfo) string {
 	s := v.DType + v.Shape.String() + fmt.Sprintf(" %d B", v.Bytes)
 	if v.Slices > 0 {
-		s += fmt.Sprintf(" (%d slices)", v.Slices)
+		s += " (" + count(v.Slices, "slice", "slices") + ")"
 	}
 	return strings.TrimSpace(s)
 }

@@ -19,8 +19,12 @@ func newFlags(e *env, name, help string) *flag.FlagSet {
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprint(w, strings.TrimLeft(help, "\n"))
-		fmt.Fprintln(w, "\nFlags:")
-		fs.PrintDefaults()
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintln(w, "\nFlags:")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }
@@ -55,11 +59,11 @@ func parse(e *env, fs *flag.FlagSet, args []string, min, max int) ([]string, int
 		args = rest[1:]
 	}
 	if len(pos) < min || len(pos) > max {
-		want := fmt.Sprintf("%d", min)
+		want := count(min, "argument", "arguments")
 		if max > min {
-			want = fmt.Sprintf("%d or %d", min, max)
+			want = fmt.Sprintf("%d or %s", min, count(max, "argument", "arguments"))
 		}
-		fmt.Fprintf(e.stderr, "%s: want %s arguments, got %d\n", fs.Name(), want, len(pos))
+		fmt.Fprintf(e.stderr, "%s: want %s, got %d\n", fs.Name(), want, len(pos))
 		fmt.Fprintf(e.stderr, "Run '%s -h' for usage.\n", fs.Name())
 		return nil, exitUsage, false
 	}
@@ -128,4 +132,12 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGT"[exp])
+}
+
+// count returns "1 one" or "n many": "1 shard", "2 shards", "0 entries".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

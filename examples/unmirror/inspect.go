@@ -72,8 +72,9 @@ func writeInspection(w io.Writer, dir string, in *inspect.Inspection) error {
 	fmt.Fprintf(tw, "model\t%s\n", dir)
 	fmt.Fprintf(tw, "format\t%s\n", in.Format)
 	for _, mg := range in.MetaGraphs {
-		fmt.Fprintf(tw, "meta graph %d\ttags [%s], %d nodes, %d functions (%d nodes), %d objects\n",
-			mg.Index, strings.Join(mg.Tags, ","), mg.Nodes, mg.Functions, mg.FunctionNodes, mg.Objects)
+		fmt.Fprintf(tw, "meta graph %d\ttags [%s], %s, %s (%s), %s\n",
+			mg.Index, strings.Join(mg.Tags, ","), count(mg.Nodes, "node", "nodes"), count(mg.Functions, "function", "functions"),
+			count(mg.FunctionNodes, "node", "nodes"), count(mg.Objects, "object", "objects"))
 	}
 	tw.Flush()
 	for _, mg := range in.MetaGraphs {
@@ -117,7 +118,7 @@ func writeInspection(w io.Writer, dir string, in *inspect.Inspection) error {
 		writeEvidence(w, "      ", a.Examples)
 	}
 
-	fmt.Fprintf(w, "\nvariables (%d entries, %s in %d shards)\n", len(in.Variables), humanBytes(in.VariableBytes), in.Shards)
+	fmt.Fprintf(w, "\nvariables (%s, %s in %s)\n", count(len(in.Variables), "entry", "entries"), humanBytes(in.VariableBytes), count(in.Shards, "shard", "shards"))
 	if len(in.Variables) > 0 {
 		fmt.Fprintln(tw, "  KEY\tDTYPE\tSHAPE\tSHARD\tBYTES")
 		for i, v := range in.Variables {
@@ -126,7 +127,7 @@ func writeInspection(w io.Writer, dir string, in *inspect.Inspection) error {
 			}
 			shape := v.Shape.String()
 			if v.Slices > 0 {
-				shape += fmt.Sprintf(" (%d slices)", v.Slices)
+				shape += " (" + count(v.Slices, "slice", "slices") + ")"
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\n", v.Key, v.DType, shape, v.Shard, v.Bytes)
 		}
@@ -168,7 +169,14 @@ func writeEvidence(w io.Writer, indent string, ex []inspect.Evidence) {
 	}
 }
 
+// tensorShape is "float[2,3]", "float[?...]" for an unknown rank, or "op"
+// for a TensorInfo that names an op rather than a tensor (TensorFlow's
+// build_tensor_info_from_op: dtype DT_INVALID, unknown rank, as in the
+// __saved_model_init_op signature).
 func tensorShape(t inspect.TensorInfo) string {
+	if t.DType == "invalid" && t.UnknownRank {
+		return "op (no tensor)"
+	}
 	if t.UnknownRank {
 		return t.DType + "[?...]"
 	}

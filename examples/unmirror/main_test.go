@@ -132,6 +132,7 @@ func TestGolden(t *testing.T) {
 		{"diff-tf1_towers-mirrored_expand.json", 1, []string{"diff", "--json", fixture("tf1_towers"), fixture("mirrored_expand")}},
 		{"diff-same.txt", 0, []string{"diff", fixture("plain"), fixture("plain")}},
 		{"passes.txt", 0, []string{"passes"}},
+		{"passes-h.txt", 0, []string{"passes", "-h"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -238,7 +239,7 @@ func TestExitCodes(t *testing.T) {
 		{"no command", 2, "unmirror turns", nil},
 		{"unknown command", 2, `unknown command "frob"`, []string{"frob"}},
 		{"unknown flag", 2, "flag provided but not defined: -frob", []string{"inspect", "-frob", fixture("plain")}},
-		{"missing argument", 2, "want 1 arguments, got 0", []string{"inspect"}},
+		{"missing argument", 2, "want 1 argument, got 0", []string{"inspect"}},
 		{"too many arguments", 2, "want 2 arguments, got 3", []string{"diff", "a", "b", "c"}},
 		{"bad target", 2, `invalid value "tpu" for flag -target`, []string{"verify", "--target", "tpu", fixture("plain")}},
 		{"bad pass", 2, "--passes", []string{"rewrite", "--dry-run", "--passes", "devices,frob", fixture("plain")}},
@@ -294,6 +295,11 @@ func TestHelpAndVersion(t *testing.T) {
 	for _, h := range []string{"-h", "--help", "help"} {
 		if r := cli(t, h); r.code != 0 || !strings.Contains(r.stdout, "Commands:") {
 			t.Errorf("%s: exit %d\n%s", h, r.code, r.stdout)
+		}
+	}
+	for _, c := range []string{"rewrite", "verify"} {
+		if r := cli(t, c, "-h"); !strings.Contains(r.stdout, "cpu|gpu (default cpu)") {
+			t.Errorf("%s -h does not name the targets and the default:\n%s", c, r.stdout)
 		}
 	}
 	r := cli(t, "--version")

@@ -70,7 +70,7 @@ type rewriteFlags struct {
 func rewriteFlagSet(e *env) (*flag.FlagSet, *rewriteFlags) {
 	var f rewriteFlags
 	fs := newFlags(e, "rewrite", rewriteHelp)
-	fs.Var(&f.target, "target", "device the output must load on: cpu or gpu")
+	fs.Var(&f.target, "target", "device the output must load on: cpu|gpu (default cpu)")
 	fs.StringVar(&f.passes, "passes", "", "comma-separated passes to run (default all; \"none\": none)")
 	fs.BoolVar(&f.dropOptimizer, "drop-optimizer", false, "remove optimizer slots and state")
 	fs.BoolVar(&f.allowDivergence, "allow-divergence", false, "collapse replicas whose values differ from the primary's (the primary wins)")
@@ -183,7 +183,7 @@ func printReport(e *env, f rewriteFlags, src, dst string, p *rewrite.Pipeline, r
 		return nil
 	}
 	w := e.stdout
-	fmt.Fprintf(w, "rewrite %s for one %s: %d passes\n", src, strings.ToLower(f.target.String()), len(p.Passes))
+	fmt.Fprintf(w, "rewrite %s for one %s: %s\n", src, strings.ToLower(f.target.String()), count(len(p.Passes), "pass", "passes"))
 	var werr error
 	if f.verbose {
 		werr = rep.WriteText(w)
@@ -212,8 +212,8 @@ func rewriteExit(ctx context.Context, e *env, f rewriteFlags, src, dst string, r
 	case rep == nil:
 		return fail(e, "rewrite", exitIO, "cannot read "+src, err)
 	case errors.As(err, &fe):
-		fmt.Fprintf(e.stderr, "unmirror rewrite: %s is not strategy-free for one %s after the rewrite: %d findings; nothing written\n",
-			src, strings.ToLower(f.target.String()), len(fe.Findings))
+		fmt.Fprintf(e.stderr, "unmirror rewrite: %s is not strategy-free for one %s after the rewrite: %s; nothing written\n",
+			src, strings.ToLower(f.target.String()), count(len(fe.Findings), "finding", "findings"))
 		for i, x := range fe.Findings {
 			if i == 20 && !f.verbose {
 				fmt.Fprintf(e.stderr, "  ... and %d more (-v lists all)\n", len(fe.Findings)-i)

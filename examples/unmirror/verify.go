@@ -48,7 +48,7 @@ type verifyDoc struct {
 func runVerify(e *env, args []string) int {
 	fs := newFlags(e, "verify", verifyHelp)
 	target := device.CPU
-	fs.Var(&target, "target", "device to verify for: cpu or gpu")
+	fs.Var(&target, "target", "device to verify for: cpu|gpu (default cpu)")
 	asJSON := &e.json // with --json, a failure prints an error document too
 	fs.BoolVar(asJSON, "json", false, "print one JSON document (schema in README.md)")
 	skipChecksums := fs.Bool("skip-checksums", false, "do not read the variables' data to check every tensor's checksum")
