@@ -61,22 +61,48 @@
 //
 // # Slices
 //
-// A tensor saved in slices (ShardedVariable, partitioned variables) has a
-// full-tensor entry with dtype, shape and slices only (no data), and one
-// ordinary entry per slice under the key [SliceKey](full key, slice).
+// A tensor saved in slices (ShardedVariable, partitioned variables, a
+// sharding callback such as MaxShardSizePolicy) has a full-tensor entry with
+// dtype, shape and slices, and one ordinary entry per slice under the key
+// [SliceKey](full key, slice) ([DisplayKey] renders such a key readably).
+// TensorFlow's rules, from tensor_bundle.cc, tensor_slice_set.cc and
+// tensor_slice.cc of TensorFlow 2.18:
 //
-// # Checks
+//   - BundleWriter::AddSlice writes the full-tensor entry with dtype, shape
+//     and slices only, and a slice covering the whole tensor as an ordinary
+//     entry instead (Add). A sharded save (Saver(sharded=True), a
+//     sharding callback, ShardByTaskPolicy) writes one bundle per shard and
+//     MergeBundles (the MergeV2Checkpoints op, save_restore_v2_ops.cc)
+//     merges their indexes: a key seen again is allowed only if both
+//     entries are sliced, and only their slices are appended; every other
+//     entry, the first full-tensor entry of a sliced tensor included, gets
+//     shard_id set to its merged shard. So a sliced entry's shard_id may be
+//     any shard, and its slices may lie in any shards.
+//   - BundleReader::GetSliceValue ignores the full-tensor entry's shard_id,
+//     offset, size and crc32c: it registers the slices (TensorSliceSet::
+//     Register: each slice's rank equals the tensor's and every extent lies
+//     in its dimension, SliceTensorShape; no two slices overlap,
+//     "Overlapping slices"), checks that they cover what is read (QueryMeta,
+//     "Does not have sufficient slices" for a gap), and reads each slice's
+//     own entry (GetBundleEntryProto of its SliceKey: a missing one is
+//     NotFound) with the ordinary size and checksum checks (GetValue).
+//   - An extent without length, or with length -1, is kFullExtent
+//     (GetExtentLength); it is full only with start 0 (IsFullAt). A slice
+//     that is full in every dimension is not looked up under a slice key:
+//     the full-tensor entry's own data fields are read (GetSliceValue's
+//     stored_slice.IsFull() case).
+//   - The slices are copied into the tensor with the full entry's dtype for
+//     fixed-size dtypes only (GetSliceValue's HANDLE_COPY list); a sliced
+//     DT_STRING or DT_VARIANT tensor cannot be read whole.
 //
-// Open checks the index table (block checksums, key order), the header, that
-// all num_shards data files exist (a missing one is named; data files for
-// another shard count are mentioned), and every entry: a dtype a bundle can
-// hold, a valid shape (rank <= 254, no negative dimension, no overflow),
-// shard_id < num_shards, offset+size within the shard's real size, size ==
-// elements*dtype size for fixed-size dtypes (a lower bound for strings and
-// variants), and, for sliced entries, no data fields and slices within the
-// shape. OpenEntry then verifies the checksum and, for strings and
-// variants, the layout as the bytes stream by. No size read from a file is
-// used to allocate memory before it has been checked against the file size.
+// This reader follows those rules, except that it also rejects what
+// TensorFlow accepts but then reads wrong bytes with: a negative extent
+// start or length, a start without a length other than 0, a slice entry of
+// another dtype than the tensor's or of another shape than the slice's. A
+// sliced entry whose only slice is full is read as an unsliced entry. Unlike
+// TensorFlow, Open checks every sliced tensor up front (overlaps and gaps
+// included), not when it is read. [Reader.OpenTensor] reads a sliced tensor
+// whole, assembled from its slices in any tiling.
 //
 // # Writing
 //

@@ -42,9 +42,9 @@ func metaProblem(e *tfpb.BundleEntryProto, numShards int) string {
 		return "invalid tensor shape: " + err.Error()
 	}
 	if len(e.GetSlices()) > 0 {
-		if e.GetSize() != 0 || e.GetOffset() != 0 || e.GetShardId() != 0 || e.GetCrc32C() != 0 {
-			return "sliced full-tensor entry has data fields set"
-		}
+		// shard_id, offset, size and crc32c of a sliced full-tensor entry
+		// are not read: TensorFlow's GetSliceValue reads each slice's own
+		// entry, and MergeBundles sets shard_id on the full-tensor entry too.
 		for i, s := range e.GetSlices() {
 			if p := sliceProblem(s, e.GetShape()); p != "" {
 				return fmt.Sprintf("slice %d: %s", i, p)
@@ -88,22 +88,47 @@ func boolInt(b bool) int64 {
 	return 0
 }
 
-// sliceProblem checks a slice against the full tensor's shape.
+// sliceProblem checks a slice against the full tensor's shape, as
+// TensorFlow's TensorSliceSet::Register (SliceTensorShape) does, and also
+// rejects the extents that TensorFlow accepts there but then reads outside
+// the slice's data with: a negative start or length, or a start without a
+// length other than 0.
 func sliceProblem(s *tslp.TensorSliceProto, shape *tsp.TensorShapeProto) string {
 	dims := shape.GetDim()
 	if len(s.GetExtent()) != len(dims) {
 		return fmt.Sprintf("rank %d, tensor rank %d", len(s.GetExtent()), len(dims))
 	}
 	for d, ext := range s.GetExtent() {
-		if _, has := ext.GetHasLength().(*tslp.TensorSliceProto_Extent_Length); !has {
-			continue // full extent
+		st, l, full := extentOf(ext)
+		if full {
+			continue
 		}
-		st, l := ext.GetStart(), ext.GetLength()
 		if st < 0 || l < 0 || st > dims[d].GetSize() || l > dims[d].GetSize()-st {
-			return fmt.Sprintf("extent %d,%d outside dimension %d of size %d", st, l, d, dims[d].GetSize())
+			return fmt.Sprintf("extent %s outside dimension %d of size %d", extentString(ext), d, dims[d].GetSize())
 		}
 	}
 	return ""
+}
+
+// extent returns an extent's start and length as TensorFlow's TensorSlice
+// reads them (GetExtentLength: no length, or length -1, is kFullExtent) and
+// whether it is full (IsFullAt: start 0 and kFullExtent).
+func extentOf(e *tslp.TensorSliceProto_Extent) (start, length int64, full bool) {
+	length = -1
+	if _, has := e.GetHasLength().(*tslp.TensorSliceProto_Extent_Length); has {
+		length = e.GetLength()
+	}
+	return e.GetStart(), length, e.GetStart() == 0 && length == -1
+}
+
+// extentString writes an extent as TensorSlice::DebugString does ("-" for a
+// full extent, else "start,length").
+func extentString(e *tslp.TensorSliceProto_Extent) string {
+	st, l, full := extentOf(e)
+	if full {
+		return "-"
+	}
+	return fmt.Sprintf("%d,%d", st, l)
 }
 
 func (r *Reader) checkEntry(key string, e *tfpb.BundleEntryProto) error {

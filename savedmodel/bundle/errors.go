@@ -25,7 +25,7 @@ type CorruptError struct {
 func (e *CorruptError) Error() string {
 	s := "bundle: " + e.File
 	if e.Key != "" {
-		s += fmt.Sprintf(": key %q", e.Key)
+		s += ": key " + errKey(e.Key)
 	}
 	if e.Offset >= 0 {
 		s += fmt.Sprintf(" at offset %d", e.Offset)
@@ -54,7 +54,7 @@ type ChecksumError struct {
 }
 
 func (e *ChecksumError) Error() string {
-	return fmt.Sprintf("bundle: %s: key %q: checksum mismatch: stored %08x, computed %08x on the bytes read", e.File, e.Key, e.Stored, e.Computed)
+	return fmt.Sprintf("bundle: %s: key %s: checksum mismatch: stored %08x, computed %08x on the bytes read", e.File, errKey(e.Key), e.Stored, e.Computed)
 }
 
 // Is reports whether target is ErrCorrupt.

@@ -104,8 +104,18 @@ func Open(fsys fs.FS, prefix string) (*Reader, error) {
 		return nil, err
 	}
 	for _, key := range r.keys {
+		if e := r.entries[key]; wholeSlice(e) {
+			e.Slices = nil // read like an unsliced entry, as TensorFlow does
+		}
 		if err := r.checkEntry(key, r.entries[key]); err != nil {
 			return nil, err
+		}
+	}
+	for _, key := range r.keys {
+		if e := r.entries[key]; len(e.GetSlices()) > 0 {
+			if err := r.checkSliced(key, e); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return r, nil
@@ -265,7 +275,9 @@ func (r *Reader) ShardSize(shard int) int64 { return r.shardSizes[shard] }
 func (r *Reader) DataBytes() int64 {
 	var n int64
 	for _, e := range r.entries {
-		n += e.GetSize()
+		if len(e.GetSlices()) == 0 { // a sliced entry's size is not read
+			n += e.GetSize()
+		}
 	}
 	return n
 }

@@ -171,7 +171,13 @@ func (w *Writer) AddContext(ctx context.Context, key string, entry *tfpb.BundleE
 	}
 	e := proto.Clone(entry).(*tfpb.BundleEntryProto)
 	if data == nil {
-		e.ShardId, e.Offset, e.Size, e.Crc32C = 0, 0, 0, 0
+		// TensorFlow reads no data field of a sliced entry; its merge
+		// (MergeBundles) leaves shard_id set, which is kept when it names
+		// a shard of this bundle so that a copy reproduces the index.
+		if e.ShardId < 0 || int(e.ShardId) >= len(w.sizes) {
+			e.ShardId = 0
+		}
+		e.Offset, e.Size, e.Crc32C = 0, 0, 0
 		w.entries[key] = e
 		return nil
 	}
