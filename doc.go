@@ -54,11 +54,29 @@
 //   - [github.com/unmirror/unmirror/inspect]: what is in a model (devices,
 //     distribution artifacts, checkpoint entries), whether it loads on a
 //     target as it is, and the semantic diff of two models.
-//   - This package: [Rewrite] (read, run the pipeline, write), [Inspect] and
-//     [Diff], thin entry points over the packages above.
+//   - This package: the entry points below, thin over the packages above.
 //   - examples/unmirror: the command-line tool; examples/serve: loading a
 //     model from Go through TensorFlow's C API; examples/custompass: adding
 //     your own pass to the pipeline.
+//
+// # Entry points
+//
+// One function per command of the unmirror tool, each taking a context, the
+// model directory (two for Diff) and an options struct whose zero value is
+// the default:
+//
+//   - [Rewrite]: read, run the pass pipeline, write the result atomically
+//     ([Options]; Options{DryRun: true} writes nothing);
+//   - [Inspect]: what a model holds and whether it loads on one CPU or GPU
+//     as it is ([InspectOptions]);
+//   - [Verify]: whether it loads on one device of a target, and why not
+//     ([VerifyOptions]); a model that does not is an answer, not an error;
+//   - [Diff]: what differs between two models for their users ([DiffOptions]).
+//
+// A model that cannot be read is a *[ReadError] naming it; an existing output
+// matches errors.Is(err, fs.ErrExist); a rewrite that leaves problems is a
+// *[FindingsError]. To work on a model already in memory, call the packages
+// themselves: savedmodel.Read, rewrite.Pipeline.Run, inspect.Model.
 //
 // TensorFlow itself is used only to make the fixture models under testdata/
 // and to check conformance; it is never needed at run time.

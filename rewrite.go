@@ -2,18 +2,36 @@ package unmirror
 
 import (
 	"context"
-	"fmt"
 
+	"github.com/unmirror/unmirror/device"
 	"github.com/unmirror/unmirror/rewrite"
 	"github.com/unmirror/unmirror/savedmodel"
 )
 
 // Options configure [Rewrite]. The zero value rewrites for one CPU with the
-// default pipeline and refuses to replace an existing output.
+// default pipeline, keeps optimizer state, refuses replicas whose values
+// diverge and refuses to replace an existing output.
+//
+// The first five fields are those of [rewrite.Options], which the pipeline
+// receives; see there for their full meaning.
 type Options struct {
-	// Rewrite holds the pipeline options: target device, dry run,
-	// divergence and optimizer policies.
-	rewrite.Options
+	// Target is the device the rewritten model must load on.
+	Target device.Target
+
+	// DryRun runs the pipeline on the model in memory and writes nothing.
+	DryRun bool
+
+	// AllowDivergence lets the replicas pass collapse replicas whose
+	// checkpoint values differ from the primary's (the primary wins).
+	AllowDivergence bool
+
+	// DropOptimizer removes training-only state (optimizer slots and
+	// hyper-parameters, with their checkpoint entries).
+	DropOptimizer bool
+
+	// Devices overrides the device remap policy derived from Target; nil
+	// means device.Policy{Target: Target}.
+	Devices *device.Policy
 
 	// Pipeline is the pipeline to run; nil means rewrite.Default().
 	Pipeline *rewrite.Pipeline
@@ -27,17 +45,25 @@ type Options struct {
 	Read savedmodel.ReadOptions
 }
 
+// pipeline returns the options the pipeline runs with.
+func (o Options) pipeline() rewrite.Options {
+	return rewrite.Options{Target: o.Target, DryRun: o.DryRun, AllowDivergence: o.AllowDivergence,
+		DropOptimizer: o.DropOptimizer, Devices: o.Devices}
+}
+
 // Rewrite reads the SavedModel in src, runs the pipeline on it and, unless
 // opts.DryRun is set, writes the result to dst atomically: dst is either
 // absent or complete when Rewrite returns, whatever happens. src is never
-// modified.
+// modified. Cancelling ctx stops the passes and the write.
 //
 // The report says what every pass changed and found. If any pass recorded
 // findings (the verify pass does when the result is not strategy-free for
-// the target), Rewrite writes nothing and returns a *FindingsError along
-// with the report.
+// the target), Rewrite writes nothing and returns a *[FindingsError] along
+// with the report. If src cannot be read, the report is nil and the error a
+// *[ReadError]. If dst exists and opts.Write.Overwrite is not set, the
+// error matches errors.Is(err, fs.ErrExist) ([savedmodel.ErrOutputExists]).
 func Rewrite(ctx context.Context, src, dst string, opts Options) (*rewrite.Report, error) {
-	m, err := savedmodel.ReadWith(src, opts.Read)
+	m, err := read(src, opts.Read)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +72,7 @@ func Rewrite(ctx context.Context, src, dst string, opts Options) (*rewrite.Repor
 	if p == nil {
 		p = rewrite.Default()
 	}
-	rep, err := p.Run(ctx, m, opts.Options)
+	rep, err := p.Run(ctx, m, opts.pipeline())
 	if err != nil {
 		return rep, err
 	}
@@ -60,19 +86,4 @@ func Rewrite(ctx context.Context, src, dst string, opts Options) (*rewrite.Repor
 		return rep, err
 	}
 	return rep, nil
-}
-
-// FindingsError is returned by [Rewrite] when passes left problems in the
-// model; nothing was written.
-type FindingsError struct {
-	Findings []rewrite.Finding
-}
-
-func (e *FindingsError) Error() string {
-	if len(e.Findings) == 1 {
-		f := e.Findings[0]
-		return fmt.Sprintf("unmirror: the rewritten model is not strategy-free: %s: %s", f.Where, f.What)
-	}
-	f := e.Findings[0]
-	return fmt.Sprintf("unmirror: the rewritten model is not strategy-free: %d findings, first: %s: %s", len(e.Findings), f.Where, f.What)
 }

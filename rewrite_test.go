@@ -17,7 +17,6 @@ import (
 	"github.com/unmirror/unmirror/device"
 	"github.com/unmirror/unmirror/internal/corrupt"
 	"github.com/unmirror/unmirror/internal/fixtures"
-	"github.com/unmirror/unmirror/rewrite"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -43,12 +42,12 @@ func TestRewriteEveryFixture(t *testing.T) {
 			t.Run(fx.Name+"/"+target.String(), func(t *testing.T) {
 				before := tree(t, fx.Dir)
 				out1 := filepath.Join(t.TempDir(), "out1")
-				_, err := unmirror.Rewrite(context.Background(), fx.Dir, out1, unmirror.Options{Options: rewrite.Options{Target: target}})
+				_, err := unmirror.Rewrite(context.Background(), fx.Dir, out1, unmirror.Options{Target: target})
 				require.NoError(t, err)
 				assert.Equal(t, before, tree(t, fx.Dir), "the input was modified")
 
 				out2 := filepath.Join(t.TempDir(), "out2")
-				rep, err := unmirror.Rewrite(context.Background(), out1, out2, unmirror.Options{Options: rewrite.Options{Target: target}})
+				rep, err := unmirror.Rewrite(context.Background(), out1, out2, unmirror.Options{Target: target})
 				require.NoError(t, err)
 				for _, p := range rep.Passes {
 					assert.Empty(t, p.Changes, "second rewrite: pass %s changed the model", p.Pass)
@@ -84,7 +83,7 @@ func TestDryRunReportGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			fx := fixtures.ByName(t, name)
 			dst := filepath.Join(t.TempDir(), "never")
-			rep, err := unmirror.Rewrite(context.Background(), fx.Dir, dst, unmirror.Options{Options: rewrite.Options{DryRun: true}})
+			rep, err := unmirror.Rewrite(context.Background(), fx.Dir, dst, unmirror.Options{DryRun: true})
 			require.NoError(t, err)
 			_, statErr := os.Stat(dst)
 			assert.ErrorIs(t, statErr, fs.ErrNotExist, "a dry run wrote its output")

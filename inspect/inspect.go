@@ -24,14 +24,18 @@ type Options struct {
 	Targets []device.Target
 }
 
-func (o Options) examples() int {
+func (o Options) examples() int { return examples(o.Examples) }
+
+// examples returns how many examples an Examples option asks for: 0 means
+// 3, a negative value none.
+func examples(n int) int {
 	switch {
-	case o.Examples == 0:
+	case n == 0:
 		return 3
-	case o.Examples < 0:
+	case n < 0:
 		return 0
 	}
-	return o.Examples
+	return n
 }
 
 func (o Options) targets() []device.Target {
@@ -235,7 +239,8 @@ func Model(ctx context.Context, m *savedmodel.Model, opts Options) (*Inspection,
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		in.Verdicts = append(in.Verdicts, verdict(m, sc, t, opts.examples()))
+		v, _ := verdict(m, sc, t, opts.examples())
+		in.Verdicts = append(in.Verdicts, v)
 	}
 	return in, nil
 }

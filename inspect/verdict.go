@@ -35,8 +35,9 @@ func findingKind(f rewrite.Finding) string {
 	return strings.ReplaceAll(f.Kind, " ", "_")
 }
 
-// verdict judges the model for target t. See Inspect for the rules.
-func verdict(m *savedmodel.Model, s *scan, t device.Target, max int) Verdict {
+// verdict judges the model for target t (see Model for the rules) and
+// returns the verify pass's findings it is partly made of.
+func verdict(m *savedmodel.Model, s *scan, t device.Target, max int) (Verdict, []rewrite.Finding) {
 	v := Verdict{Target: targetName(t), Reasons: []Reason{}, Notes: []Reason{}}
 	reason := func(kind, what string, count int, ex []Evidence) {
 		v.Reasons = append(v.Reasons, Reason{Kind: kind, What: what, Count: count, Examples: nonNilEvidence(ex)})
@@ -64,7 +65,8 @@ func verdict(m *savedmodel.Model, s *scan, t device.Target, max int) Verdict {
 	// reports are left out; every other finding is a reason.
 	groups := map[string]*Reason{}
 	var order []string
-	for _, f := range rewrite.Check(m, rewrite.Options{Target: t}) {
+	findings := rewrite.Check(m, rewrite.Options{Target: t})
+	for _, f := range findings {
 		kind := findingKind(f)
 		if f.Kind == rewrite.FindingDevice && f.Device != "" && deviceBlocks(f.Device, t) != "" {
 			continue
@@ -138,7 +140,7 @@ func verdict(m *savedmodel.Model, s *scan, t device.Target, max int) Verdict {
 		}
 	}
 	v.Portable = len(v.Reasons) == 0
-	return v
+	return v, findings
 }
 
 func nonNilEvidence(ex []Evidence) []Evidence {

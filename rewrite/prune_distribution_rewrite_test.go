@@ -23,7 +23,7 @@ func TestRewriteTPULeftover(t *testing.T) {
 	fx := fixtures.ByName(t, "tpu_leftover")
 	for _, target := range []device.Target{device.CPU, device.GPU} {
 		t.Run(target.String(), func(t *testing.T) {
-			opts := unmirror.Options{Options: rewrite.Options{Target: target}}
+			opts := unmirror.Options{Target: target}
 			out := filepath.Join(t.TempDir(), "out")
 			_, err := unmirror.Rewrite(context.Background(), fx.Dir, out, opts)
 			require.NoError(t, err)

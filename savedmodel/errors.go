@@ -3,6 +3,7 @@ package savedmodel
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -27,8 +28,9 @@ var (
 	// ErrNoMetaGraph: no MetaGraphDef has the requested tag set.
 	ErrNoMetaGraph = errors.New("no MetaGraphDef with the requested tags")
 	// ErrOutputExists: Write's output exists and WriteOptions.Overwrite is
-	// not set.
-	ErrOutputExists = errors.New("output exists")
+	// not set (or it is not a SavedModel Overwrite may replace). It also
+	// matches fs.ErrExist, as os.Mkdir's error for an existing path does.
+	ErrOutputExists error = existError("output exists")
 	// ErrOutputOverlapsInput: Write's output equals the input directory,
 	// lies inside it, or contains it.
 	ErrOutputOverlapsInput = errors.New("output overlaps the input directory")
@@ -106,3 +108,11 @@ func scanWire(b []byte, md protoreflect.MessageDescriptor, base int64, depth int
 	}
 	return -1
 }
+
+// existError is a sentinel error that also matches [fs.ErrExist].
+type existError string
+
+func (e existError) Error() string { return string(e) }
+
+// Is reports whether target is [fs.ErrExist].
+func (e existError) Is(target error) bool { return target == fs.ErrExist }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -40,18 +41,10 @@ func runDiff(e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	a, code := readModel(e, "diff", pos[0], *ro)
-	if a == nil {
-		return code
+	d, err := unmirror.Diff(context.Background(), pos[0], pos[1], unmirror.DiffOptions{Read: *ro})
+	if err != nil {
+		return failRead(e, "diff", "cannot diff "+pos[0]+" and "+pos[1], err)
 	}
-	defer a.Close()
-	b, code := readModel(e, "diff", pos[1], *ro)
-	if b == nil {
-		return code
-	}
-	defer b.Close()
-	d := unmirror.Diff(a, b)
-	var err error
 	if *asJSON {
 		err = e.writeJSON(diffDoc{A: pos[0], B: pos[1], Difference: d})
 	} else {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/unmirror/unmirror"
 	"github.com/unmirror/unmirror/savedmodel"
 )
 
@@ -101,13 +102,15 @@ type errorDoc struct {
 	Offset   *int64 `json:"offset,omitempty"`
 }
 
-// readModel reads a SavedModel, reporting failure as exit code 3.
-func readModel(e *env, cmd, dir string, opts savedmodel.ReadOptions) (*savedmodel.Model, int) {
-	m, err := savedmodel.ReadWith(dir, opts)
-	if err != nil {
-		return nil, fail(e, cmd, exitIO, "cannot read "+dir, err)
+// failRead reports an error of an unmirror entry point as exit code 3: a
+// model that cannot be read (*unmirror.ReadError) as "cannot read DIR",
+// any other error as what.
+func failRead(e *env, cmd, what string, err error) int {
+	var re *unmirror.ReadError
+	if errors.As(err, &re) {
+		return fail(e, cmd, exitIO, "cannot read "+re.Path, re.Err)
 	}
-	return m, exitOK
+	return fail(e, cmd, exitIO, what, err)
 }
 
 // writeJSON prints v on stdout as indented JSON, one document ending in a

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -45,14 +46,9 @@ func runInspect(e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	m, code := readModel(e, "inspect", pos[0], *ro)
-	if m == nil {
-		return code
-	}
-	defer m.Close()
-	in, err := unmirror.Inspect(m, inspect.Options{})
+	in, err := unmirror.Inspect(context.Background(), pos[0], unmirror.InspectOptions{Read: *ro})
 	if err != nil {
-		return fail(e, "inspect", exitIO, "cannot inspect "+pos[0], err)
+		return failRead(e, "inspect", "cannot inspect "+pos[0], err)
 	}
 	if *asJSON {
 		err = e.writeJSON(inspectDoc{Model: pos[0], Inspection: in})

@@ -130,9 +130,8 @@ func runRewrite(e *env, args []string) int {
 			return fail(e, "rewrite", exitIO, "cannot write "+dst, err)
 		}
 	}
-	opts := unmirror.Options{
-		Options: rewrite.Options{Target: f.target, DryRun: f.dryRun,
-			AllowDivergence: f.allowDivergence, DropOptimizer: f.dropOptimizer},
+	opts := unmirror.Options{Target: f.target, DryRun: f.dryRun,
+		AllowDivergence: f.allowDivergence, DropOptimizer: f.dropOptimizer,
 		Pipeline: p,
 		Write:    f.writeOptions(),
 		Read:     *ro,
@@ -210,7 +209,7 @@ func rewriteExit(ctx context.Context, e *env, f rewriteFlags, src, dst string, r
 	var pe *rewrite.PassError
 	switch {
 	case rep == nil:
-		return fail(e, "rewrite", exitIO, "cannot read "+src, err)
+		return failRead(e, "rewrite", "cannot read "+src, err)
 	case errors.As(err, &fe):
 		fmt.Fprintf(e.stderr, "unmirror rewrite: %s is not strategy-free for one %s after the rewrite: %s; nothing written\n",
 			src, strings.ToLower(f.target.String()), count(len(fe.Findings), "finding", "findings"))

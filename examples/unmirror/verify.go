@@ -8,7 +8,6 @@ import (
 	"github.com/unmirror/unmirror"
 	"github.com/unmirror/unmirror/device"
 	"github.com/unmirror/unmirror/inspect"
-	"github.com/unmirror/unmirror/rewrite"
 )
 
 const verifyHelp = `
@@ -37,12 +36,8 @@ Examples:
 
 // verifyDoc is the JSON document of "unmirror verify --json".
 type verifyDoc struct {
-	Model    string            `json:"model"`
-	Target   string            `json:"target"`
-	OK       bool              `json:"ok"`
-	Reasons  []inspect.Reason  `json:"reasons"`
-	Notes    []inspect.Reason  `json:"notes"`
-	Findings []rewrite.Finding `json:"findings"`
+	Model string `json:"model"`
+	*inspect.Verification
 }
 
 func runVerify(e *env, args []string) int {
@@ -57,27 +52,12 @@ func runVerify(e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	m, code := readModel(e, "verify", pos[0], *ro)
-	if m == nil {
-		return code
-	}
-	defer m.Close()
-	if !*skipChecksums {
-		if err := m.VerifyChecksums(context.Background()); err != nil {
-			return fail(e, "verify", exitIO, "cannot verify "+pos[0], err)
-		}
-	}
-	in, err := unmirror.Inspect(m, inspect.Options{Targets: []device.Target{target}})
+	v, err := unmirror.Verify(context.Background(), pos[0],
+		unmirror.VerifyOptions{Target: target, SkipChecksums: *skipChecksums, Read: *ro})
 	if err != nil {
-		return fail(e, "verify", exitIO, "cannot inspect "+pos[0], err)
+		return failRead(e, "verify", "cannot verify "+pos[0], err)
 	}
-	v := in.Verdicts[0]
-	findings := rewrite.Check(m, rewrite.Options{Target: target})
-	doc := verifyDoc{Model: pos[0], Target: v.Target, OK: v.Portable,
-		Reasons: v.Reasons, Notes: v.Notes, Findings: findings}
-	if doc.Findings == nil {
-		doc.Findings = []rewrite.Finding{}
-	}
+	doc := verifyDoc{Model: pos[0], Verification: v}
 	if *asJSON {
 		err = e.writeJSON(doc)
 	} else {
