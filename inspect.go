@@ -51,7 +51,8 @@ type VerifyOptions struct {
 	Examples int
 
 	// SkipChecksums reads only the checkpoint's index, not its data: the
-	// tensors' checksums ([savedmodel.Model.VerifyChecksums]) go unchecked.
+	// tensors' checksums ([savedmodel.Model.VerifyChecksums]) go unchecked;
+	// a missing checkpoint is still an error ([savedmodel.ErrMissingVariables]).
 	SkipChecksums bool
 
 	// Read holds the input limits for untrusted models.
@@ -73,10 +74,12 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*inspect.Verif
 		return nil, err
 	}
 	defer m.Close()
-	if !opts.SkipChecksums {
-		if err := m.VerifyChecksums(ctx); err != nil {
-			return nil, err
-		}
+	check := m.VerifyChecksums
+	if opts.SkipChecksums {
+		check = func(context.Context) error { return m.RequireVariables() }
+	}
+	if err := check(ctx); err != nil {
+		return nil, err
 	}
 	return inspect.Verify(ctx, m, inspect.VerifyOptions{Target: opts.Target, Examples: opts.Examples})
 }

@@ -54,7 +54,9 @@ func (o Options) pipeline() rewrite.Options {
 // Rewrite reads the SavedModel in src, runs the pipeline on it and, unless
 // opts.DryRun is set, writes the result to dst atomically: dst is either
 // absent or complete when Rewrite returns, whatever happens. src is never
-// modified. Cancelling ctx stops the passes and the write.
+// modified. Cancelling ctx stops the passes and the write. A src whose
+// variables/ is missing (while its SaverDef restores from it) is an error
+// matching savedmodel.ErrMissingVariables.
 //
 // The report says what every pass changed and found. If any pass recorded
 // findings (the verify pass does when the result is not strategy-free for
@@ -68,6 +70,9 @@ func Rewrite(ctx context.Context, src, dst string, opts Options) (*rewrite.Repor
 		return nil, err
 	}
 	defer m.Close()
+	if err := m.RequireVariables(); err != nil {
+		return nil, &ReadError{Path: src, Err: err} // not the restore keys the missing checkpoint lacks
+	}
 	p := opts.Pipeline
 	if p == nil {
 		p = rewrite.Default()

@@ -29,12 +29,15 @@ var ErrCorruptInput = errors.New("input checkpoint is corrupt")
 // It streams each shard through bundle.Reader.CopyShard into io.Discard,
 // so its memory use does not grow with the checkpoint and it runs at the
 // speed of reading the files plus the bundle CRC (BENCHMARKS.md has the
-// figure for a 2 GiB checkpoint; BenchmarkVerifyChecksums). A model without
-// a checkpoint verifies trivially. A damaged entry gives an error matching
-// ErrCorruptInput and bundle.ErrCorrupt; ctx's error when ctx is done.
+// figure for a 2 GiB checkpoint; BenchmarkVerifyChecksums). A model that
+// restores its variables from a checkpoint that is not there fails with
+// RequireVariables's error (ErrMissingVariables); one without a SaverDef
+// and without a checkpoint verifies trivially. A damaged entry gives an
+// error matching ErrCorruptInput and bundle.ErrCorrupt; ctx's error when
+// ctx is done.
 func (m *Model) VerifyChecksums(ctx context.Context) error {
 	if m.Variables == nil {
-		return nil
+		return m.RequireVariables()
 	}
 	for i := 0; i < m.Variables.NumShards(); i++ {
 		if _, err := m.Variables.CopyShard(ctx, io.Discard, i); err != nil {

@@ -50,7 +50,13 @@
 // TensorFlow's restore does; a damaged entry is an error matching
 // [ErrCorruptInput] (and bundle.ErrCorrupt) naming the data file and the
 // key. Write checks the same checksums as it copies, and its error for a
-// damaged input matches ErrCorruptInput too.
+// damaged input matches ErrCorruptInput too. A model whose SaverDef
+// restores from variables/variables while the checkpoint is absent reads
+// (TensorFlow's own bert1 and bert2 test models are stripped that way), but
+// cannot be loaded by TensorFlow: [Model.RequireVariables] (also run by
+// VerifyChecksums) says so ([ErrMissingVariables]). A proto file cut short
+// is a *FormatError with Truncated set, saying at which byte the file ends
+// and how many bytes the proto needs.
 //
 // saved_model.pbtxt is parsed with google.golang.org/protobuf's prototext,
 // which accepts TensorFlow's text format (TF's half_plus_two_pbtxt test

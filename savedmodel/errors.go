@@ -47,6 +47,11 @@ type FormatError struct {
 	Key    string // checkpoint key, when the problem is in one tensor
 	Reason string
 	Err    error // underlying error, if any
+	// Truncated reports a file that ends early: Offset is then its size,
+	// and Need the size its content needs (0 when the cut falls inside a
+	// tag or varint, which does not say).
+	Truncated bool
+	Need      int64
 }
 
 func (e *FormatError) Error() string {
@@ -54,7 +59,7 @@ func (e *FormatError) Error() string {
 	if e.Key != "" {
 		s += ": key " + strconv.Quote(e.Key)
 	}
-	if e.Offset >= 0 {
+	if e.Offset >= 0 && !e.Truncated {
 		s += ": offset " + strconv.FormatInt(e.Offset, 10)
 	}
 	s += ": " + e.Reason

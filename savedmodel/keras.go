@@ -63,6 +63,9 @@ func ParseKerasMetadata(b []byte) (*KerasMetadata, error) {
 		return nil
 	})
 	if err != nil {
+		if fe := truncatedErr(KerasMetadataFile, b); fe != nil {
+			return nil, fe
+		}
 		return nil, err
 	}
 	return km, nil

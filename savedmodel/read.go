@@ -200,7 +200,7 @@ func (m *Model) readProto(dirName string, opts ReadOptions) error {
 	sm := &tfpb.SavedModel{}
 	if m.Format == FormatBinary {
 		if err := proto.Unmarshal(b, sm); err != nil {
-			return formatErr(m.File, wireErrorOffset(b, sm.ProtoReflect().Descriptor()), "malformed SavedModel", err)
+			return protoErr(m.File, b, sm, "malformed SavedModel", err)
 		}
 	} else if err := prototext.Unmarshal(b, sm); err != nil {
 		return formatErr(m.File, -1, "malformed SavedModel text", err)
@@ -312,7 +312,7 @@ func readOptionalProto[T proto.Message](fsys fs.FS, name string, msg T) (T, erro
 		return zero, err
 	}
 	if err := proto.Unmarshal(b, msg); err != nil {
-		return zero, formatErr(name, wireErrorOffset(b, msg.ProtoReflect().Descriptor()), "malformed file", err)
+		return zero, protoErr(name, b, msg, "malformed file", err)
 	}
 	return msg, nil
 }

@@ -191,7 +191,7 @@ func TestReadBadInput(t *testing.T) {
 		substr string // in the message
 	}{
 		{"empty dir", map[string][]byte{}, ErrNotSavedModel, "no saved_model.pb or saved_model.pbtxt in"},
-		{"truncated pb", map[string][]byte{SavedModelPB: good[:len(good)/2]}, nil, "saved_model.pb: offset "},
+		{"truncated pb", map[string][]byte{SavedModelPB: good[:len(good)/2]}, nil, "saved_model.pb: file ends early, at byte "},
 		{"bit-flipped pb", map[string][]byte{SavedModelPB: flipped}, nil, "saved_model.pb: offset "},
 		{"empty pb", map[string][]byte{SavedModelPB: {}}, nil, "no MetaGraphDef"},
 		{"malformed pbtxt", map[string][]byte{SavedModelPBText: []byte("meta_graphs { bogus: 1 }")}, nil, "saved_model.pbtxt"},
@@ -199,8 +199,8 @@ func TestReadBadInput(t *testing.T) {
 		{"chunked", map[string][]byte{SavedModelCPB: []byte("x")}, ErrUnsupported, SavedModelCPB},
 		{"asset ..", map[string][]byte{SavedModelPB: withAsset("../etc/passwd")}, ErrUnsafePath, `"../etc/passwd"`},
 		{"asset absolute", map[string][]byte{SavedModelPB: withAsset("/etc/passwd")}, ErrUnsafePath, "absolute"},
-		{"bad fingerprint", map[string][]byte{SavedModelPB: good, FingerprintFile: {0x08}}, nil, "fingerprint.pb: offset 0"},
-		{"bad keras", map[string][]byte{SavedModelPB: good, KerasMetadataFile: {0x0a, 0x05, 0x10}}, nil, "keras_metadata.pb: offset 0"},
+		{"bad fingerprint", map[string][]byte{SavedModelPB: good, FingerprintFile: {0x08}}, nil, "fingerprint.pb: file ends early, at byte 1, inside a field"},
+		{"bad keras", map[string][]byte{SavedModelPB: good, KerasMetadataFile: {0x0a, 0x05, 0x10}}, nil, "keras_metadata.pb: file ends early, at byte 3 of the 7"},
 		{"bad keras object", map[string][]byte{SavedModelPB: good, KerasMetadataFile: {0x0a, 0x02, 0x10, 0x80}}, nil, "keras_metadata.pb: offset 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
