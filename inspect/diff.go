@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/unmirror/unmirror/savedmodel"
+	"github.com/unmirror/unmirror/savedmodel/bundle"
 )
 
 // Difference is a semantic diff of two SavedModels A and B, as [Diff]
@@ -26,7 +27,7 @@ type Difference struct {
 	// differ ("" is the unpinned nodes).
 	Devices []CountChange `json:"devices"`
 	// Variables are checkpoint entries added, removed, or changed in dtype,
-	// shape or stored size.
+	// shape or stored size, sorted by stored key as [Inspection.Variables].
 	Variables []VariableChange `json:"variables"`
 	// Functions are library function names only A (removed) or only B
 	// (added) has, over every MetaGraphDef.
@@ -54,6 +55,7 @@ type CountChange struct {
 // VariableChange is one checkpoint entry that differs; A or B is null for
 // an added or removed entry.
 type VariableChange struct {
+	// Key is the entry's key as [VariableInfo.Key] shows it.
 	Key string `json:"key"`
 	// Change is "added", "removed" or "changed".
 	Change string        `json:"change"`
@@ -213,7 +215,7 @@ func diffVariables(a, b *savedmodel.Model) []VariableChange {
 	out := []VariableChange{}
 	for _, k := range unionKeys(va, vb) {
 		x, y := va[k], vb[k]
-		c := VariableChange{Key: k, A: x, B: y}
+		c := VariableChange{Key: bundle.DisplayKey(k), A: x, B: y}
 		switch {
 		case y == nil:
 			c.Change = "removed"

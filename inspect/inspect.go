@@ -11,6 +11,7 @@ import (
 
 	"github.com/unmirror/unmirror/device"
 	"github.com/unmirror/unmirror/savedmodel"
+	"github.com/unmirror/unmirror/savedmodel/bundle"
 )
 
 // Options configure [Model]. The zero value keeps three examples per
@@ -63,7 +64,8 @@ type Inspection struct {
 	// [Artifacts]; artifacts not found are absent.
 	Artifacts []ArtifactReport `json:"artifacts"`
 	// Variables lists the checkpoint's entries (variables/variables.index),
-	// sorted by key; empty when the model has no checkpoint.
+	// sorted by stored key (the slice keys of tensors saved in slices, which
+	// start with a 0 byte, first); empty when the model has no checkpoint.
 	Variables []VariableInfo `json:"variables"`
 	// Shards is the number of data shards of the checkpoint (0 without one).
 	Shards int `json:"shards"`
@@ -148,9 +150,21 @@ type Evidence struct {
 
 // VariableInfo is one checkpoint entry.
 type VariableInfo struct {
-	Key   string `json:"key"`
-	DType string `json:"dtype"`
-	Shape Shape  `json:"shape"`
+	// Key is the entry's key as people read it ([bundle.DisplayKey]): as
+	// stored for a printable key; for one slice of a tensor saved in slices
+	// (a binary key), the tensor's key and the slice in TensorFlow's slice
+	// notation, "embedding/.ATTRIBUTES/VARIABLE_VALUE [0,3:-]"; Go-quoted
+	// when the stored key is not printable. Two different keys never show
+	// the same.
+	Key string `json:"key"`
+	// SliceOf and Slice split the Key of a slice entry: the Key of the full
+	// tensor's entry, and the slice, per dimension "start,length" or "-"
+	// for all of it, separated by ':' ("0,3:-"). Both are empty for other
+	// entries.
+	SliceOf string `json:"slice_of,omitempty"`
+	Slice   string `json:"slice,omitempty"`
+	DType   string `json:"dtype"`
+	Shape   Shape  `json:"shape"`
 	// Shard is the data shard holding the bytes, Bytes their stored size.
 	Shard int   `json:"shard"`
 	Bytes int64 `json:"bytes"`
@@ -283,8 +297,16 @@ func targetName(t device.Target) string { return strings.ToLower(t.String()) }
 
 // variableInfo describes one checkpoint entry.
 func variableInfo(v savedmodel.Variable) VariableInfo {
-	return VariableInfo{Key: v.Key, DType: dtypeName(v.DType), Shape: shapeOf(v.Shape),
+	vi := VariableInfo{Key: bundle.DisplayKey(v.Key), DType: dtypeName(v.DType), Shape: shapeOf(v.Shape),
 		Shard: v.Shard, Bytes: v.Size, Slices: len(v.Slices)}
+	// DisplayKey ends a slice key's rendering, and only it, in ']'; the
+	// tensor's part ends at the last " [".
+	if strings.HasSuffix(vi.Key, "]") {
+		if i := strings.LastIndex(vi.Key, " ["); i >= 0 {
+			vi.SliceOf, vi.Slice = vi.Key[:i], vi.Key[i+2:len(vi.Key)-1]
+		}
+	}
+	return vi
 }
 
 func signatureInfos(sigs []savedmodel.Signature) []SignatureInfo {

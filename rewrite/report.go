@@ -5,6 +5,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/unmirror/unmirror/savedmodel/bundle"
 )
 
 // Where locates a change or finding in a model. Fields that do not apply are
@@ -33,7 +35,7 @@ func Node(mg int, fn, node string) Where { return Where{MetaGraph: mg, Function:
 func Key(key string) Where { return Where{MetaGraph: -1, CheckpointKey: key} }
 
 // String formats w as "meta_graph 0, function f, node n", leaving out what
-// is empty.
+// is empty. A checkpoint key is shown as bundle.DisplayKey shows it.
 func (w Where) String() string {
 	var parts []string
 	if w.MetaGraph >= 0 && (w.Function != "" || w.Node != "" || w.ObjectID != nil) {
@@ -49,7 +51,8 @@ func (w Where) String() string {
 		parts = append(parts, fmt.Sprintf("object %d", *w.ObjectID))
 	}
 	if w.CheckpointKey != "" {
-		parts = append(parts, "checkpoint key "+w.CheckpointKey)
+		// A slice key is binary (OrderedCode): show the tensor and the slice.
+		parts = append(parts, "checkpoint key "+bundle.DisplayKey(w.CheckpointKey))
 	}
 	if len(parts) == 0 {
 		return "model"

@@ -120,6 +120,8 @@ func TestGolden(t *testing.T) {
 		{"inspect-tf1_towers.txt", 0, []string{"inspect", fixture("tf1_towers")}},
 		{"inspect-tf1_towers.json", 0, []string{"inspect", "--json", fixture("tf1_towers")}},
 		{"inspect-collective_fn.txt", 0, []string{"inspect", fixture("collective_fn")}},
+		{"inspect-sharded_variable.txt", 0, []string{"inspect", fixture("sharded_variable")}},
+		{"inspect-sharded_variable.json", 0, []string{"inspect", "--json", fixture("sharded_variable")}},
 		{"verify-plain.txt", 0, []string{"verify", fixture("plain")}},
 		{"verify-tf1_towers.txt", 1, []string{"verify", fixture("tf1_towers")}},
 		{"verify-tf1_towers-gpu.json", 1, []string{"verify", "--target", "gpu", "--json", fixture("tf1_towers")}},
@@ -131,6 +133,8 @@ func TestGolden(t *testing.T) {
 		{"diff-tf1_towers-mirrored_expand.txt", 1, []string{"diff", fixture("tf1_towers"), fixture("mirrored_expand")}},
 		{"diff-tf1_towers-mirrored_expand.json", 1, []string{"diff", "--json", fixture("tf1_towers"), fixture("mirrored_expand")}},
 		{"diff-same.txt", 0, []string{"diff", fixture("plain"), fixture("plain")}},
+		{"diff-sharded_variable-plain.txt", 1, []string{"diff", fixture("sharded_variable"), fixture("plain")}},
+		{"diff-sharded_variable-plain.json", 1, []string{"diff", "--json", fixture("sharded_variable"), fixture("plain")}},
 		{"passes.txt", 0, []string{"passes"}},
 		{"passes-h.txt", 0, []string{"passes", "-h"}},
 	}
