@@ -742,6 +742,54 @@ BUILDERS["tf1_towers"] = build_tf1_towers
 BUILDERS["tf1_towers_pbtxt"] = functools.partial(build_tf1_towers, pbtxt=True)
 
 
+@builder("tf1_towers_partitioned")
+def build_tf1_towers_partitioned(name, out, result):
+    # Four TF1 towers on /device:GPU:0..3 sharing partitioned variables (one
+    # set, reused by every tower): w [6,4] in 2 parts on GPU:0, b [4] in 2
+    # parts on GPU:1. The builder's sharded Saver writes one data shard per
+    # device, and MergeBundles gives b's sliced full-tensor entry shard_id 1.
+    tf1_mode()
+    r = rng()
+    x = r.uniform(-1, 1, size=(4, 6)).astype(np.float32)
+    g = tf.Graph()
+    with g.as_default():
+        tf.compat.v1.set_random_seed(SEED)
+        x_ph = tf.compat.v1.placeholder(tf.float32, [None, 6], name="x")
+        parts = tf.split(x_ph, 4)
+        grads, ys = [], []
+        for i in range(4):
+            with tf.device("/device:GPU:%d" % i), \
+                    tf.compat.v1.variable_scope("model", reuse=i > 0), \
+                    tf.compat.v1.name_scope("tower_%d" % i):
+                w = tf.compat.v1.get_variable(
+                    "w", shape=[6, 4], initializer=tf.compat.v1.glorot_uniform_initializer(seed=SEED),
+                    partitioner=tf.compat.v1.fixed_size_partitioner(2))
+                with tf.device("/device:GPU:1"):
+                    b = tf.compat.v1.get_variable(
+                        "b", shape=[4], initializer=tf.compat.v1.constant_initializer(0.5),
+                        partitioner=tf.compat.v1.fixed_size_partitioner(2))
+                y = tf.matmul(parts[i], w) + tf.concat(list(b), 0)
+                ys.append(y)
+                grads.append(tf.gradients(tf.reduce_sum(y), list(w) + list(b)))
+        with tf.device("/device:GPU:0"):
+            y_serve = tf.identity(tf.concat(ys, 0), name="y")
+        avg = [tf.add_n([gr[k] for gr in grads]) / 4.0 for k in range(4)]
+        train = tf.compat.v1.train.GradientDescentOptimizer(0.1).apply_gradients(
+            zip(avg, list(w) + list(b)), name="train_op")
+        config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
+        with tf.compat.v1.Session(graph=g, config=config) as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            sess.run(train, {x_ph: x})
+            yv = sess.run(y_serve, {x_ph: x})
+            tf1_export(sess, out, {"x": x_ph}, {"y": y_serve})
+    finish(name, out, result,
+           "TF1 graph: four towers on /device:GPU:0..3 sharing partitioned variables (w [6,4] in 2 "
+           "parts on GPU:0, b [4] in 2 parts on GPU:1), one SGD step, SavedModelBuilder (sharded "
+           "Saver: one data shard per device), serving on all towers",
+           "TF1 multi-GPU towers, partitioned variables", "", ["tf2", "tf1"],
+           {"serving_default": sig_entry({"x": x}, {"y": yv})})
+
+
 @builder("tf1_mirrored_nccl")
 def build_tf1_mirrored_nccl(name, out, result):
     # The real tf.distribute.MirroredStrategy in TF1 graph mode over two GPUs with

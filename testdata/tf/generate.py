@@ -60,6 +60,7 @@ FIXTURES = [
     "tf1_towers",
     "tf1_towers_pbtxt",
     "tf1_mirrored_nccl",
+    "tf1_towers_partitioned",
     "tf1_ps_worker",
     "tf1_gpu_table",
     "collective_fn",
