@@ -11,8 +11,9 @@
 //   - "Cannot assign a device for operation dense/kernel: {{node dense/kernel}}
 //     was explicitly assigned to /job:localhost/replica:0/task:0/device:GPU:1 but
 //     available devices are [ /job:localhost/replica:0/task:0/device:CPU:0 ]"
-//     (device strings pinned in the main graph and in function bodies; the C++
-//     loader used by TF Serving, Go and Java does not soft-place);
+//     (device strings pinned in the main graph; the C++ loader used by TF
+//     Serving, Go and Java does not soft-place it. Function bodies are
+//     soft-placed in every runtime, where only job, replica and task count);
 //   - the same error for /job:worker and /job:ps devices, which even soft
 //     placement cannot fix, since it keeps job, replica and task;
 //   - "No OpKernel was registered to support Op 'NcclAllReduce'" (NCCL ops

@@ -45,6 +45,9 @@ func TestRewriteEveryFixture(t *testing.T) {
 				_, err := unmirror.Rewrite(context.Background(), fx.Dir, out1, unmirror.Options{Target: target})
 				require.NoError(t, err)
 				assert.Equal(t, before, tree(t, fx.Dir), "the input was modified")
+				// "unmirror verify" must accept what "unmirror rewrite"
+				// wrote: the two never disagree about the same output.
+				assertPortable(t, out1, target)
 
 				out2 := filepath.Join(t.TempDir(), "out2")
 				rep, err := unmirror.Rewrite(context.Background(), out1, out2, unmirror.Options{Target: target})
@@ -56,6 +59,16 @@ func TestRewriteEveryFixture(t *testing.T) {
 			})
 		}
 	}
+}
+
+// assertPortable fails the test unless Inspect calls the model in dir
+// portable on target.
+func assertPortable(t *testing.T, dir string, target device.Target) {
+	t.Helper()
+	in, err := unmirror.Inspect(context.Background(), dir, unmirror.InspectOptions{Targets: []device.Target{target}})
+	require.NoError(t, err)
+	v := in.Verdicts[0]
+	assert.True(t, v.Portable, "the rewritten model is not portable to %s: %+v", target, v.Reasons)
 }
 
 // TestRewriteKeepsControlCheckpoint checks that a model saved without a

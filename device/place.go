@@ -55,3 +55,15 @@ func (t Target) Unplaceable(s Spec) string {
 	}
 	return strings.Join(why, ", ")
 }
+
+// SoftUnplaceable says why TensorFlow's placer finds no device for a node
+// pinned to s in one local process of the target even with soft placement
+// on, or returns "" when it finds one. Soft placement
+// (ColocationGraph::GetSoftDeviceCandidates) drops the requested device
+// type and index but keeps the job, replica and task, so only those must
+// match the local process: "/device:CPU:1" and "/device:GPU:0" place on a
+// CPU target, "/job:worker/task:0/device:CPU:0" does not.
+func (t Target) SoftUnplaceable(s Spec) string {
+	s.HasType, s.Type, s.HasID, s.ID = false, "", false, 0
+	return t.Unplaceable(s)
+}

@@ -57,3 +57,27 @@ func TestUnplaceableAgreesWithMatches(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftUnplaceable checks the soft-placement rule on the device names
+// of TF-made models: a function body traced under MirroredStrategy.run
+// keeps "/job:localhost/replica:0/task:0/device:CPU:1" and TF 2.18 runs it
+// on one CPU (testdata/models/mirrored_none); a body pinned to
+// "/job:worker/..." fails there (multiworker_none).
+func TestSoftUnplaceable(t *testing.T) {
+	for _, tt := range []struct {
+		dev      string
+		cpu, gpu string
+	}{
+		{"/job:localhost/replica:0/task:0/device:CPU:1", "", ""},
+		{"/device:GPU:3", "", ""},
+		{"/device:TPU:0", "", ""},
+		{"/job:localhost/replica:0/task:0/device:CPU:0", "", ""},
+		{"/job:worker/replica:0/task:0/device:CPU:0", "job worker is not localhost", "job worker is not localhost"},
+		{"/job:localhost/replica:0/task:1/device:CPU:0", "task 1 is not 0", "task 1 is not 0"},
+		{"/job:localhost/replica:2/device:GPU:0", "replica 2 is not 0", "replica 2 is not 0"},
+	} {
+		s := MustParse(tt.dev)
+		assert.Equal(t, tt.cpu, CPU.SoftUnplaceable(s), "%s on CPU", tt.dev)
+		assert.Equal(t, tt.gpu, GPU.SoftUnplaceable(s), "%s on GPU", tt.dev)
+	}
+}

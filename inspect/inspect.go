@@ -207,20 +207,21 @@ type Reason struct {
 // portable when it has:
 //   - a device string the target's one-device process lacks: a job other than
 //     localhost, a replica or task other than 0, a device index above 0, a GPU
-//     on a CPU target, a TPU or unknown device type;
+//     on a CPU target, a TPU or unknown device type; in function bodies that
+//     TensorFlow soft-places in every runtime (graphdef.SoftPlacedFunctions)
+//     only a job, replica or task other than the local one blocks;
 //   - NCCL ops (GPU kernels only, and a group of several devices), Horovod
 //     ops (not registered without Horovod), TPU ops in a main graph (the TF1
 //     placer places every node), or collective ops whose group size is not 1;
 //   - anything else the verify pass finds: distribution ops reachable from
 //     the roots, variables a signature reads that nothing restores (replica
-//     handles), restore mismatches, invalid graphs or object graphs;
-//   - sharded variables (checkpoint slices, part_N keys): TF 2.8 to 2.12's
-//     tf.saved_model.load refuses them (tensorflow#60560), and readers that
-//     do not assemble slices cannot use the checkpoint.
+//     handles), restore mismatches, invalid graphs or object graphs.
 //
 // Device names the rewrite would only normalise ("/device:CPU:0" on a CPU
-// target) and leftovers that load fine (sync-on-read variables, optimizer
-// slots, colocation) are listed as notes.
+// target, "CPU:1" in a soft-placed function body) and leftovers that load
+// fine (sync-on-read variables, optimizer slots, colocation, sharded
+// variables, whose slices TensorFlow 2.18 restores in every runtime) are
+// listed as notes.
 func Model(ctx context.Context, m *savedmodel.Model, opts Options) (*Inspection, error) {
 	in := &Inspection{
 		Format:     formatName(m.Format),

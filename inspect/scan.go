@@ -15,6 +15,7 @@ import (
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 
 	"github.com/unmirror/unmirror/device"
+	"github.com/unmirror/unmirror/graphdef"
 	"github.com/unmirror/unmirror/rewrite"
 	"github.com/unmirror/unmirror/savedmodel"
 )
@@ -73,6 +74,22 @@ func deviceKinds(dev string) []string {
 type deviceCount struct {
 	nodes, objects int
 	examples       []Evidence
+	// soft counts the nodes in function bodies TensorFlow soft-places
+	// (graphdef.SoftPlacedFunctions); hard are the examples of the other
+	// uses.
+	soft int
+	hard []Evidence
+}
+
+// blocks says why the placer finds no device for this device string in a
+// one-device process of t, with examples of the uses that fail, or "" when
+// every use places: uses in soft-placed function bodies need only a local
+// job, replica and task (device.Target.SoftUnplaceable).
+func (c *deviceCount) blocks(dev string, t device.Target) (string, []Evidence) {
+	if c.nodes+c.objects > c.soft {
+		return deviceBlocks(dev, t), c.hard
+	}
+	return softDeviceBlocks(dev, t), c.examples
 }
 
 // collective is one Collective* node and its group size (-1 unknown).
@@ -86,6 +103,7 @@ type scan struct {
 	max         int
 	arts        map[string]*ArtifactReport
 	devices     map[string]*deviceCount
+	soft        map[string]bool     // soft-placed functions of the meta graph being scanned
 	kinds       map[string][]string // deviceKinds by device string
 	collectives []collective
 	tpuMain     []Evidence // TPU ops in a main graph
@@ -128,7 +146,7 @@ func (s *scan) count(art string) int {
 	return 0
 }
 
-func (s *scan) device(dev string, where place, object bool) {
+func (s *scan) device(dev string, where place, object, soft bool) {
 	c := s.devices[dev]
 	if c == nil {
 		c = &deviceCount{}
@@ -139,11 +157,17 @@ func (s *scan) device(dev string, where place, object bool) {
 	} else {
 		c.nodes++
 	}
+	if soft {
+		c.soft++
+	}
 	if dev == "" {
 		return
 	}
 	if len(c.examples) < s.max {
 		c.examples = append(c.examples, Evidence{Where: where.String(), Detail: dev})
+	}
+	if !soft && len(c.hard) < s.max {
+		c.hard = append(c.hard, Evidence{Where: where.String(), Detail: dev})
 	}
 	kinds, ok := s.kinds[dev]
 	if !ok {
@@ -162,6 +186,7 @@ func scanModel(m *savedmodel.Model, max int) *scan {
 	}
 	for i, mg := range m.Proto.GetMetaGraphs() {
 		gd := mg.GetGraphDef()
+		s.soft = graphdef.New(gd).SoftPlacedFunctions()
 		s.body(i, "", gd.GetNode())
 		for _, fn := range gd.GetLibrary().GetFunction() {
 			s.body(i, fn.GetSignature().GetName(), fn.GetNodeDef())
@@ -213,13 +238,13 @@ func (s *scan) objects(mg int, og *tfpb.SavedObjectGraph) {
 	for id, n := range og.GetNodes() {
 		where := place{w: rewrite.Object(mg, id)}
 		if v := n.GetVariable(); v != nil {
-			s.device(v.GetDevice(), where, true)
+			s.device(v.GetDevice(), where, true, false)
 			if comps := v.GetExperimentalDistributedVariableComponents(); len(comps) > 0 {
 				detail := fmt.Sprintf("variable %s: %d components", v.GetName(), len(comps))
 				s.add(ArtifactDistributedVariableComponents, where, detail)
 				s.add(ArtifactReplicaVariables, where, detail)
 				for _, c := range comps {
-					s.device(c.GetDevice(), place{w: where.w, suffix: ", component " + c.GetName()}, true)
+					s.device(c.GetDevice(), place{w: where.w, suffix: ", component " + c.GetName()}, true, false)
 				}
 			}
 			if v.GetSynchronization() == varpb.VariableSynchronization_VARIABLE_SYNCHRONIZATION_ON_READ {
@@ -227,7 +252,7 @@ func (s *scan) objects(mg int, og *tfpb.SavedObjectGraph) {
 			}
 		}
 		if r := n.GetResource(); r != nil {
-			s.device(r.GetDevice(), where, true)
+			s.device(r.GetDevice(), where, true, false)
 		}
 	}
 }
@@ -247,7 +272,7 @@ func (s *scan) body(mg int, fn string, nodes []*nodepb.NodeDef) {
 	}
 	for _, n := range nodes {
 		where := place{w: rewrite.Node(mg, fn, n.GetName())}
-		s.device(n.GetDevice(), where, false)
+		s.device(n.GetDevice(), where, false, fn != "" && s.soft[fn])
 		op := n.GetOp()
 		attr := n.GetAttr()
 		switch {
@@ -363,7 +388,7 @@ func (s *scan) deviceUses(targets []device.Target) []DeviceUse {
 		c := s.devices[d]
 		u := DeviceUse{Device: d, Nodes: c.nodes, Objects: c.objects, Blocks: []string{}}
 		for _, t := range targets {
-			if deviceBlocks(d, t) != "" {
+			if why, _ := c.blocks(d, t); why != "" {
 				u.Blocks = append(u.Blocks, targetName(t))
 			}
 		}

@@ -26,6 +26,16 @@ func deviceBlocks(dev string, t device.Target) string {
 	return t.Unplaceable(s)
 }
 
+// softDeviceBlocks is deviceBlocks for a node TensorFlow places with soft
+// placement (device.Target.SoftUnplaceable).
+func softDeviceBlocks(dev string, t device.Target) string {
+	s, err := device.Parse(dev)
+	if err != nil {
+		return "not a device name TensorFlow parses"
+	}
+	return t.SoftUnplaceable(s)
+}
+
 // findingKind maps a verify finding's category (rewrite.FindingDistributionOp)
 // to a Reason kind ("distribution_op").
 func findingKind(f rewrite.Finding) string {
@@ -48,13 +58,16 @@ func verdict(m *savedmodel.Model, s *scan, t device.Target, max int) (Verdict, [
 
 	// Devices: every distinct string, judged once. Names that place as
 	// they are but that the rewrite would still change become a note.
-	var normal []string
-	normalCount := 0
+	var normal, soft []string
+	normalCount, softCount := 0, 0
 	pol := rewrite.Options{Target: t}.DevicePolicy()
 	for _, d := range slices.Sorted(maps.Keys(s.devices)) {
 		c := s.devices[d]
-		if why := deviceBlocks(d, t); why != "" {
-			reason("device", fmt.Sprintf("%q: %s", d, why), c.nodes+c.objects, c.examples)
+		if why, ex := c.blocks(d, t); why != "" {
+			reason("device", fmt.Sprintf("%q: %s", d, why), c.nodes+c.objects, ex)
+		} else if deviceBlocks(d, t) != "" {
+			soft = appendUnique(soft, d)
+			softCount += c.nodes + c.objects
 		} else if nd, err := pol.Apply(d); err == nil && nd != d {
 			normal = appendUnique(normal, d)
 			normalCount += c.nodes + c.objects
@@ -120,11 +133,11 @@ func verdict(m *savedmodel.Model, s *scan, t device.Target, max int) (Verdict, [
 	if multiN > 0 {
 		reason(ArtifactCollectiveOps, "collective ops with a group size other than 1 (or unknown) wait for peers forever", multiN, multi)
 	}
-	if r := s.arts[ArtifactShardedVariable]; r != nil {
-		reason(ArtifactShardedVariable, "sharded variable: checkpoint slices or part_N keys; tf.saved_model.load of TF 2.8 to 2.12 refuses ShardedVariables (tensorflow#60560) and readers that do not assemble slices cannot use them", r.Count, r.Examples)
-	}
 
 	// Leftovers that load as they are.
+	if softCount > 0 {
+		note("device", "device names only in function bodies that TensorFlow soft-places (tf.saved_model.load, and Grappler's inlining in a Session): they place on the target as they are; the rewrite still changes them: "+quoteList(soft, 4), softCount, nil)
+	}
 	if normalCount > 0 {
 		note("device", "device names that place as they are but differ from what the rewrite writes: "+quoteList(normal, 4), normalCount, nil)
 	}
@@ -134,6 +147,11 @@ func verdict(m *savedmodel.Model, s *scan, t device.Target, max int) (Verdict, [
 		{ArtifactSyncOnReadVariables, "sync-on-read variables: load as plain variables holding the aggregated value"},
 		{ArtifactOptimizerSlots, "optimizer slots: training state; rewrite --drop-optimizer removes it"},
 		{ArtifactShardedSaver, "several checkpoint data shards: TensorFlow reads them as one checkpoint"},
+		// TF 2.18 loads both kinds in every runtime: RestoreV2 reads
+		// slices (TF1 partitioned variables) and assembles a
+		// ShardedVariable's full-shape entry (testdata/models:
+		// sharded_variable, ps_strategy, and the matrix's TF1 towers).
+		{ArtifactShardedVariable, "sharded variable (checkpoint slices or part_N keys): TensorFlow restores the slices; tf.saved_model.load of TF 2.8 to 2.12 was reported to refuse ShardedVariables (tensorflow#60560), and readers that do not assemble slices cannot use them"},
 	} {
 		if r := s.arts[a.name]; r != nil {
 			note(a.name, a.what, r.Count, r.Examples)

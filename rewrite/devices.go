@@ -518,6 +518,13 @@ func devPlaceable(s string, t device.Target) bool {
 	return err == nil && t.Unplaceable(spec) == ""
 }
 
+// devSoftPlaceable reports whether soft placement finds a device for s in a
+// one-device process of t (device.Target.SoftUnplaceable).
+func devSoftPlaceable(s string, t device.Target) bool {
+	spec, err := device.Parse(s)
+	return err == nil && t.SoftUnplaceable(spec) == ""
+}
+
 func remapObjectDevices(c *Context, mg int, og *tfpb.SavedObjectGraph, pol device.Policy) error {
 	for id, obj := range og.GetNodes() {
 		switch k := obj.GetKind().(type) {
@@ -573,15 +580,19 @@ func remapObjectDevices(c *Context, mg int, og *tfpb.SavedObjectGraph, pol devic
 // gets where, the device name concerned ("" when the finding is about no
 // single name) and the text, without the "device:" category.
 func deviceProblems(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, pol device.Policy, find func(w Where, dev, what string)) {
+	// TF soft-places these bodies in every runtime: only a device's job,
+	// replica and task must exist (graphdef.SoftPlacedFunctions).
+	soft := g.SoftPlacedFunctions()
 	for loc, n := range g.All() {
 		if n.GetDevice() != "" {
 			nd, err := pol.Apply(n.GetDevice())
+			isSoft := soft[loc.Function]
 			switch {
 			case err != nil:
 				find(Node(mg, loc.Function, loc.Node), n.GetDevice(), fmt.Sprintf("%q: %v", n.GetDevice(), err))
-			case nd != n.GetDevice() && !devPlaceable(n.GetDevice(), pol.Target):
+			case nd != n.GetDevice() && !devPlaceable(n.GetDevice(), pol.Target) && !(isSoft && devSoftPlaceable(n.GetDevice(), pol.Target)):
 				find(Node(mg, loc.Function, loc.Node), n.GetDevice(), fmt.Sprintf("%q names no device of a one-%s process (the policy makes it %s)", n.GetDevice(), pol.Target, devDescribeTarget(nd)))
-			case devCPUOnly(n, nd):
+			case !isSoft && devCPUOnly(n, nd):
 				find(Node(mg, loc.Function, loc.Node), n.GetDevice(), fmt.Sprintf("%q pins %s, which has no GPU kernel, to a GPU", n.GetDevice(), n.GetOp()))
 			}
 		}

@@ -157,9 +157,13 @@ func TestGolden(t *testing.T) {
 
 // TestInspectEveryFixture runs "inspect --json" on every fixture: each
 // artifact the manifest lists is named, no other, and only the fixtures
-// without blocking leftovers are called portable on a CPU.
+// TensorFlow loads on one CPU (the manifest's "before" column) are called
+// portable on a CPU.
 func TestInspectEveryFixture(t *testing.T) {
-	portable := []string{"plain", "keras_mirrored", "assets_strings"}
+	// tpu_leftover's signatures run, but its saved tpu_step function does
+	// not (TF 2.18: No OpKernel was registered to support Op
+	// 'TPUReplicateMetadata'): not portable.
+	failsWhenCalled := []string{"tpu_leftover"}
 	for _, f := range fixtures.All(t) {
 		t.Run(f.Name, func(t *testing.T) {
 			r := cli(t, "inspect", "--json", fixture(f.Name))
@@ -198,7 +202,7 @@ func TestInspectEveryFixture(t *testing.T) {
 			if len(doc.Verdicts) != 2 || doc.Verdicts[0].Target != "cpu" || doc.Verdicts[1].Target != "gpu" {
 				t.Fatalf("verdicts %+v", doc.Verdicts)
 			}
-			if want := slices.Contains(portable, f.Name); doc.Verdicts[0].Portable != want {
+			if want := f.LoadsBefore() && !slices.Contains(failsWhenCalled, f.Name); doc.Verdicts[0].Portable != want {
 				t.Errorf("cpu portable %v, want %v", doc.Verdicts[0].Portable, want)
 			}
 			human := cli(t, "inspect", fixture(f.Name))
