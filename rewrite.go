@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/unmirror/unmirror/device"
+	"github.com/unmirror/unmirror/progress"
 	"github.com/unmirror/unmirror/rewrite"
 	"github.com/unmirror/unmirror/savedmodel"
 )
@@ -12,7 +13,7 @@ import (
 // default pipeline, keeps optimizer state, refuses replicas whose values
 // diverge and refuses to replace an existing output.
 //
-// The first five fields are those of [rewrite.Options], which the pipeline
+// The first six fields are those of [rewrite.Options], which the pipeline
 // receives; see there for their full meaning.
 type Options struct {
 	// Target is the device the rewritten model must load on.
@@ -33,6 +34,11 @@ type Options struct {
 	// means device.Policy{Target: Target}.
 	Devices *device.Policy
 
+	// Progress, if set, hears of each phase of the rewrite, in order: read,
+	// every pass, then the write with the checkpoint bytes written (unless
+	// Write.Progress is set, which then hears of the write instead).
+	Progress progress.Func
+
 	// Pipeline is the pipeline to run; nil means rewrite.Default().
 	Pipeline *rewrite.Pipeline
 
@@ -48,13 +54,14 @@ type Options struct {
 // pipeline returns the options the pipeline runs with.
 func (o Options) pipeline() rewrite.Options {
 	return rewrite.Options{Target: o.Target, DryRun: o.DryRun, AllowDivergence: o.AllowDivergence,
-		DropOptimizer: o.DropOptimizer, Devices: o.Devices}
+		DropOptimizer: o.DropOptimizer, Devices: o.Devices, Progress: o.Progress}
 }
 
 // Rewrite reads the SavedModel in src, runs the pipeline on it and, unless
 // opts.DryRun is set, writes the result to dst atomically: dst is either
 // absent or complete when Rewrite returns, whatever happens. src is never
-// modified. Cancelling ctx stops the passes and the write. A src whose
+// modified. Cancelling ctx stops the passes and the write; opts.Progress
+// hears of each phase. A src whose
 // variables/ is missing (while its SaverDef restores from it) is an error
 // matching savedmodel.ErrMissingVariables.
 //
@@ -65,6 +72,9 @@ func (o Options) pipeline() rewrite.Options {
 // *[ReadError]. If dst exists and opts.Write.Overwrite is not set, the
 // error matches errors.Is(err, fs.ErrExist) ([savedmodel.ErrOutputExists]).
 func Rewrite(ctx context.Context, src, dst string, opts Options) (*rewrite.Report, error) {
+	if opts.Progress != nil {
+		opts.Progress(progress.Event{Phase: progress.Read})
+	}
 	m, err := read(src, opts.Read)
 	if err != nil {
 		return nil, err
@@ -87,7 +97,11 @@ func Rewrite(ctx context.Context, src, dst string, opts Options) (*rewrite.Repor
 	if opts.DryRun {
 		return rep, nil
 	}
-	if err := m.Write(ctx, dst, opts.Write); err != nil {
+	w := opts.Write
+	if w.Progress == nil {
+		w.Progress = opts.Progress
+	}
+	if err := m.Write(ctx, dst, w); err != nil {
 		return rep, err
 	}
 	return rep, nil

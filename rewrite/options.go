@@ -1,6 +1,9 @@
 package rewrite
 
-import "github.com/unmirror/unmirror/device"
+import (
+	"github.com/unmirror/unmirror/device"
+	"github.com/unmirror/unmirror/progress"
+)
 
 // Options configure a pipeline run. The zero value rewrites for one CPU,
 // keeps optimizer state, and refuses replicas whose values diverge.
@@ -25,6 +28,10 @@ type Options struct {
 	// Devices overrides the device remap policy derived from Target.
 	// Nil means device.Policy{Target: Target}.
 	Devices *device.Policy
+
+	// Progress, if set, receives a progress.Pass event before each pass
+	// runs (unmirror.Rewrite also passes it the read and write phases).
+	Progress progress.Func
 }
 
 // DevicePolicy returns the device policy the options ask for.

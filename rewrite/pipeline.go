@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/unmirror/unmirror/graphdef"
+	"github.com/unmirror/unmirror/progress"
 	"github.com/unmirror/unmirror/savedmodel"
 )
 
@@ -80,9 +81,12 @@ func (p *Pipeline) Run(ctx context.Context, m *savedmodel.Model, opts Options) (
 	graphs := map[int]*graphdef.Graph{}
 	validated := map[*graphdef.Graph]error{}
 	known := graphProblems(m, graphs, validated)
-	for _, ps := range p.Passes {
+	for i, ps := range p.Passes {
 		if err := ctx.Err(); err != nil {
 			return rep, fmt.Errorf("rewrite: before pass %s: %w", ps.Name, err)
+		}
+		if opts.Progress != nil {
+			opts.Progress(progress.Event{Phase: progress.Pass, Pass: ps.Name, Index: i + 1, Passes: len(p.Passes)})
 		}
 		pr := PassReport{Pass: ps.Name, Changes: []Change{}, Findings: []Finding{}, Notes: []Note{}}
 		c := &Context{Ctx: ctx, Model: m, Options: opts, pass: ps, report: &pr, graphs: graphs, validated: validated}

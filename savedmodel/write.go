@@ -13,6 +13,7 @@ import (
 
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 
+	"github.com/unmirror/unmirror/progress"
 	"github.com/unmirror/unmirror/savedmodel/bundle"
 	"github.com/unmirror/unmirror/savedmodel/fingerprint"
 	"github.com/unmirror/unmirror/savedmodel/internal/fsync"
@@ -72,6 +73,12 @@ type WriteOptions struct {
 	// while it copies, the fsyncs cost less than they would after the copy;
 	// BENCHMARKS.md has both against cp -r and cp -r + fsync.
 	NoSync bool
+	// Progress, if set, receives progress.Write events as the variables'
+	// data is written: Done 0 first, then after each chunk or entry, Done
+	// == Total last (not after a failure). Total counts the data shards'
+	// bytes: those of the input's shards when the checkpoint is copied,
+	// the planned entries' sizes when it is rebuilt.
+	Progress progress.Func
 }
 
 const tmpMarker = ".unmirror-tmp-"
@@ -144,6 +151,10 @@ func (m *Model) Write(ctx context.Context, dir string, opts WriteOptions) (err e
 		return fmt.Errorf("savedmodel: write: %w", err)
 	}
 	w := &dirWriter{ctx: ctx, root: tmp, dirs: []string{tmp}, noSync: opts.NoSync}
+	if opts.Progress != nil {
+		w.prog = &counter{f: opts.Progress, total: m.dataBytesToWrite()}
+		w.prog.add(0)
+	}
 	if err := m.writeContents(w, opts); err != nil {
 		return err
 	}
@@ -373,7 +384,7 @@ func (m *Model) rewriteBundle(w *dirWriter) ([]byte, error) {
 			bw.Abort()
 			return nil, fmt.Errorf("savedmodel: write variables: %w", err)
 		}
-		if err := m.addPlanned(w.ctx, bw, key); err != nil {
+		if err := m.addPlanned(w.ctx, bw, key, w.prog); err != nil {
 			bw.Abort()
 			return nil, fmt.Errorf("savedmodel: write variables: key %q: %w", key, err)
 		}
@@ -398,10 +409,15 @@ var concatByKernel bool
 // addPlanned adds key to bw: an entry whose bytes are input entries' bytes
 // through bw.Concat (checksum combined from the sources'), any other
 // through bw.Add from its stream.
-func (m *Model) addPlanned(ctx context.Context, bw *bundle.Writer, key string) error {
+func (m *Model) addPlanned(ctx context.Context, bw *bundle.Writer, key string, c *counter) error {
 	p := m.plan.entries[key]
 	if rebuildByStream && p.entry == nil && p.src == key {
-		return bw.Copy(m.Variables, key)
+		e, _ := m.Variables.Entry(key)
+		if err := bw.Copy(m.Variables, key); err != nil {
+			return err
+		}
+		c.add(e.GetSize())
+		return nil
 	}
 	var e *tfpb.BundleEntryProto
 	switch {
@@ -421,14 +437,18 @@ func (m *Model) addPlanned(ctx context.Context, bw *bundle.Writer, key string) e
 		if p.entry == nil {
 			sources = []string{p.src}
 		}
-		return bw.Concat(ctx, m.Variables, key, e, sources)
+		if err := bw.Concat(ctx, m.Variables, key, e, sources); err != nil {
+			return err
+		}
+		c.add(e.GetSize())
+		return nil
 	}
 	rc, err := m.openPlanned(p)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	return bw.Add(key, e, ctxReader{ctx: ctx, r: rc})
+	return bw.Add(key, e, ctxReader{ctx: ctx, r: rc, c: c})
 }
 
 // dirWriter writes files under root, tracking directories to fsync.
@@ -436,7 +456,8 @@ type dirWriter struct {
 	ctx    context.Context
 	root   string
 	dirs   []string
-	noSync bool // WriteOptions.NoSync: skip every fsync
+	noSync bool     // WriteOptions.NoSync: skip every fsync
+	prog   *counter // WriteOptions.Progress, nil without it
 }
 
 // sync fsyncs f unless the Write is NoSync.
@@ -504,6 +525,11 @@ func (w *dirWriter) writeBytes(rel string, b []byte) error {
 // copyFile copies src (a path in m.fsys) to rel, hard-linking when asked
 // and possible.
 func (w *dirWriter) copyFile(m *Model, src, rel string, link bool) error {
+	return w.copyFileCounted(m, src, rel, link, nil)
+}
+
+// copyFileCounted is copyFile, counting the bytes copied in c (nil: none).
+func (w *dirWriter) copyFileCounted(m *Model, src, rel string, link bool, c *counter) error {
 	if link {
 		if ok, err := w.link(m, src, rel); ok || err != nil {
 			return err
@@ -518,7 +544,7 @@ func (w *dirWriter) copyFile(m *Model, src, rel string, link bool) error {
 		return fmt.Errorf("savedmodel: %w", err)
 	}
 	defer in.Close()
-	return w.create(rel, func(f io.Writer) error { return w.copyChunks(f, in) })
+	return w.create(rel, func(f io.Writer) error { return w.copyChunks(f, in, c) })
 }
 
 // copyChunk is how much copyChunks copies between cancellation checks.
@@ -530,7 +556,7 @@ const copyChunk = 16 << 20
 // kernel is asked to start writing each chunk to disk as soon as it is
 // copied (package writeback), so that the fsync at the end of the file does
 // not wait for the whole file to be written back.
-func (w *dirWriter) copyChunks(dst io.Writer, src io.Reader) error {
+func (w *dirWriter) copyChunks(dst io.Writer, src io.Reader, c *counter) error {
 	f, _ := dst.(*os.File)
 	var off int64
 	for {
@@ -542,6 +568,7 @@ func (w *dirWriter) copyChunks(dst io.Writer, src io.Reader) error {
 			writeback.Start(f, off, n)
 		}
 		off += n
+		c.add(n)
 		if err != nil {
 			if err == io.EOF {
 				return nil
@@ -592,6 +619,7 @@ func (w *dirWriter) syncPath(p string) error {
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader
+	c   *counter // counts the bytes read; nil: none
 }
 
 func (c ctxReader) Read(p []byte) (int, error) {
@@ -600,7 +628,9 @@ func (c ctxReader) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	return c.r.Read(p)
+	n, err := c.r.Read(p)
+	c.c.add(int64(n))
+	return n, err
 }
 
 // replaceDir renames tmp to out, first moving an existing out aside.

@@ -32,7 +32,7 @@ func (w *dirWriter) copyShard(m *Model, i int, link bool) error {
 			_, err := m.Variables.CopyShard(ctx, io.Discard, i)
 			verified <- err
 		}()
-		cerr := w.copyFile(m, f, f, false)
+		cerr := w.copyFileCounted(m, f, f, false, w.prog)
 		if cerr != nil {
 			cancel()
 		}
@@ -50,11 +50,12 @@ func (w *dirWriter) copyShard(m *Model, i int, link bool) error {
 			if _, err := m.Variables.CopyShard(w.ctx, io.Discard, i); err != nil {
 				return fmt.Errorf("savedmodel: write %s: %w", f, err)
 			}
+			w.prog.add(m.Variables.ShardSize(i))
 			return nil
 		}
 	}
 	return w.create(f, func(out io.Writer) error {
-		_, err := m.Variables.CopyShard(w.ctx, out, i)
+		_, err := m.Variables.CopyShard(w.ctx, countingWriter{out, w.prog}, i)
 		return err
 	})
 }

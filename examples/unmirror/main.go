@@ -52,9 +52,10 @@ const (
 // same code through the process boundary.
 type env struct {
 	stdout, stderr io.Writer
-	// stderrTTY reports whether stderr is a terminal (progress is shown only
-	// then).
-	stderrTTY bool
+	// tty reports whether stdout and stderr are both terminals: progress
+	// is drawn (on stderr) only then, so that nothing of it reaches a
+	// redirected output or a log.
+	tty bool
 
 	// json is set by a command run with --json: a failure before its
 	// document is printed then prints an error document (errorDoc).
@@ -82,7 +83,7 @@ func init() {
 }
 
 func main() {
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, stderrTTY: isTerminal(os.Stderr)}
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, tty: isTerminal(os.Stdout) && isTerminal(os.Stderr)}
 	os.Exit(run(e, os.Args[1:]))
 }
 
@@ -140,10 +141,4 @@ func version() string {
 		return "devel"
 	}
 	return bi.Main.Version
-}
-
-// isTerminal reports whether f is a character device (a terminal).
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -3,94 +3,127 @@ package main
 import (
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/unmirror/unmirror/progress"
 )
 
-// progress shows "writing DST: N MiB" on a terminal while a rewrite writes.
+// display draws a rewrite's progress events (unmirror.Options.Progress) as
+// one status line on a terminal: the phase (reading SRC, pass i of n, writing
+// DST), how long it has taken, and while writing a bar with the bytes
+// written of the total, the percentage and the throughput. The line is
+// redrawn a few times a second from the last event and cleared when the
+// rewrite ends, so that the report after it starts on a clean line. The
+// first line is drawn after progressTick: a rewrite faster than that shows
+// none.
 //
-// savedmodel.Write has no progress hook, so progress watches what Write
-// is known to create: a temporary sibling directory of DST named
-// ".<base>.unmirror-tmp-<pid>-<random>", whose size it sums twice a second.
-// Nothing is shown in the first second, nor when no such directory appears
-// (a dry run, or a model still being read and rewritten in memory).
-type progress struct {
-	done chan struct{}
-	exit chan struct{}
+// The events come from the library (progress.Func, called on the working
+// goroutine); display only stores them, and a goroutine of its own draws.
+//
+// It is our own code rather than a progress-bar library: the one line with
+// phases takes less code than adapting a single-bar library to it, and a
+// dependency of this command would be one of the library's module, which
+// its users get too (github.com/schollz/progressbar/v3 requires five
+// modules).
+type display struct {
+	w        io.Writer
+	src, dst string
+
+	mu         sync.Mutex
+	ev         progress.Event
+	phaseStart time.Time // when the current phase or pass began
+	writeStart time.Time // when the first write event came
+
+	done, exit chan struct{}
 }
 
 const (
-	progressDelay = time.Second
-	progressTick  = 500 * time.Millisecond
+	progressTick = 200 * time.Millisecond
+	barWidth     = 24
 )
 
-func startProgress(w io.Writer, dst string) *progress {
-	p := &progress{done: make(chan struct{}), exit: make(chan struct{})}
-	parent, base := filepath.Dir(dst), filepath.Base(dst)
-	prefix := fmt.Sprintf(".%s.unmirror-tmp-%d-", base, os.Getpid())
-	go func() {
-		defer close(p.exit)
-		start := time.Now()
-		t := time.NewTicker(progressTick)
-		defer t.Stop()
-		shown := false
-		for {
-			select {
-			case <-p.done:
-				if shown {
-					fmt.Fprint(w, "\r\033[K")
-				}
-				return
-			case <-t.C:
-			}
-			if time.Since(start) < progressDelay {
-				continue
-			}
-			n, ok := tempSize(parent, prefix)
-			if !ok {
-				continue
-			}
-			fmt.Fprintf(w, "\r\033[Kwriting %s: %d MiB", dst, n>>20)
-			shown = true
-		}
-	}()
-	return p
+// startDisplay starts drawing on w; stop ends it.
+func startDisplay(w io.Writer, src, dst string) *display {
+	now := time.Now()
+	d := &display{w: w, src: src, dst: dst, phaseStart: now,
+		done: make(chan struct{}), exit: make(chan struct{})}
+	go d.loop()
+	return d
 }
 
-// stop ends the display and clears its line; a nil progress does nothing.
-func (p *progress) stop() {
-	if p == nil {
+// event is the progress.Func of the rewrite.
+func (d *display) event(e progress.Event) {
+	now := time.Now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e.Phase != d.ev.Phase || e.Pass != d.ev.Pass {
+		d.phaseStart = now
+	}
+	if e.Phase == progress.Write && d.writeStart.IsZero() {
+		d.writeStart = now
+	}
+	d.ev = e
+}
+
+func (d *display) loop() {
+	defer close(d.exit)
+	t := time.NewTicker(progressTick)
+	defer t.Stop()
+	shown := false
+	for {
+		select {
+		case <-d.done:
+			if shown {
+				fmt.Fprint(d.w, "\r\033[K")
+			}
+			return
+		case now := <-t.C:
+			d.mu.Lock()
+			line := statusLine(d.ev, d.src, d.dst, now.Sub(d.phaseStart), now.Sub(d.writeStart))
+			d.mu.Unlock()
+			if line != "" {
+				fmt.Fprint(d.w, "\r\033[K"+line)
+				shown = true
+			}
+		}
+	}
+}
+
+// stop ends the display and clears its line; a nil display does nothing.
+func (d *display) stop() {
+	if d == nil {
 		return
 	}
-	close(p.done)
-	<-p.exit
+	close(d.done)
+	<-d.exit
 }
 
-// tempSize sums the sizes of the files under the temporary directories in
-// parent whose names start with prefix.
-func tempSize(parent, prefix string) (int64, bool) {
-	ents, err := os.ReadDir(parent)
-	if err != nil {
-		return 0, false
-	}
-	var total int64
-	found := false
-	for _, ent := range ents {
-		if !ent.IsDir() || !strings.HasPrefix(ent.Name(), prefix) {
-			continue
+// statusLine is the line drawn for the last event e, the phase having
+// lasted phase and the write writing.
+func statusLine(e progress.Event, src, dst string, phase, writing time.Duration) string {
+	switch e.Phase {
+	case progress.Read:
+		return fmt.Sprintf("reading %s  %s", src, seconds(phase))
+	case progress.Pass:
+		return fmt.Sprintf("pass %d of %d: %s  %s", e.Index, e.Passes, e.Pass, seconds(phase))
+	case progress.Write:
+		if e.Total <= 0 {
+			return fmt.Sprintf("writing %s  %s", dst, seconds(writing))
 		}
-		found = true
-		filepath.WalkDir(filepath.Join(parent, ent.Name()), func(_ string, d fs.DirEntry, err error) error {
-			if err == nil && d.Type().IsRegular() {
-				if info, err := d.Info(); err == nil {
-					total += info.Size()
-				}
-			}
-			return nil
-		})
+		done := min(e.Done, e.Total)
+		filled := int(done * barWidth / e.Total)
+		bar := strings.Repeat("#", filled) + strings.Repeat(".", barWidth-filled)
+		rate := "-"
+		if s := writing.Seconds(); s > 0 {
+			rate = humanBytes(int64(float64(done)/s)) + "/s"
+		}
+		return fmt.Sprintf("writing %s  [%s] %3d%%  %s of %s  %s", dst, bar, done*100/e.Total,
+			humanBytes(done), humanBytes(e.Total), rate)
 	}
-	return total, found
+	return ""
 }
+
+// seconds formats d as "0.4 s", "12.3 s".
+func seconds(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }

@@ -139,12 +139,13 @@ func runRewrite(e *env, args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var prog *progress
-	if !f.dryRun && !f.quiet && e.stderrTTY {
-		prog = startProgress(e.stderr, dst)
+	var d *display
+	if e.tty && !f.quiet {
+		d = startDisplay(e.stderr, src, dst)
+		opts.Progress = d.event
 	}
 	rep, err := unmirror.Rewrite(ctx, src, dst, opts)
-	prog.stop()
+	d.stop()
 
 	written := err == nil && !f.dryRun
 	if rep != nil {

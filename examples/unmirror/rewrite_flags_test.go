@@ -3,6 +3,7 @@ package main
 import (
 	"maps"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/unmirror/unmirror/internal/corrupt"
@@ -24,7 +25,7 @@ func TestRewriteWriteFlags(t *testing.T) {
 		if err := fs.Parse(tc.args); err != nil {
 			t.Fatalf("%v: %v", tc.args, err)
 		}
-		if got := f.writeOptions(); got != tc.want {
+		if got := f.writeOptions(); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%v: WriteOptions %+v, want %+v", tc.args, got, tc.want)
 		}
 	}

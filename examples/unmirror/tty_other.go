@@ -1,0 +1,12 @@
+//go:build !linux && !darwin
+
+package main
+
+import "os"
+
+// isTerminal reports whether f is a character device, which a terminal is
+// (as are /dev/null and others: progress may then be drawn into them).
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
