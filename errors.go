@@ -1,6 +1,7 @@
 package unmirror
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/unmirror/unmirror/rewrite"
@@ -27,6 +28,21 @@ func read(dir string, opts savedmodel.ReadOptions) (*savedmodel.Model, error) {
 		return nil, &ReadError{Path: dir, Err: err}
 	}
 	return m, nil
+}
+
+// withModel reads the SavedModel in dir (unless ctx is done), calls f with
+// it and closes it.
+func withModel[T any](ctx context.Context, dir string, opts savedmodel.ReadOptions, f func(*savedmodel.Model) (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	m, err := read(dir, opts)
+	if err != nil {
+		return zero, err
+	}
+	defer m.Close()
+	return f(m)
 }
 
 // FindingsError is returned by [Rewrite] when passes left problems in the
