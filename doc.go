@@ -49,6 +49,11 @@
 //   - savedmodel/bundle and savedmodel/table: the TensorBundle checkpoint under
 //     variables/ and the LevelDB-style table its index is stored in, read and
 //     written as streams with CRC32C checks.
+//   - [github.com/unmirror/unmirror/ops]: TensorFlow op facts in one place.
+//     Where do I add a new collective op? In the one table of distribution
+//     ops, ops/distribution.go.
+//   - savedmodel/cppproto: C++ protobuf's deterministic encoding, in which
+//     saved_model.pb is written and fingerprints are hashed.
 //   - [github.com/unmirror/unmirror/graphdef]: an indexed, editable view of a
 //     GraphDef and its function library.
 //   - [github.com/unmirror/unmirror/rewrite]: the pass pipeline and the passes.

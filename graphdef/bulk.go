@@ -72,7 +72,7 @@ func (x *bulk) index(b *Body, nodes []*nodepb.NodeDef) {
 		k := len(n.Input)
 		e.refs, refs = refs[:k:k], refs[k:]
 		for j, in := range n.Input {
-			p := producer(in)
+			p := Producer(in)
 			e.refs[j] = p
 			x.addUse(p)
 		}

@@ -125,7 +125,7 @@ func (b *Body) Remove(policy Dangling, names ...string) error {
 			}
 			seen[n] = true
 			for i, s := range n.Input {
-				if !gone[producer(s)] {
+				if !gone[Producer(s)] {
 					continue
 				}
 				in, err := b.ParseInput(s)
@@ -142,7 +142,7 @@ func (b *Body) Remove(policy Dangling, names ...string) error {
 	}
 	if b.fn != nil {
 		for k, v := range b.fn.Ret {
-			if gone[producer(v)] {
+			if gone[Producer(v)] {
 				refs = append(refs, fmt.Sprintf("ret %s = %q", k, v))
 			}
 		}
@@ -182,7 +182,7 @@ func (b *Body) Remove(policy Dangling, names ...string) error {
 	for n := range affected {
 		var in []string
 		for _, s := range n.Input {
-			p := producer(s)
+			p := Producer(s)
 			if !gone[p] {
 				in = append(in, s)
 				continue
@@ -237,7 +237,7 @@ func (b *Body) setInputs(n *nodepb.NodeDef, in []string) {
 	for _, s := range in {
 		if !strings.HasPrefix(s, "^") {
 			data = append(data, s)
-			readers[producer(s)] = true
+			readers[Producer(s)] = true
 		}
 	}
 	seen := map[string]bool{} // a node may hold thousands of control inputs
@@ -371,7 +371,7 @@ func (b *Body) Rename(old, name string) error {
 	e = b.nodes[name]
 	// Self references (a node's own control input) follow too.
 	for i, s := range e.def.Input {
-		if producer(s) == old {
+		if Producer(s) == old {
 			e.def.Input[i] = renameRef(s, name)
 		}
 	}
@@ -425,7 +425,7 @@ func (b *Body) redirectNode(from, to string) int {
 		}
 		in := slices.Clone(n.Input)
 		for i, s := range in {
-			if producer(s) == from {
+			if Producer(s) == from {
 				in[i] = renameRef(s, to)
 				count++
 			}
@@ -434,7 +434,7 @@ func (b *Body) redirectNode(from, to string) int {
 	}
 	if b.fn != nil {
 		for k, v := range b.fn.Ret {
-			if producer(v) == from {
+			if Producer(v) == from {
 				b.fn.Ret[k] = renameRef(v, to)
 			}
 		}

@@ -181,9 +181,11 @@ func (g *Graph) newBody(fd *fnpb.FunctionDef, nodes []*nodepb.NodeDef, x *bulk) 
 	return b
 }
 
-// producer returns the referenced name of an input string without
-// allocating: the text between an optional '^' and the first ':'.
-func producer(s string) string {
+// Producer returns the node (or, in a function body, possibly the function
+// argument) that an input or tensor name refers to, without allocating:
+// the text between an optional '^' and the first ':' ("node", "node:N",
+// "^node", "node:out:N"; node names never contain ':').
+func Producer(s string) string {
 	s = strings.TrimPrefix(s, "^")
 	if i := strings.IndexByte(s, ':'); i >= 0 {
 		return s[:i]
@@ -197,7 +199,7 @@ func (b *Body) index(n *nodepb.NodeDef, pos int) {
 	if len(n.Input) > 0 {
 		e.refs = make([]string, len(n.Input))
 		for i, in := range n.Input {
-			p := producer(in)
+			p := Producer(in)
 			e.refs[i] = p
 			b.users[p] = append(b.users[p], n)
 		}
@@ -458,6 +460,23 @@ func (b *Body) Node(name string) *nodepb.NodeDef {
 	return nil
 }
 
+// InputNode returns the node of b that data input i of n reads, or nil when
+// n has no data input i or it reads a function argument or a missing node.
+// Its signature is that of ops.Resolver.
+func (b *Body) InputNode(n *nodepb.NodeDef, i int) *nodepb.NodeDef {
+	for _, s := range n.GetInput() {
+		if strings.HasPrefix(s, "^") {
+			continue
+		}
+		if i > 0 {
+			i--
+			continue
+		}
+		return b.Node(Producer(s))
+	}
+	return nil
+}
+
 // Arg returns the position of the named function input argument.
 func (b *Body) Arg(name string) (int, bool) {
 	i, ok := b.args[name]
@@ -506,7 +525,7 @@ func (b *Body) Consumers(name string) []Use {
 		}
 		seen[n] = true
 		for i, s := range n.Input {
-			if producer(s) != name {
+			if Producer(s) != name {
 				continue
 			}
 			in, err := b.ParseInput(s)
@@ -548,7 +567,7 @@ func (b *Body) RetUses(name string) (ret, controlRet []string) {
 		return nil, nil
 	}
 	for k, v := range b.fn.Ret {
-		if producer(v) == name {
+		if Producer(v) == name {
 			ret = append(ret, k)
 		}
 	}

@@ -118,7 +118,7 @@ func TestIndexRealModels(t *testing.T) {
 				b := g.Body(loc.Function)
 				for i, s := range nd.Input {
 					found := false
-					for _, u := range b.Consumers(producer(s)) {
+					for _, u := range b.Consumers(Producer(s)) {
 						found = found || (u.Node == nd && u.Slot == i)
 					}
 					if !found {

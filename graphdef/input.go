@@ -4,7 +4,32 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 )
+
+// DataInputs returns the data inputs of n (every input not starting with
+// '^'), in order.
+func DataInputs(n *nodepb.NodeDef) []string {
+	var out []string
+	for _, s := range n.GetInput() {
+		if !strings.HasPrefix(s, "^") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ControlInputs returns the control inputs of n ("^node"), in order.
+func ControlInputs(n *nodepb.NodeDef) []string {
+	var out []string
+	for _, s := range n.GetInput() {
+		if strings.HasPrefix(s, "^") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 // Input is one parsed entry of NodeDef.input, or one value of a function's
 // ret map.

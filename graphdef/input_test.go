@@ -85,8 +85,8 @@ func FuzzParseInput(f *testing.F) {
 		if in.String() != s {
 			t.Fatalf("parse(%q) = %+v formats as %q", s, in, in.String())
 		}
-		if producer(s) != in.Node {
-			t.Fatalf("producer(%q) = %q, parser says %q", s, producer(s), in.Node)
+		if Producer(s) != in.Node {
+			t.Fatalf("Producer(%q) = %q, parser says %q", s, Producer(s), in.Node)
 		}
 		again, err := parseInput(in.String(), fn)
 		if err != nil || again != in {

@@ -98,7 +98,7 @@ type rootSet struct {
 }
 
 func (r rootSet) tensor(s string) {
-	if p := producer(s); p != "" {
+	if p := Producer(s); p != "" {
 		r.nodes[p] = true
 	}
 }
@@ -225,7 +225,7 @@ func (g *Graph) Reachable(r Roots) *Reach {
 		seen := out.funcs[name]
 		stack = stack[:0]
 		for _, v := range b.fn.GetRet() {
-			stack = append(stack, producer(v))
+			stack = append(stack, Producer(v))
 		}
 		for _, v := range b.fn.GetControlRet() {
 			stack = append(stack, v)

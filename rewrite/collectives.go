@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -10,7 +11,10 @@ import (
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/unmirror/unmirror/graphdef"
+	"github.com/unmirror/unmirror/ops"
 )
 
 // Collectives is the pass that replaces cross-replica communication by what
@@ -86,58 +90,6 @@ var Collectives = &Pass{
 
 func init() { register(30, Collectives) }
 
-// collKind says how an op is replaced.
-type collKind int
-
-const (
-	collIdentity collKind = iota // Identity of data input 0
-	collSend                     // Identity if read, removed otherwise
-	collRecv                     // Identity of a matching sender's input
-	collSetup                    // removed once unused
-)
-
-type collOp struct {
-	kind collKind
-	sum  bool // a summing reduction when merge/final attrs say so
-}
-
-// collOps lists the ops this pass replaces.
-var collOps = map[string]collOp{
-	"NcclAllReduce":             {collIdentity, true},
-	"NcclReduce":                {collIdentity, true},
-	"NcclBroadcast":             {collIdentity, false},
-	"_NcclReduceRecv":           {collIdentity, true},
-	"_NcclReduceSend":           {collSend, false},
-	"_NcclBroadcastSend":        {collSend, false},
-	"_NcclBroadcastRecv":        {collRecv, false},
-	"CollectiveReduce":          {collIdentity, true},
-	"CollectiveReduceV2":        {collIdentity, true},
-	"CollectiveReduceV3":        {collIdentity, true},
-	"CollectiveReduceScatterV2": {collIdentity, true},
-	"CollectiveGather":          {collIdentity, false},
-	"CollectiveGatherV2":        {collIdentity, false},
-	"CollectiveAllToAllV2":      {collIdentity, false},
-	"CollectiveAllToAllV3":      {collIdentity, false},
-	"CollectiveBcastSend":       {collSend, false},
-	"CollectiveBcastSendV2":     {collSend, false},
-	"CollectiveBcastRecv":       {collRecv, false},
-	"CollectiveBcastRecvV2":     {collRecv, false},
-	// Setup ops go last: they are removed once the ops above no longer
-	// read them.
-	"CollectiveAssignGroupV2":          {collSetup, false},
-	"CollectiveInitializeCommunicator": {collSetup, false},
-}
-
-// collectiveOrder is the order in which op types are handled.
-var collectiveOrder = []string{
-	"NcclAllReduce", "NcclReduce", "NcclBroadcast", "_NcclReduceRecv", "_NcclReduceSend",
-	"_NcclBroadcastRecv", "_NcclBroadcastSend",
-	"CollectiveReduce", "CollectiveReduceV2", "CollectiveReduceV3", "CollectiveReduceScatterV2",
-	"CollectiveGather", "CollectiveGatherV2", "CollectiveAllToAllV2", "CollectiveAllToAllV3",
-	"CollectiveBcastRecv", "CollectiveBcastRecvV2", "CollectiveBcastSend", "CollectiveBcastSendV2",
-	"CollectiveAssignGroupV2", "CollectiveInitializeCommunicator",
-}
-
 func runCollectives(c *Context) error {
 	for mg, meta := range c.MetaGraphs() {
 		if err := c.Ctx.Err(); err != nil {
@@ -145,14 +97,17 @@ func runCollectives(c *Context) error {
 		}
 		g := c.Graph(mg)
 		cr := &collRun{c: c, mg: mg, meta: meta, g: g}
-		for _, op := range collectiveOrder {
-			for i, ref := range slices.Clone(g.Ops(op)) {
+		for _, spec := range ops.Distribution {
+			if spec.Family != ops.NCCL && spec.Family != ops.Collective {
+				continue
+			}
+			for i, ref := range slices.Clone(g.Ops(spec.Op)) {
 				if i&0xff == 0 {
 					if err := c.Ctx.Err(); err != nil {
 						return err
 					}
 				}
-				if err := cr.replace(ref.Body, ref.Node, collOps[op]); err != nil {
+				if err := cr.replace(ref.Body, ref.Node, spec); err != nil {
 					return err
 				}
 			}
@@ -186,21 +141,23 @@ func (cr *collRun) onServingPath(b *graphdef.Body, name string) bool {
 	return cr.serving.Node(graphdef.Location{Node: name})
 }
 
-func (cr *collRun) replace(b *graphdef.Body, n *nodepb.NodeDef, op collOp) error {
+// replace replaces n, an NCCL or collective op, by what one replica computes
+// (spec.OneReplica).
+func (cr *collRun) replace(b *graphdef.Body, n *nodepb.NodeDef, spec ops.Spec) error {
 	name, typ := n.GetName(), n.GetOp()
-	switch op.kind {
-	case collIdentity:
-		return cr.identity(b, n, op)
-	case collSend:
+	switch spec.Kind {
+	case ops.Reduce, ops.ReduceScatter, ops.Gather, ops.AllToAll, ops.Broadcast:
+		return cr.identity(b, n, spec)
+	case ops.Send:
 		if collHasDataConsumers(b, name) {
-			return cr.identity(b, n, op)
+			return cr.identity(b, n, spec)
 		}
 		if err := b.Remove(graphdef.DanglingForwardControl, name); err != nil {
 			return cr.c.Errorf(cr.where(b, name), "removing %s: %w", typ, err)
 		}
 		cr.c.Changef(cr.where(b, name), "%s removed: nothing reads what it sends on one device", typ)
-	case collRecv:
-		src, ok := collBroadcastSource(b, n)
+	case ops.Receive:
+		src, ok := collBroadcastSource(b, n, spec)
 		if !ok {
 			if cr.onServingPath(b, name) {
 				return cr.c.Errorf(cr.where(b, name), "%s on a serving path (%s) receives a broadcast whose sender is not in the same graph, so its value is unknown on one device",
@@ -210,7 +167,7 @@ func (cr *collRun) replace(b *graphdef.Body, n *nodepb.NodeDef, op collOp) error
 		}
 		id := &nodepb.NodeDef{
 			Name: name, Op: "Identity", Device: n.GetDevice(),
-			Input:                 append([]string{src}, collControlInputs(n)...),
+			Input:                 append([]string{src}, graphdef.ControlInputs(n)...),
 			Attr:                  map[string]*attrpb.AttrValue{"T": n.GetAttr()["T"]},
 			ExperimentalDebugInfo: n.GetExperimentalDebugInfo(),
 		}
@@ -221,7 +178,7 @@ func (cr *collRun) replace(b *graphdef.Body, n *nodepb.NodeDef, op collOp) error
 			return cr.c.Errorf(cr.where(b, name), "replacing %s: %w", typ, err)
 		}
 		cr.c.Changef(cr.where(b, name), "%s -> Identity(%s): the broadcast source, which is what one replica receives", typ, src)
-	case collSetup:
+	case ops.Setup:
 		if collHasDataConsumers(b, name) {
 			var users []string
 			for _, u := range b.Consumers(name) {
@@ -245,11 +202,11 @@ func (cr *collRun) replace(b *graphdef.Body, n *nodepb.NodeDef, op collOp) error
 
 // identity replaces n by an Identity of its data input 0 and fixes
 // divisions by the group size after a summing reduction.
-func (cr *collRun) identity(b *graphdef.Body, n *nodepb.NodeDef, op collOp) error {
+func (cr *collRun) identity(b *graphdef.Body, n *nodepb.NodeDef, spec ops.Spec) error {
 	name, typ := n.GetName(), n.GetOp()
-	size, sizeKnown := collGroupSize(b, n)
-	sum := op.sum && collIsSum(n)
-	data := collDataInputs(n)
+	size, sizeKnown := ops.GroupSize(n, b.InputNode)
+	sum := spec.Sums && ops.IsSum(n)
+	data := graphdef.DataInputs(n)
 	if len(data) == 0 {
 		return cr.c.Errorf(cr.where(b, name), "%s has no data input", typ)
 	}
@@ -286,26 +243,6 @@ func collHasDataConsumers(b *graphdef.Body, name string) bool {
 	return len(ret) > 0
 }
 
-func collDataInputs(n *nodepb.NodeDef) []string {
-	var out []string
-	for _, s := range n.GetInput() {
-		if !strings.HasPrefix(s, "^") {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func collControlInputs(n *nodepb.NodeDef) []string {
-	var out []string
-	for _, s := range n.GetInput() {
-		if strings.HasPrefix(s, "^") {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // collIdentityRemap maps references to the outputs of a replaced node in a
 // function body to the Identity's "output:0".
 func collIdentityRemap(b *graphdef.Body, name string) graphdef.Remap {
@@ -321,103 +258,16 @@ func collIdentityRemap(b *graphdef.Body, name string) graphdef.Remap {
 	}
 }
 
-// collIsSum reports whether a reduction sums without dividing: merge_op Add
-// and final_op Id (V1, V2), reduction Add (V3) or sum (NCCL).
-func collIsSum(n *nodepb.NodeDef) bool {
-	a := n.GetAttr()
-	if r := a["reduction"]; r != nil {
-		s := string(r.GetS())
-		return s == "sum" || s == "Add"
-	}
-	if m := a["merge_op"]; m != nil && string(m.GetS()) != "Add" {
-		return false
-	}
-	if f := a["final_op"]; f != nil && string(f.GetS()) != "Id" {
-		return false
-	}
-	return true
-}
-
-// collGroupSize returns the number of replicas n communicates with, when the
-// graph says so.
-func collGroupSize(b *graphdef.Body, n *nodepb.NodeDef) (int64, bool) {
-	a := n.GetAttr()
-	if v, ok := a["num_devices"]; ok {
-		return v.GetI(), true
-	}
-	if v, ok := a["group_size"]; ok {
-		return v.GetI(), true
-	}
-	data := collDataInputs(n)
-	switch n.GetOp() {
-	case "CollectiveReduceV2", "CollectiveReduceScatterV2", "CollectiveGatherV2", "CollectiveAllToAllV2",
-		"CollectiveBcastSendV2":
-		if len(data) > 1 {
-			if v, ok := collConstValue(b, data[1]); ok {
-				return int64(v), true
-			}
-		}
-	case "CollectiveBcastRecvV2":
-		if len(data) > 0 {
-			if v, ok := collConstValue(b, data[0]); ok {
-				return int64(v), true
-			}
-		}
-	case "CollectiveReduceV3", "CollectiveAllToAllV3":
-		if len(data) > 2 {
-			if c := collConstNode(b, data[2]); c != nil {
-				if dims := c.GetAttr()["value"].GetTensor().GetTensorShape().GetDim(); len(dims) == 2 {
-					return dims[1].GetSize(), true
-				}
-			}
-		}
-	}
-	return 0, false
-}
-
-// collBroadcastSource finds the data input of the sender matching receiver n
-// in the same body.
-func collBroadcastSource(b *graphdef.Body, n *nodepb.NodeDef) (string, bool) {
-	var want func(*nodepb.NodeDef) bool
-	switch n.GetOp() {
-	case "_NcclBroadcastRecv":
-		sn := string(n.GetAttr()["shared_name"].GetS())
-		want = func(s *nodepb.NodeDef) bool {
-			return s.GetOp() == "_NcclBroadcastSend" && string(s.GetAttr()["shared_name"].GetS()) == sn
-		}
-	case "CollectiveBcastRecv":
-		gk, ik := n.GetAttr()["group_key"].GetI(), n.GetAttr()["instance_key"].GetI()
-		want = func(s *nodepb.NodeDef) bool {
-			return s.GetOp() == "CollectiveBcastSend" && s.GetAttr()["group_key"].GetI() == gk && s.GetAttr()["instance_key"].GetI() == ik
-		}
-	case "CollectiveBcastRecvV2":
-		d := collDataInputs(n)
-		if len(d) < 3 {
-			return "", false
-		}
-		gk, ok1 := collConstValue(b, d[1])
-		ik, ok2 := collConstValue(b, d[2])
-		if !ok1 || !ok2 {
-			return "", false
-		}
-		want = func(s *nodepb.NodeDef) bool {
-			if s.GetOp() != "CollectiveBcastSendV2" {
-				return false
-			}
-			sd := collDataInputs(s)
-			if len(sd) < 4 {
-				return false
-			}
-			sg, ok1 := collConstValue(b, sd[2])
-			si, ok2 := collConstValue(b, sd[3])
-			return ok1 && ok2 && sg == gk && si == ik
-		}
-	default:
+// collBroadcastSource finds the data input of the sender (spec.Peer)
+// matching receiver n in the same body.
+func collBroadcastSource(b *graphdef.Body, n *nodepb.NodeDef, spec ops.Spec) (string, bool) {
+	peer, ok := ops.Lookup(spec.Peer)
+	if !ok {
 		return "", false
 	}
 	for _, s := range b.Nodes() {
-		if want(s) {
-			if d := collDataInputs(s); len(d) > 0 {
+		if s.GetOp() == peer.Op && collPairs(b, n, spec, s, peer) {
+			if d := graphdef.DataInputs(s); len(d) > 0 {
 				return d[0], true
 			}
 		}
@@ -425,60 +275,25 @@ func collBroadcastSource(b *graphdef.Body, n *nodepb.NodeDef) (string, bool) {
 	return "", false
 }
 
-// collConstNode returns the Const node that input ref reads, looking through
-// Identity nodes, or nil.
-func collConstNode(b *graphdef.Body, ref string) *nodepb.NodeDef {
-	for range 8 {
-		in, err := b.ParseInput(ref)
-		if err != nil || in.Control {
-			return nil
-		}
-		n := b.Node(in.Node)
-		if n == nil {
-			return nil
-		}
-		switch n.GetOp() {
-		case "Const":
-			return n
-		case "Identity":
-			d := collDataInputs(n)
-			if len(d) != 1 {
-				return nil
-			}
-			ref = d[0]
-		default:
-			return nil
+// collPairs reports whether sender s pairs with receiver r: equal key attrs
+// and equal constant group and instance key inputs.
+func collPairs(b *graphdef.Body, r *nodepb.NodeDef, rs ops.Spec, s *nodepb.NodeDef, ss ops.Spec) bool {
+	for _, a := range rs.KeyAttrs {
+		if !proto.Equal(r.GetAttr()[a], s.GetAttr()[a]) {
+			return false
 		}
 	}
-	return nil
-}
-
-// collConstValue returns the value of a Const holding one number (any shape with
-// one element), read through Identity and Cast nodes.
-func collConstValue(b *graphdef.Body, ref string) (float64, bool) {
-	for range 8 {
-		in, err := b.ParseInput(ref)
-		if err != nil || in.Control {
-			return 0, false
-		}
-		n := b.Node(in.Node)
-		if n == nil {
-			return 0, false
-		}
-		if n.GetOp() == "Identity" || n.GetOp() == "Cast" {
-			d := collDataInputs(n)
-			if len(d) != 1 {
-				return 0, false
-			}
-			ref = d[0]
+	for _, k := range [][2]ops.Arg{{rs.GroupKey, ss.GroupKey}, {rs.InstanceKey, ss.InstanceKey}} {
+		if k[0] == 0 && k[1] == 0 {
 			continue
 		}
-		if n.GetOp() != "Const" {
-			return 0, false
+		rv, ok1 := ops.Key(r, k[0], b.InputNode)
+		sv, ok2 := ops.Key(s, k[1], b.InputNode)
+		if !ok1 || !ok2 || rv != sv {
+			return false
 		}
-		return collTensorScalar(n.GetAttr()["value"].GetTensor())
 	}
-	return 0, false
+	return true
 }
 
 // collScaleOps pass a reduced value on unchanged but for shape or a constant
@@ -517,10 +332,10 @@ func (cr *collRun) fixMeans(b *graphdef.Body, name string, size int64, sizeKnown
 			}
 			cn := u.Node
 			cname, op := cn.GetName(), cn.GetOp()
-			data := collDataInputs(cn)
+			data := graphdef.DataInputs(cn)
 			switch {
 			case collDivOps[op] && u.Slot == 0 && len(data) == 2:
-				v, ok := collConstValue(b, data[1])
+				v, ok := ops.ConstScalar(cn, 1, b.InputNode)
 				if !ok {
 					continue
 				}
@@ -537,8 +352,7 @@ func (cr *collRun) fixMeans(b *graphdef.Body, name string, size int64, sizeKnown
 				}
 				cr.c.Changef(cr.where(b, cname), "%s by %g (the group size of %s) -> Identity(%s): division by 1, the mean over one replica", op, v, name, data[0])
 			case (op == "Mul" || op == "MulNoNan") && len(data) == 2 && u.Slot < 2:
-				other := data[1-u.Slot]
-				v, ok := collConstValue(b, other)
+				v, ok := ops.ConstScalar(cn, 1-u.Slot, b.InputNode)
 				if !ok {
 					continue
 				}
@@ -560,26 +374,28 @@ func (cr *collRun) fixMeans(b *graphdef.Body, name string, size int64, sizeKnown
 	return nil
 }
 
-// collDistributionOp says whether op is a Horovod or TPU replication op, or
-// whether n carries a _tpu_replicate attr.
+// collOp reports whether op is an NCCL or collective op of ops.Distribution,
+// which the collectives pass replaces.
+func collOp(op string) bool {
+	s, ok := ops.Lookup(op)
+	return ok && (s.Family == ops.NCCL || s.Family == ops.Collective)
+}
+
+// collReplicationOp reports whether op is a TPU replication op of
+// ops.Distribution or a Horovod op.
+func collReplicationOp(op string) bool {
+	s, ok := ops.Lookup(op)
+	return ok && (s.Family == ops.TPU || s.Family == ops.Horovod)
+}
+
+// collDistributionOp says whether n is a Horovod or TPU replication op, or
+// carries a _tpu_replicate attr.
 func collDistributionOp(n *nodepb.NodeDef) bool {
-	op := n.GetOp()
-	if strings.HasPrefix(op, "Horovod") || collTPUOps[op] {
+	if collReplicationOp(n.GetOp()) {
 		return true
 	}
 	_, ok := n.GetAttr()["_tpu_replicate"]
 	return ok
-}
-
-// collTPUOps are TPU replication ops with no CPU or GPU kernel (or one that needs
-// the TPU runtime).
-var collTPUOps = map[string]bool{
-	"TPUReplicateMetadata": true, "TPUReplicatedInput": true, "TPUReplicatedOutput": true,
-	"TPUCompilationResult": true, "TPUOrdinalSelector": true, "TPUPartitionedCall": true,
-	"_TPUReplicate": true, "TPUCompile": true, "TPUExecute": true, "TPUExecuteAndUpdateVariables": true,
-	"TPUPartitionedInput": true, "TPUPartitionedInputV2": true, "TPUPartitionedOutput": true,
-	"TPUPartitionedOutputV2": true, "TPUReshardVariables": true, "TPURoundRobin": true,
-	"ConfigureDistributedTPU": true, "ShutdownDistributedTPU": true,
 }
 
 // distributionOps converts or refuses the Horovod and TPU ops on serving
@@ -606,9 +422,10 @@ func (cr *collRun) distributionOps() error {
 			delete(n.Attr, "_tpu_replicate")
 			cr.c.Changef(cr.where(b, name), "_tpu_replicate attr removed")
 		}
-		switch op {
-		case "TPUReplicatedInput":
-			nIn := len(collDataInputs(n))
+		spec, _ := ops.Lookup(op)
+		switch spec.Kind {
+		case ops.ReplicatedInput:
+			nIn := len(graphdef.DataInputs(n))
 			if nIn != 1 && !n.GetAttr()["is_mirrored_variable"].GetB() {
 				return cr.c.Errorf(cr.where(b, name), "TPUReplicatedInput with %d per-replica inputs on a serving path (%s): one replica's input cannot stand for all of them",
 					nIn, collServingChain(cr.meta, cr.g, b, name))
@@ -617,7 +434,7 @@ func (cr *collRun) distributionOps() error {
 				return cr.c.Errorf(cr.where(b, name), "replacing TPUReplicatedInput: %w", err)
 			}
 			cr.c.Changef(cr.where(b, name), "TPUReplicatedInput (%d inputs) -> Identity of input 0", nIn)
-		case "TPUReplicatedOutput":
+		case ops.ReplicatedOutput:
 			if r := n.GetAttr()["num_replicas"].GetI(); r != 1 {
 				return cr.c.Errorf(cr.where(b, name), "TPUReplicatedOutput with %d replicas on a serving path (%s): its other outputs have no single-replica value",
 					r, collServingChain(cr.meta, cr.g, b, name))
@@ -626,14 +443,14 @@ func (cr *collRun) distributionOps() error {
 				return cr.c.Errorf(cr.where(b, name), "replacing TPUReplicatedOutput: %w", err)
 			}
 			cr.c.Changef(cr.where(b, name), "TPUReplicatedOutput (1 replica) -> Identity")
-		case "TPUPartitionedCall":
-			data := collDataInputs(n)
+		case ops.ReplicatedCall:
+			data := graphdef.DataInputs(n)
 			if len(data) == 0 {
 				return cr.c.Errorf(cr.where(b, name), "TPUPartitionedCall has no device_ordinal input")
 			}
 			pc := &nodepb.NodeDef{
 				Name: name, Op: "PartitionedCall", Device: n.GetDevice(),
-				Input:                 append(append([]string{}, data[:len(data)-1]...), collControlInputs(n)...),
+				Input:                 append(append([]string{}, data[:len(data)-1]...), graphdef.ControlInputs(n)...),
 				Attr:                  map[string]*attrpb.AttrValue{},
 				ExperimentalDebugInfo: n.GetExperimentalDebugInfo(),
 			}
@@ -646,10 +463,10 @@ func (cr *collRun) distributionOps() error {
 				return cr.c.Errorf(cr.where(b, name), "replacing TPUPartitionedCall: %w", err)
 			}
 			cr.c.Changef(cr.where(b, name), "TPUPartitionedCall -> PartitionedCall of the same function, without its device ordinal %s", data[len(data)-1])
-		case "TPUReplicateMetadata", "TPUCompilationResult", "TPUOrdinalSelector":
+		case ops.Metadata:
 			removeLater = append(removeLater, f)
 		default:
-			if !strings.HasPrefix(op, "Horovod") && !collTPUOps[op] {
+			if !collReplicationOp(op) {
 				continue // a plain op that only carried _tpu_replicate
 			}
 			return cr.c.Errorf(cr.where(b, name), "%s on a serving path (%s) has no single-device equivalent this tool can substitute",
@@ -679,14 +496,14 @@ func collServingChain(meta *tfpb.MetaGraphDef, g *graphdef.Graph, b *graphdef.Bo
 		roots graphdef.Roots
 	}
 	var roots []root
-	for _, key := range collSortedKeys(meta.GetSignatureDef()) {
+	for _, key := range slices.Sorted(maps.Keys(meta.GetSignatureDef())) {
 		sig := meta.GetSignatureDef()[key]
 		var nodes []string
 		for _, ti := range sig.GetInputs() {
-			nodes = append(nodes, collProducer(ti.GetName()))
+			nodes = append(nodes, graphdef.Producer(ti.GetName()))
 		}
 		for _, ti := range sig.GetOutputs() {
-			nodes = append(nodes, collProducer(ti.GetName()))
+			nodes = append(nodes, graphdef.Producer(ti.GetName()))
 		}
 		roots = append(roots, root{fmt.Sprintf("signature %q", key), graphdef.Roots{Nodes: collSortedUnique(nodes)}})
 	}
@@ -769,15 +586,6 @@ func collServingChain(meta *tfpb.MetaGraphDef, g *graphdef.Graph, b *graphdef.Bo
 	return "serving roots -> " + b.Name() + " node " + name
 }
 
-// collProducer returns the node of a tensor name "node:0" or "^node".
-func collProducer(s string) string {
-	s = strings.TrimPrefix(s, "^")
-	if i := strings.IndexByte(s, ':'); i >= 0 {
-		s = s[:i]
-	}
-	return s
-}
-
 func collSortedUnique(s []string) []string {
 	m := map[string]bool{}
 	for _, x := range s {
@@ -785,5 +593,5 @@ func collSortedUnique(s []string) []string {
 			m[x] = true
 		}
 	}
-	return collSortedKeys(m)
+	return slices.Sorted(maps.Keys(m))
 }

@@ -3,7 +3,6 @@ package rewrite
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
@@ -655,14 +654,4 @@ func devDescribeTarget(nd string) string {
 		return `"" (cleared)`
 	}
 	return fmt.Sprintf("%q", nd)
-}
-
-// collSortedKeys returns the keys of m, sorted.
-func collSortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

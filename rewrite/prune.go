@@ -128,7 +128,7 @@ func runPrune(c *Context) error {
 func pruneRoots(g *graphdef.Graph, meta *tfpb.MetaGraphDef, roots graphdef.Roots) *graphdef.Reach {
 	extra := map[string]bool{}
 	add := func(name string) {
-		if name = tensorNode(name); name != "" && g.Main().Node(name) != nil {
+		if name = graphdef.Producer(name); name != "" && g.Main().Node(name) != nil {
 			extra[name] = true
 		}
 	}
@@ -155,7 +155,7 @@ func pruneRoots(g *graphdef.Graph, meta *tfpb.MetaGraphDef, roots graphdef.Roots
 			}
 			for _, b := range cols[key].GetBytesList().GetValue() {
 				vd, ok := decodeVariableDef(b)
-				if !ok || !r.Node(graphdef.Location{Node: tensorNode(vd.GetVariableName())}) {
+				if !ok || !r.Node(graphdef.Location{Node: graphdef.Producer(vd.GetVariableName())}) {
 					continue
 				}
 				add(vd.GetInitializerName())

@@ -8,6 +8,8 @@ import (
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/unmirror/unmirror/graphdef"
 )
 
 // variableCollections are TF1 collections of VariableDef protos
@@ -128,7 +130,7 @@ func entryNamesRemoved(newMsg func() proto.Message, b []byte, removed map[string
 	}
 	hit := ""
 	namesIn(msg.ProtoReflect(), func(s string) {
-		if n := tensorNode(s); hit == "" && removed[n] {
+		if n := graphdef.Producer(s); hit == "" && removed[n] {
 			hit = n
 		}
 	})
@@ -148,8 +150,8 @@ func pruneCollections(c *Context, mg int, removed map[string]bool) {
 			nl := col.GetNodeList()
 			kept := nl.Value[:0]
 			for _, v := range nl.GetValue() {
-				if removed[tensorNode(v)] {
-					c.Changef(Node(mg, "", tensorNode(v)), "dropped %q from collection %q: the node was removed", v, key)
+				if removed[graphdef.Producer(v)] {
+					c.Changef(Node(mg, "", graphdef.Producer(v)), "dropped %q from collection %q: the node was removed", v, key)
 					dropped++
 					continue
 				}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
@@ -13,18 +12,18 @@ import (
 )
 
 // distributionOp says whether n cannot run on one device, and names it as
-// the verify pass does: an NCCL or collective op (collOps; the collectives
+// the verify pass does: an NCCL or collective op (ops.Distribution; the collectives
 // pass converts those it can, so one left is unconvertible), a Horovod or
 // TPU replication op, or another op carrying a _tpu_replicate attr.
 func distributionOp(n *nodepb.NodeDef) (string, bool) {
 	op := n.GetOp()
-	if _, ok := collOps[op]; ok {
+	if collOp(op) {
 		return op, true
 	}
 	if !collDistributionOp(n) {
 		return "", false
 	}
-	if strings.HasPrefix(op, "Horovod") || collTPUOps[op] {
+	if collReplicationOp(op) {
 		return op, true
 	}
 	return "_tpu_replicate attr on " + op, true

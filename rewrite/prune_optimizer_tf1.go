@@ -36,7 +36,7 @@ func dropTF1Optimizer(c *Context, mg int) error {
 		if !applyOp.MatchString(n.GetOp()) {
 			continue
 		}
-		for i, in := range dataInputs(n) {
+		for i, in := range graphdef.DataInputs(n) {
 			v := variableBehind(main, in)
 			if v == "" {
 				continue
@@ -53,7 +53,7 @@ func dropTF1Optimizer(c *Context, mg int) error {
 	}
 	sd := c.MetaGraphs()[mg].GetSaverDef()
 	roots := graphdef.ServingRoots(c.MetaGraphs()[mg])
-	saver := []string{tensorNode(sd.GetFilenameTensorName()), tensorNode(sd.GetSaveTensorName()), tensorNode(sd.GetRestoreOpName())}
+	saver := []string{graphdef.Producer(sd.GetFilenameTensorName()), graphdef.Producer(sd.GetSaveTensorName()), graphdef.Producer(sd.GetRestoreOpName())}
 	roots.Nodes = slices.DeleteFunc(slices.Clone(roots.Nodes), func(n string) bool { return slices.Contains(saver, n) })
 	served := g.Reachable(roots)
 	keys := restoredKeys(c, mg)
@@ -88,14 +88,14 @@ func dropTF1Optimizer(c *Context, mg int) error {
 // through Identity and ReadVariableOp, or "".
 func variableBehind(b *graphdef.Body, in string) string {
 	for range 8 {
-		n := b.Node(tensorNode(in))
+		n := b.Node(graphdef.Producer(in))
 		switch {
 		case n == nil:
 			return ""
 		case isVariableOp(n.GetOp()):
 			return n.GetName()
-		case (n.GetOp() == "Identity" || n.GetOp() == "ReadVariableOp") && len(dataInputs(n)) == 1:
-			in = dataInputs(n)[0]
+		case (n.GetOp() == "Identity" || n.GetOp() == "ReadVariableOp") && len(graphdef.DataInputs(n)) == 1:
+			in = graphdef.DataInputs(n)[0]
 		default:
 			return ""
 		}

@@ -367,7 +367,7 @@ func TestDropOptimizerTF1(t *testing.T) {
 			vd, ok := decodeVariableDef(b)
 			require.True(t, ok)
 			for _, name := range []string{vd.GetVariableName(), vd.GetInitializerName(), vd.GetSnapshotName()} {
-				assert.NotNil(t, g.Main().Node(tensorNode(name)), "collection %s names missing %s", key, name)
+				assert.NotNil(t, g.Main().Node(graphdef.Producer(name)), "collection %s names missing %s", key, name)
 			}
 		}
 	}

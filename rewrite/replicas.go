@@ -313,7 +313,7 @@ func replicaUses(b *graphdef.Body, reps []replica) map[string][]replicaUse {
 	}
 	for _, n := range b.Nodes() {
 		for i, in := range n.GetInput() {
-			name := tensorNode(in)
+			name := graphdef.Producer(in)
 			if _, ok := out[name]; ok && name != n.GetName() {
 				out[name] = append(out[name], replicaUse{Node: n, Slot: i, Control: strings.HasPrefix(in, "^")})
 			}
@@ -355,7 +355,7 @@ func redirectReplicas(c *Context, mg int, reps []replica) error {
 		read := map[string]bool{}
 		for _, in := range n.GetInput() {
 			ctlIn := strings.HasPrefix(in, "^")
-			node, rest := tensorNode(in), ""
+			node, rest := graphdef.Producer(in), ""
 			if i := strings.IndexByte(in, ':'); i >= 0 {
 				rest = in[i:]
 			}

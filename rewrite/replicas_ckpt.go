@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/unmirror/unmirror/graphdef"
 	"github.com/unmirror/unmirror/savedmodel"
 )
 
@@ -54,9 +55,9 @@ func replicaKeys(c *Context, mg int, reps []replica) (map[string][2]string, erro
 			if slot >= len(ref.Node.GetInput()) {
 				break
 			}
-			src := tensorNode(ref.Node.GetInput()[slot])
+			src := graphdef.Producer(ref.Node.GetInput()[slot])
 			if n := main.Node(src); n != nil && (n.GetOp() == "Identity" || n.GetOp() == "ReadVariableOp") && len(n.GetInput()) > 0 {
-				if v := main.Node(tensorNode(n.GetInput()[0])); v != nil && isVariableOp(v.GetOp()) {
+				if v := main.Node(graphdef.Producer(n.GetInput()[0])); v != nil && isVariableOp(v.GetOp()) {
 					src = v.GetName()
 				}
 			}

@@ -7,6 +7,8 @@ import (
 
 	varpb "github.com/wamuir/graft/tensorflow/core/framework/variable_go_proto"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/unmirror/unmirror/graphdef"
 )
 
 // dropComponents clears experimental_distributed_variable_components from
@@ -66,7 +68,7 @@ func dropReplicaMetadata(c *Context, mg int, reps []replica) error {
 			nl := col.GetNodeList()
 			kept := nl.Value[:0]
 			for _, v := range nl.GetValue() {
-				if name := tensorNode(v); gone[name] {
+				if name := graphdef.Producer(v); gone[name] {
 					c.Changef(Node(mg, "", name), "dropped replica %s from collection %q", name, key)
 					continue
 				}
@@ -86,16 +88,5 @@ func variableDefNode(b []byte) (string, bool) {
 	if err := proto.Unmarshal(b, &vd); err != nil || vd.GetVariableName() == "" {
 		return "", false
 	}
-	return tensorNode(vd.GetVariableName()), true
-}
-
-// tensorNode returns the node (or function argument) an input or tensor
-// name refers to: "node", "node:N", "^node", and in function bodies
-// "node:out:N". Node names never contain ':'.
-func tensorNode(t string) string {
-	t = strings.TrimPrefix(t, "^")
-	if i := strings.IndexByte(t, ':'); i >= 0 {
-		return t[:i]
-	}
-	return t
+	return graphdef.Producer(vd.GetVariableName()), true
 }

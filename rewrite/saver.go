@@ -102,8 +102,8 @@ func checkSaverDef(c *Context, mg int) error {
 		if f.name == "" {
 			continue
 		}
-		if main.Node(tensorNode(f.name)) == nil {
-			return c.Errorf(Node(mg, "", tensorNode(f.name)), "SaverDef.%s %q names no node of the main graph", f.field, f.name)
+		if main.Node(graphdef.Producer(f.name)) == nil {
+			return c.Errorf(Node(mg, "", graphdef.Producer(f.name)), "SaverDef.%s %q names no node of the main graph", f.field, f.name)
 		}
 	}
 	return nil
@@ -116,7 +116,7 @@ func saverOps(c *Context, mg int) ([]*saverOp, error) {
 	sd := c.MetaGraphs()[mg].GetSaverDef()
 	bodies := map[*graphdef.Body]bool{}
 	scope := ""
-	for _, name := range []string{sd.GetRestoreOpName(), tensorNode(sd.GetSaveTensorName())} {
+	for _, name := range []string{sd.GetRestoreOpName(), graphdef.Producer(sd.GetSaveTensorName())} {
 		n := g.Main().Node(name)
 		if n == nil {
 			continue
@@ -241,7 +241,7 @@ func dropRestoreConsumers(c *Context, mg int, op *saverOp, drop []int) error {
 	resolve := targetResolver(b)
 	for _, t := range targets {
 		if v := resolve(t); !still[v] {
-			c.Notef(Node(mg, b.Name(), tensorNode(t)), "variable %s is no longer restored by the saver (the verify pass reports it if a signature still reads it)", v)
+			c.Notef(Node(mg, b.Name(), graphdef.Producer(t)), "variable %s is no longer restored by the saver (the verify pass reports it if a signature still reads it)", v)
 		}
 	}
 	return nil
@@ -260,7 +260,7 @@ func dataConsumers(b *graphdef.Body) map[string][]*nodepb.NodeDef {
 	for _, n := range nodes {
 		for _, in := range n.GetInput() {
 			if !strings.HasPrefix(in, "^") {
-				p := collProducer(in)
+				p := graphdef.Producer(in)
 				out[p] = append(out[p], n)
 			}
 		}
@@ -297,32 +297,21 @@ func targetResolver(b *graphdef.Body) func(ref string) string {
 	if b.IsFunction() {
 		for _, call := range b.Graph().Callers(b.Name()) {
 			if !call.Body.IsFunction() {
-				passed = dataInputs(call.Node)
+				passed = graphdef.DataInputs(call.Node)
 				break
 			}
 		}
 	}
 	return func(ref string) string {
-		name := tensorNode(ref)
+		name := graphdef.Producer(ref)
 		if !b.IsFunction() {
 			return name
 		}
 		if pos, ok := b.Arg(name); ok && pos < len(passed) {
-			return tensorNode(passed[pos])
+			return graphdef.Producer(passed[pos])
 		}
 		return b.Name() + "::" + name
 	}
-}
-
-// dataInputs returns the data inputs of n.
-func dataInputs(n *nodepb.NodeDef) []string {
-	var out []string
-	for _, s := range n.GetInput() {
-		if !strings.HasPrefix(s, "^") {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // removeEmptySaverOp removes a SaveV2 or RestoreV2 with no slots left, with

@@ -192,7 +192,7 @@ func (op *saverOp) outputUses() map[int][]outputUse {
 	}
 	for _, n := range op.body.Nodes() {
 		for i, s := range n.GetInput() {
-			if tensorNode(s) == op.node.GetName() {
+			if graphdef.Producer(s) == op.node.GetName() {
 				add(outputUse{node: n, slot: i}, s)
 			}
 		}

@@ -290,7 +290,7 @@ func onlyUnreadReads(b *graphdef.Body, name string) ([]string, bool) {
 		if u.Input.Control || (op != "ReadVariableOp" && op != "Identity") || b.HasConsumers(u.Node.GetName()) {
 			return nil, false
 		}
-		if len(dataInputs(u.Node)) != 1 {
+		if len(graphdef.DataInputs(u.Node)) != 1 {
 			return nil, false
 		}
 		reads = append(reads, u.Node.GetName())

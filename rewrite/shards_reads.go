@@ -56,9 +56,9 @@ func rewritePartReads(c *Context, mg int) error {
 		if !isCall(n) {
 			continue
 		}
-		data := dataInputs(n)
+		data := graphdef.DataInputs(n)
 		for pos, in := range data {
-			p := tensorNode(in)
+			p := graphdef.Producer(in)
 			pn := main.Node(p)
 			if pn == nil || !isVariableOp(pn.GetOp()) || !partName.MatchString(p) {
 				continue
@@ -298,7 +298,7 @@ func sliceRead(c *Context, mg int, b *graphdef.Body, n *nodepb.NodeDef, arg stri
 	if err != nil {
 		return c.Errorf(Node(mg, b.Name(), n.GetName()), "%w", err)
 	}
-	id := &nodepb.NodeDef{Name: n.GetName(), Op: "Identity", Device: n.GetDevice(), Input: append([]string{rows}, controlInputs(n)...),
+	id := &nodepb.NodeDef{Name: n.GetName(), Op: "Identity", Device: n.GetDevice(), Input: append([]string{rows}, graphdef.ControlInputs(n)...),
 		Attr: map[string]*attrpb.AttrValue{"T": typeAttr(ps.dtype)}}
 	remap := func(in graphdef.Input) (graphdef.Input, error) {
 		if b.IsFunction() {
@@ -331,25 +331,15 @@ func sliceGather(c *Context, mg int, b *graphdef.Body, n *nodepb.NodeDef, arg st
 	if tind == nil {
 		tind = typeAttr(typespb.DataType_DT_INT32)
 	}
-	data := dataInputs(n)
+	data := graphdef.DataInputs(n)
 	gather := &nodepb.NodeDef{Name: n.GetName(), Op: "GatherV2", Device: n.GetDevice(),
-		Input: append([]string{rows, data[1], ref(b, axis.Name, "output")}, controlInputs(n)...),
+		Input: append([]string{rows, data[1], ref(b, axis.Name, "output")}, graphdef.ControlInputs(n)...),
 		Attr:  map[string]*attrpb.AttrValue{"Tparams": typeAttr(ps.dtype), "Tindices": tind, "Taxis": typeAttr(typespb.DataType_DT_INT32)}}
 	if err := b.Replace(n.GetName(), gather, nil); err != nil {
 		return c.Errorf(Node(mg, b.Name(), n.GetName()), "%w", err)
 	}
 	c.Changef(Node(mg, b.Name(), n.GetName()), "gathers from rows %d..%d of the full variable instead of a partition", ps.start, ps.start+ps.len)
 	return nil
-}
-
-func controlInputs(n *nodepb.NodeDef) []string {
-	var out []string
-	for _, s := range n.GetInput() {
-		if len(s) > 0 && s[0] == '^' {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // ref writes output 0 of node in b's grammar ("n" in graphs, "n:out:0" in

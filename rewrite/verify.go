@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 
 	"github.com/unmirror/unmirror/graphdef"
+	"github.com/unmirror/unmirror/ops"
 	"github.com/unmirror/unmirror/savedmodel"
 )
 
@@ -113,7 +115,7 @@ func checkDistributionOps(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, f 
 			continue
 		}
 		for _, n := range b.Nodes() {
-			_, coll := collOps[n.GetOp()]
+			coll := collOp(n.GetOp())
 			if !coll && !collDistributionOp(n) {
 				continue
 			}
@@ -121,7 +123,7 @@ func checkDistributionOps(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, f 
 				continue
 			}
 			what := n.GetOp()
-			if !coll && !strings.HasPrefix(n.GetOp(), "Horovod") && !collTPUOps[n.GetOp()] {
+			if !coll && !collReplicationOp(n.GetOp()) {
 				what = "_tpu_replicate attr on " + n.GetOp()
 			}
 			f(Node(mg, b.Name(), n.GetName()), "%s is reachable from the model's roots: it needs other replicas or a TPU", what)
@@ -135,7 +137,7 @@ var verifyAssignOps = map[string]bool{"AssignVariableOp": true, "Assign": true}
 
 func checkRestore(m *savedmodel.Model, mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, f verifyFindFunc) {
 	sd := meta.GetSaverDef()
-	restore := collProducer(sd.GetRestoreOpName())
+	restore := graphdef.Producer(sd.GetRestoreOpName())
 	restored := map[string]bool{}
 	if restore != "" {
 		if g.Main().Node(restore) == nil {
@@ -156,7 +158,7 @@ func checkRestore(m *savedmodel.Model, mg int, meta *tfpb.MetaGraphDef, g *graph
 		reach := g.Reachable(initRoots)
 		verifyForReached(g, reach, func(b *graphdef.Body, n *nodepb.NodeDef) {
 			if verifyAssignOps[n.GetOp()] {
-				if d := collDataInputs(n); len(d) > 0 {
+				if d := graphdef.DataInputs(n); len(d) > 0 {
 					for _, v := range verifyResolveHandle(g, reach, b, d[0]) {
 						initialised[v] = true
 					}
@@ -194,13 +196,13 @@ func verifyForReached(g *graphdef.Graph, reach *graphdef.Reach, fn func(*graphde
 
 func checkRestoreV2(m *savedmodel.Model, mg int, g *graphdef.Graph, reach *graphdef.Reach, b *graphdef.Body, n *nodepb.NodeDef, restored map[string]bool, f verifyFindFunc) {
 	w := Node(mg, b.Name(), n.GetName())
-	data := collDataInputs(n)
+	data := graphdef.DataInputs(n)
 	if len(data) < 3 {
 		f(w, "RestoreV2 has %d data inputs, want 3", len(data))
 		return
 	}
-	names, ok1 := verifyConstStrings(b, data[1])
-	specs, ok2 := verifyConstStrings(b, data[2])
+	names, ok1 := verifyConstStrings(b, n, 1)
+	specs, ok2 := verifyConstStrings(b, n, 2)
 	if !ok1 || !ok2 {
 		f(w, "RestoreV2 tensor_names or shape_and_slices is not a Const string list")
 		return
@@ -288,7 +290,7 @@ func verifyRestoreOutputs(b *graphdef.Body, n *nodepb.NodeDef) map[int][]verifyA
 			}
 			switch {
 			case verifyAssignOps[u.Node.GetOp()] && u.Slot == 1:
-				if d := collDataInputs(u.Node); len(d) > 0 {
+				if d := graphdef.DataInputs(u.Node); len(d) > 0 {
 					out[idx] = append(out[idx], verifyAssignUse{b, d[0]})
 				}
 			case u.Node.GetOp() == "Identity":
@@ -330,7 +332,7 @@ func verifyResolveHandle(g *graphdef.Graph, reach *graphdef.Reach, b *graphdef.B
 					if !verifyCallsAsArgs(caller.Node, b.Name()) {
 						continue
 					}
-					if d := collDataInputs(caller.Node); pos < len(d) {
+					if d := graphdef.DataInputs(caller.Node); pos < len(d) {
 						walk(cb, d[pos])
 					}
 				}
@@ -345,7 +347,7 @@ func verifyResolveHandle(g *graphdef.Graph, reach *graphdef.Reach, b *graphdef.B
 				out = append(out, n.GetName())
 			}
 		case n.GetOp() == "Identity":
-			if d := collDataInputs(n); len(d) == 1 {
+			if d := graphdef.DataInputs(n); len(d) == 1 {
 				walk(b, d[0])
 			}
 		}
@@ -367,9 +369,10 @@ func verifyCallsAsArgs(n *nodepb.NodeDef, fn string) bool {
 	return false
 }
 
-// verifyConstStrings returns the strings of the Const that ref reads.
-func verifyConstStrings(b *graphdef.Body, ref string) ([]string, bool) {
-	c := collConstNode(b, ref)
+// verifyConstStrings returns the strings of the Const that data input i of
+// n reads.
+func verifyConstStrings(b *graphdef.Body, node *nodepb.NodeDef, input int) ([]string, bool) {
+	c := ops.ConstNode(node, input, b.InputNode)
 	if c == nil {
 		return nil, false
 	}
@@ -449,12 +452,12 @@ func verifyInitRoots(meta *tfpb.MetaGraphDef) graphdef.Roots {
 	var nodes []string
 	if sig := meta.GetSignatureDef()[graphdef.InitOpSignatureKey]; sig != nil {
 		for _, ti := range sig.GetOutputs() {
-			nodes = append(nodes, collProducer(ti.GetName()))
+			nodes = append(nodes, graphdef.Producer(ti.GetName()))
 		}
 	}
 	for _, key := range []string{graphdef.MainOpCollection, graphdef.LegacyInitCollection} {
 		for _, s := range meta.GetCollectionDef()[key].GetNodeList().GetValue() {
-			nodes = append(nodes, collProducer(s))
+			nodes = append(nodes, graphdef.Producer(s))
 		}
 	}
 	return graphdef.Roots{Nodes: collSortedUnique(nodes)}
@@ -469,10 +472,10 @@ func verifySignatureRoots(meta *tfpb.MetaGraphDef) graphdef.Roots {
 			continue
 		}
 		for _, ti := range sig.GetInputs() {
-			nodes = append(nodes, collProducer(ti.GetName()))
+			nodes = append(nodes, graphdef.Producer(ti.GetName()))
 		}
 		for _, ti := range sig.GetOutputs() {
-			nodes = append(nodes, collProducer(ti.GetName()))
+			nodes = append(nodes, graphdef.Producer(ti.GetName()))
 		}
 	}
 	return graphdef.Roots{Nodes: collSortedUnique(nodes)}
@@ -516,7 +519,7 @@ func checkObjectGraph(m *savedmodel.Model, mg int, meta *tfpb.MetaGraphDef, g *g
 			}
 		}
 	}
-	for _, name := range collSortedKeys(og.GetConcreteFunctions()) {
+	for _, name := range slices.Sorted(maps.Keys(og.GetConcreteFunctions())) {
 		if !hasFn(name) {
 			f(Where{MetaGraph: mg, Function: name}, "concrete function %s is not in the library", name)
 		}

@@ -110,8 +110,9 @@
 // are the same either way.
 //
 // Serialization:
-// saved_model.pb is serialized in the C++ protobuf runtime's deterministic
-// order (field numbers ascending, maps sorted), which is the order TF's
+// saved_model.pb is serialized by package cppproto in the C++ protobuf
+// runtime's deterministic order (field numbers ascending, maps sorted),
+// which is the order TF's
 // fingerprint hashes. Files written through that runtime (TF's own test
 // models) come back byte for byte; TF 2.18's Python writes through upb,
 // whose field order differs, so such files come back reordered but

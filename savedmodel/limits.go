@@ -7,6 +7,7 @@ import (
 
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 
+	"github.com/unmirror/unmirror/savedmodel/cppproto"
 	"github.com/unmirror/unmirror/savedmodel/fingerprint"
 )
 
@@ -123,7 +124,7 @@ func (m *Model) checkFingerprint(opts ReadOptions) error {
 		// which is usually, but not always, the file's bytes.
 		got := fingerprint.Hash64(raw)
 		if got != want {
-			got = fingerprint.Hash64(fingerprint.Marshal(m.Proto))
+			got = fingerprint.Hash64(cppproto.Marshal(m.Proto))
 		}
 		if got != want {
 			return &FormatError{File: m.File, Offset: -1, Err: ErrFingerprintMismatch,

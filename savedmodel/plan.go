@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/unmirror/unmirror/savedmodel/bundle"
-	"github.com/unmirror/unmirror/savedmodel/fingerprint"
+	"github.com/unmirror/unmirror/savedmodel/cppproto"
 )
 
 // ObjectGraphKey is the checkpoint key of the serialized
@@ -287,7 +287,7 @@ func closeAll(rcs []io.ReadCloser) error {
 // pass renames or deletes variables, so the graph's checkpoint_key
 // attributes name keys that exist.
 func (m *Model) SetCheckpointObjectGraph(g *tfpb.TrackableObjectGraph) error {
-	data := encodeStringScalar(fingerprint.Marshal(g))
+	data := encodeStringScalar(cppproto.Marshal(g))
 	entry := &tfpb.BundleEntryProto{Dtype: typespb.DataType_DT_STRING, Shape: &tsp.TensorShapeProto{}}
 	return m.SetVariable(ObjectGraphKey, entry, func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(data)), nil

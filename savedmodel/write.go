@@ -15,6 +15,7 @@ import (
 
 	"github.com/unmirror/unmirror/progress"
 	"github.com/unmirror/unmirror/savedmodel/bundle"
+	"github.com/unmirror/unmirror/savedmodel/cppproto"
 	"github.com/unmirror/unmirror/savedmodel/fingerprint"
 	"github.com/unmirror/unmirror/savedmodel/internal/fsync"
 	"github.com/unmirror/unmirror/savedmodel/internal/writeback"
@@ -89,7 +90,7 @@ const tmpMarker = ".unmirror-tmp-"
 // assets.extra/, keras_metadata.pb, debug/saved_model_debug_info.pb and
 // fingerprint.pb, as present in the model and selected by opts. Other files
 // of the input directory are not copied. saved_model.pb is serialized with
-// fingerprint.Marshal (C++ protobuf's deterministic order; see the package
+// cppproto.Marshal (C++ protobuf's deterministic order; see the package
 // doc); text output uses prototext.
 //
 // The checkpoint is copied file by file when the plan is unchanged, and
@@ -293,7 +294,7 @@ func (m *Model) writeContents(w *dirWriter, opts WriteOptions) error {
 			return err
 		}
 	} else {
-		pb = fingerprint.Marshal(m.Proto)
+		pb = cppproto.Marshal(m.Proto)
 		if err := w.writeBytes(SavedModelPB, pb); err != nil {
 			return err
 		}
@@ -334,7 +335,7 @@ func (m *Model) writeContents(w *dirWriter, opts WriteOptions) error {
 		}
 		return fmt.Errorf("savedmodel: write %s: %w", FingerprintFile, err)
 	}
-	return w.writeBytes(FingerprintFile, fingerprint.Marshal(fp))
+	return w.writeBytes(FingerprintFile, cppproto.Marshal(fp))
 }
 
 // writeVariables writes variables/ and returns the bytes of the written

@@ -51,6 +51,19 @@ func (r *Reader) ReadFloat64s(key string) ([]float64, error) {
 	}
 }
 
+// DecodeFloat64 decodes one element of dtype dt from b, stored as
+// TensorFlow stores it in a bundle entry or a TensorProto's tensor_content
+// (little-endian). It accepts the dtypes ReadFloat64s accepts, and reports
+// false for another dtype or a b that is not one element long. It is the
+// one dtype decoder of this module.
+func DecodeFloat64(dt types_go_proto.DataType, b []byte) (float64, bool) {
+	conv := float64Converter(dt)
+	if size, _ := DTypeSize(dt); conv == nil || len(b) != size {
+		return 0, false
+	}
+	return conv(b), true
+}
+
 // float64Converter returns a function decoding one element of dt, or nil.
 func float64Converter(dt types_go_proto.DataType) func([]byte) float64 {
 	le := binary.LittleEndian

@@ -1,6 +1,5 @@
 // Package fingerprint computes the fingerprint.pb of a SavedModel exactly as
-// TensorFlow 2.18 does (tensorflow/cc/saved_model/fingerprinting.cc), and
-// provides the field-number-ordered protobuf encoding that computation needs.
+// TensorFlow 2.18 does (tensorflow/cc/saved_model/fingerprinting.cc).
 //
 // # The FingerprintDef
 //
@@ -18,8 +17,8 @@
 //
 // "Deterministic serialization" is C++ protobuf's: fields in field-number
 // order, maps sorted by key. protobuf-go differs (it writes oneof fields
-// last), so this package has its own encoder, [Marshal], which reproduces
-// TensorFlow's saved_model.pb bytes exactly.
+// last), so this package hashes the bytes of [cppproto.Marshal], which
+// reproduces TensorFlow's saved_model.pb bytes exactly.
 //
 // Regularization of the GraphDef (field 2): in main-graph nodes whose op is
 // PartitionedCall or StatefulPartitionedCall, the integer suffix is removed
@@ -61,6 +60,8 @@ import (
 	versionspb "github.com/wamuir/graft/tensorflow/core/framework/versions_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/unmirror/unmirror/savedmodel/cppproto"
 )
 
 // Producer is the FingerprintDef.version.producer TensorFlow 2.18 writes.
@@ -89,11 +90,11 @@ func Cat64(a, b uint64) uint64 {
 // concrete function name does not end in an integer, the cases where
 // TensorFlow fails too.
 func Compute(sm *tfpb.SavedModel, index []byte) (*tfpb.FingerprintDef, error) {
-	return ComputeWithChecksum(sm, Hash64(Marshal(sm)), index)
+	return ComputeWithChecksum(sm, Hash64(cppproto.Marshal(sm)), index)
 }
 
 // ComputeWithChecksum is Compute for a caller that already serialized sm
-// with [Marshal] and hashed it: checksum is Hash64 of those bytes.
+// with [cppproto.Marshal] and hashed it: checksum is Hash64 of those bytes.
 func ComputeWithChecksum(sm *tfpb.SavedModel, checksum uint64, index []byte) (*tfpb.FingerprintDef, error) {
 	if len(sm.GetMetaGraphs()) == 0 {
 		return nil, fmt.Errorf("fingerprint: SavedModel has no MetaGraphDef")
@@ -132,7 +133,7 @@ func GraphDefProgramHash(gd *graphpb.GraphDef) uint64 {
 	for i, n := range gd.GetNode() {
 		reg.Node[i] = regularizeNode(n)
 	}
-	return Hash64(Marshal(reg))
+	return Hash64(cppproto.Marshal(reg))
 }
 
 // regularizeNode returns n, or a regularized copy of n when regularization
@@ -179,7 +180,7 @@ func SignatureDefHash(sigs map[string]*tfpb.SignatureDef) uint64 {
 	var h uint64
 	for _, k := range keys {
 		h = Cat64(h, Hash64([]byte(k)))
-		h = Cat64(h, Hash64(Marshal(sigs[k])))
+		h = Cat64(h, Hash64(cppproto.Marshal(sigs[k])))
 	}
 	return h
 }
@@ -214,7 +215,7 @@ func SavedObjectGraphHash(og *tfpb.SavedObjectGraph) (uint64, error) {
 			continue
 		}
 		h = Cat64(h, Hash64([]byte(strings.TrimSuffix(f.name, strconv.FormatInt(f.uid, 10)))))
-		h = Cat64(h, Hash64(Marshal(og.GetConcreteFunctions()[f.name])))
+		h = Cat64(h, Hash64(cppproto.Marshal(og.GetConcreteFunctions()[f.name])))
 	}
 	return h, nil
 }

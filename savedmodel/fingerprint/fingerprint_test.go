@@ -6,13 +6,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
-	funcpb "github.com/wamuir/graft/tensorflow/core/framework/function_go_proto"
-	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/unmirror/unmirror/internal/tftree"
+	"github.com/unmirror/unmirror/savedmodel/cppproto"
 )
 
 func readSavedModel(t testing.TB, dir string) (*tfpb.SavedModel, []byte) {
@@ -115,7 +113,7 @@ func TestBertSavedTwice(t *testing.T) {
 // non_chunked_model's fingerprint.pb was written by TensorFlow together with
 // its saved_model.pb. Its graph, object-graph and checkpoint hashes are
 // reproduced; its saved_model_checksum and signature_def_hash are not,
-// although the SignatureDef bytes in the file are exactly what Marshal
+// although the SignatureDef bytes in the file are exactly what cppproto.Marshal
 // produces (checked below), so those two fields were computed by the TF build
 // that generated the test data from content other than what the directory now
 // holds. TF's own test file never checks them for this model.
@@ -143,52 +141,8 @@ func TestComputeMatchesFixtureFingerprints(t *testing.T) {
 		got, want, b := computeAndRead(t, dir)
 		if !proto.Equal(got, want) {
 			t.Errorf("%s:\n got  %v\n want %v", dir, got, want)
-		} else if !bytes.Equal(Marshal(got), b) {
+		} else if !bytes.Equal(cppproto.Marshal(got), b) {
 			t.Errorf("%s: Marshal(fingerprint) differs from TF's bytes", dir)
-		}
-	}
-}
-
-// Marshal must reproduce the bytes TensorFlow wrote for every binary
-// saved_model.pb in its tree whose maps are sorted, and always re-parse equal.
-func TestMarshalReproducesTensorFlowBytes(t *testing.T) {
-	identical := 0
-	total := 0
-	for _, dir := range tftree.SavedModels(t) {
-		b, err := os.ReadFile(filepath.Join(dir, "saved_model.pb"))
-		if os.IsNotExist(err) {
-			continue
-		}
-		total++
-		var sm tfpb.SavedModel
-		if err := proto.Unmarshal(b, &sm); err != nil {
-			t.Fatalf("%s: %v", dir, err)
-		}
-		out := Marshal(&sm)
-		var back tfpb.SavedModel
-		if err := proto.Unmarshal(out, &back); err != nil || !proto.Equal(&sm, &back) {
-			t.Errorf("%s: Marshal output does not re-parse equal (err %v)", dir, err)
-		}
-		if bytes.Equal(out, b) {
-			identical++
-		} else {
-			t.Logf("%s: not byte-identical (%d vs %d bytes)", dir, len(out), len(b))
-			// Re-encoding our own output must be a fixed point.
-			if !bytes.Equal(Marshal(&back), out) {
-				t.Errorf("%s: Marshal is not idempotent", dir)
-			}
-		}
-	}
-	t.Logf("%d of %d saved_model.pb files reproduced byte for byte", identical, total)
-	// Files written by tf.saved_model.save in TF 2.x through the C++ protobuf
-	// runtime must all be reproduced. (Older files have unsorted maps; some
-	// were written by Python's upb runtime, which orders fields differently;
-	// those only need to re-parse equal.)
-	for _, name := range []string{"VarsAndArithmeticObjectGraph", "bert1", "bert2", "AssetModule",
-		"CyclicModule", "OptimizerSlotVariableModule", "StaticHashTableModule", "SimpleV1Model"} {
-		sm, raw := readSavedModel(t, testdata(t, name))
-		if !bytes.Equal(Marshal(sm), raw) {
-			t.Errorf("%s: Marshal differs from TensorFlow's saved_model.pb", name)
 		}
 	}
 }
@@ -213,14 +167,6 @@ func TestSuffixUID(t *testing.T) {
 	}
 }
 
-func BenchmarkMarshalBert(b *testing.B) {
-	sm, raw := readSavedModel(b, testdata(b, "bert2"))
-	b.SetBytes(int64(len(raw)))
-	for b.Loop() {
-		Marshal(sm)
-	}
-}
-
 func BenchmarkComputeBert(b *testing.B) {
 	sm, raw := readSavedModel(b, testdata(b, "bert2"))
 	b.SetBytes(int64(len(raw)))
@@ -229,68 +175,4 @@ func BenchmarkComputeBert(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-func TestGoOrderSafe(t *testing.T) {
-	for _, tc := range []struct {
-		m    proto.Message
-		safe bool
-	}{
-		{&graphpb.GraphDef{}, true},    // bulk of a SavedModel: fast path
-		{&attrpb.AttrValue{}, true},    // only oneof members: order unaffected
-		{&tfpb.TensorInfo{}, false},    // oneof name=1 before dtype=2
-		{&tfpb.SignatureDef{}, false},  // reaches TensorInfo
-		{&tfpb.SavedModel{}, false},    // reaches both
-		{&tfpb.SavedObject{}, false},   // oneof kind between plain fields
-		{&tfpb.FingerprintDef{}, true}, // no oneof at all
-	} {
-		if got := goOrderSafe(tc.m.ProtoReflect().Descriptor()); got != tc.safe {
-			t.Errorf("%T: goOrderSafe = %v, want %v", tc.m, got, tc.safe)
-		}
-	}
-	// For an unsafe type, protobuf-go's bytes really differ from Marshal's.
-	ti := &tfpb.TensorInfo{Encoding: &tfpb.TensorInfo_Name{Name: "x:0"}, Dtype: 1}
-	gob, _ := proto.MarshalOptions{Deterministic: true}.Marshal(ti)
-	if bytes.Equal(gob, Marshal(ti)) || Marshal(ti)[0] != 0x0a {
-		t.Errorf("TensorInfo: Marshal %x, protobuf-go %x; want name (field 1) first only in Marshal", Marshal(ti), gob)
-	}
-}
-
-// The reflective encoder and protobuf-go's agree on every order-safe
-// message in TF's test SavedModels (GraphDefs hold every scalar kind,
-// packed lists and maps), and on int-keyed maps.
-func TestReflectiveEncoderMatchesProtobufGo(t *testing.T) {
-	check := func(name string, m proto.Message) {
-		t.Helper()
-		fastPath = false
-		slow := Marshal(m)
-		fastPath = true
-		want, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(slow, want) {
-			t.Errorf("%s: reflective encoding differs from protobuf-go's", name)
-		}
-	}
-	defer func() { fastPath = true }()
-	for _, dir := range tftree.SavedModels(t) {
-		b, err := os.ReadFile(filepath.Join(dir, "saved_model.pb"))
-		if err != nil {
-			continue
-		}
-		var sm tfpb.SavedModel
-		if err := proto.Unmarshal(b, &sm); err != nil {
-			t.Fatal(err)
-		}
-		for _, mg := range sm.GetMetaGraphs() {
-			check(dir, mg.GetGraphDef())
-		}
-	}
-	fd := &funcpb.FunctionDef{
-		ArgAttr:             map[uint32]*funcpb.FunctionDef_ArgAttrs{10: {}, 2: {}, 0: {}},
-		ResourceArgUniqueId: map[uint32]uint32{300: 1, 7: 0, 1 << 31: 5},
-		Attr:                map[string]*attrpb.AttrValue{"b": {Value: &attrpb.AttrValue_F{F: -0.5}}, "a": {Value: &attrpb.AttrValue_B{B: true}}, "Z": {}},
-	}
-	check("FunctionDef with int-keyed maps", fd)
 }

@@ -1,0 +1,118 @@
+package ops
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	opdefpb "github.com/wamuir/graft/tensorflow/core/framework/op_def_go_proto"
+	"google.golang.org/protobuf/encoding/prototext"
+
+	"github.com/unmirror/unmirror/internal/tftree"
+)
+
+// sourceOpDefs reads tensorflow/core/ops/ops.pbtxt of the pinned TensorFlow
+// source tree.
+func sourceOpDefs(t *testing.T) map[string]*opdefpb.OpDef {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(tftree.Dir(t), "tensorflow", "core", "ops", "ops.pbtxt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list opdefpb.OpList
+	if err := prototext.Unmarshal(raw, &list); err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]*opdefpb.OpDef{}
+	for _, op := range list.GetOp() {
+		m[op.GetName()] = op
+	}
+	return m
+}
+
+// Every input index in the table names the input TensorFlow's OpDef has
+// there, and every key attr is an attr of the op.
+func TestDistributionMatchesOpDefs(t *testing.T) {
+	defs := sourceOpDefs(t)
+	checked := 0
+	for _, s := range Distribution {
+		def, ok := defs[s.Op]
+		if !ok {
+			continue // internal ops (_Nccl*, _TPUReplicate) and TPU runtime ops not in ops.pbtxt
+		}
+		checked++
+		for _, c := range []struct {
+			arg  Arg
+			want string
+		}{{s.GroupSize, "group_size"}, {s.GroupAssignment, "group_assignment"}, {s.GroupKey, "group_key"}, {s.InstanceKey, "instance_key"}} {
+			i, ok := c.arg.Index()
+			if !ok {
+				continue
+			}
+			if in := def.GetInputArg(); i >= len(in) || in[i].GetName() != c.want {
+				t.Errorf("%s: input %d is not %q in TensorFlow's OpDef", s.Op, i, c.want)
+			}
+		}
+		for _, a := range s.KeyAttrs {
+			found := false
+			for _, ad := range def.GetAttr() {
+				found = found || ad.GetName() == a
+			}
+			if !found {
+				t.Errorf("%s: TensorFlow's OpDef has no attr %q", s.Op, a)
+			}
+		}
+		// An op with a group_size input in TensorFlow must say so here.
+		for i, in := range def.GetInputArg() {
+			if in.GetName() == "group_size" {
+				if got, ok := s.GroupSize.Index(); !ok || got != i {
+					t.Errorf("%s: TensorFlow's group_size is input %d; the table says %v", s.Op, i, s.GroupSize)
+				}
+			}
+		}
+	}
+	if checked < 25 {
+		t.Errorf("only %d rows found in ops.pbtxt", checked)
+	}
+}
+
+// The table is consistent with itself: one row per op, every Receive names
+// a Send of the same family, and Lookup and FamilyOf agree with it.
+func TestDistributionTable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range Distribution {
+		if seen[s.Op] {
+			t.Errorf("%s listed twice", s.Op)
+		}
+		seen[s.Op] = true
+		if s.Family == NotDistribution || s.Kind == 0 {
+			t.Errorf("%s: no family or kind", s.Op)
+		}
+		if s.Kind == Receive {
+			p, ok := Lookup(s.Peer)
+			if !ok || p.Kind != Send || p.Family != s.Family {
+				t.Errorf("%s: peer %q is not a Send of its family", s.Op, s.Peer)
+			}
+		}
+		if got, ok := Lookup(s.Op); !ok || got.Op != s.Op {
+			t.Errorf("Lookup(%s) = %v, %v", s.Op, got, ok)
+		}
+		if FamilyOf(s.Op) != s.Family {
+			t.Errorf("FamilyOf(%s) = %v, want %v", s.Op, FamilyOf(s.Op), s.Family)
+		}
+	}
+	for op, want := range map[string]Family{
+		"HorovodAllreduce": Horovod, "CollectivePermute": Collective, "TPUEmbeddingActivations": TPU,
+		"_TPUCompileMlir": TPU, "NcclFoo": NCCL, "MatMul": NotDistribution, "": NotDistribution,
+	} {
+		if got := FamilyOf(op); got != want {
+			t.Errorf("FamilyOf(%q) = %v, want %v", op, got, want)
+		}
+	}
+	if s, ok := Lookup("HorovodAllgather"); !ok || s.Kind != NoSingleDevice {
+		t.Errorf("Lookup(HorovodAllgather) = %v, %v", s, ok)
+	}
+	if _, ok := Lookup("MatMul"); ok {
+		t.Error("Lookup(MatMul) found a row")
+	}
+}
