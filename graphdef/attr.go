@@ -172,6 +172,7 @@ func editColoc(n *nodepb.NodeDef, from, to string) {
 // and re-indexes the node. Targets are not checked: name nodes of the
 // same body that exist.
 func (b *Body) SetColocation(node string, targets ...string) error {
+	b.g.edited()
 	e := b.nodes[node]
 	if e == nil {
 		return &NotFoundError{Location{b.name, node}}

@@ -262,3 +262,14 @@ func BenchmarkEdits(b *testing.B) {
 		return len(colls) + 2*len(replicas)
 	})
 }
+
+// BenchmarkStaleRich times Stale on richSynth graphs: the check the
+// rewrite pipeline runs before trusting an index it did not just build.
+func BenchmarkStaleRich(b *testing.B) {
+	benchOn(b, richSynth, New, func(b *testing.B, g *Graph) int {
+		if g.Stale() {
+			b.Fatal("a fresh index is stale")
+		}
+		return nodeCount(g.def)
+	})
+}

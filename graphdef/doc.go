@@ -122,6 +122,12 @@
 // pass over the affected node list, so batch them. Walk must not be used to
 // add or remove nodes while it runs; collect, then edit.
 //
+// Every edit moves [Graph.Generation], so a holder of an index can tell
+// that it was edited. An edit made to the protos directly does not; after
+// it, [Graph.Stale] reports whether the index no longer matches them (a
+// linear check at about 40% of New's cost), and Update or a fresh New
+// brings it back in line.
+//
 // # Validation and dumps
 //
 // [Validate] (or [Graph.Validate]) returns a [*ValidationError] listing

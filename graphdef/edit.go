@@ -51,6 +51,7 @@ func (e *DanglingRefError) Error() string {
 // op, func attrs or _class attr in place. Its name must not have changed;
 // use Rename for that.
 func (b *Body) Update(name string) error {
+	b.g.edited()
 	e := b.nodes[name]
 	if e == nil {
 		return &NotFoundError{Location{b.name, name}}
@@ -70,6 +71,7 @@ func (b *Body) reindex(e *entry) {
 // Add appends n to the body. Its name must be new (and, in a function,
 // differ from every argument name). Inputs are not checked; Validate does.
 func (b *Body) Add(n *nodepb.NodeDef) error {
+	b.g.edited()
 	if err := b.free(n.GetName()); err != nil {
 		return err
 	}
@@ -104,6 +106,7 @@ func (b *Body) where() string {
 // nothing changed. Cost: the removed nodes' and their consumers' inputs,
 // plus one pass over this body's node list, so remove in batches.
 func (b *Body) Remove(policy Dangling, names ...string) error {
+	b.g.edited()
 	gone := make(map[string]bool, len(names))
 	for _, name := range names {
 		if b.nodes[name] == nil {
@@ -262,6 +265,7 @@ type Remap func(Input) (Input, error)
 // changes the node name, which is right when n has the same outputs. n may
 // keep old's name. On error nothing changed.
 func (b *Body) Replace(old string, n *nodepb.NodeDef, remap Remap) error {
+	b.g.edited()
 	e := b.nodes[old]
 	if e == nil {
 		return &NotFoundError{Location{b.name, old}}
@@ -352,6 +356,7 @@ func (b *Body) moveColoc(from, to string) {
 // names held outside the GraphDef (signatures, SaverDef, collections) are
 // the caller's to update.
 func (b *Body) Rename(old, name string) error {
+	b.g.edited()
 	e := b.nodes[old]
 	if e == nil {
 		return &NotFoundError{Location{b.name, old}}
@@ -401,6 +406,7 @@ func renameRef(s, to string) string {
 // one. It returns the number of inputs changed. from itself is left in
 // place, now unused except by its own inputs.
 func (b *Body) RedirectNode(from, to string) (int, error) {
+	b.g.edited()
 	if err := b.exists(to); err != nil {
 		return 0, err
 	}
@@ -453,6 +459,7 @@ func (b *Body) redirectNode(from, to string) int {
 // returns the number of references changed. to is written as given (set
 // HasIndex to write the index explicitly).
 func (b *Body) Redirect(from, to Input) (int, error) {
+	b.g.edited()
 	if to.Control || from.Control {
 		return 0, fmt.Errorf("graphdef: %s: Redirect takes data tensors, got %q -> %q", b.where(), from, to)
 	}

@@ -17,6 +17,9 @@ import (
 func checkIndex(t *testing.T, g *Graph) {
 	t.Helper()
 	fresh := New(g.def)
+	if len(g.dupFuncs) == 0 && g.unnamed == 0 && noDupNodes(g) && g.Stale() {
+		t.Errorf("Stale after edits made through the index")
+	}
 	if !slices.Equal(sortedKeys(g.funcs), sortedKeys(fresh.funcs)) {
 		t.Fatalf("functions: index %v, fresh %v", sortedKeys(g.funcs), sortedKeys(fresh.funcs))
 	}

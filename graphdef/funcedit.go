@@ -12,6 +12,7 @@ import (
 // AddFunction appends fd to the library (creating it if needed) and
 // indexes it. Its name must be new.
 func (g *Graph) AddFunction(fd *fnpb.FunctionDef) (*Body, error) {
+	g.edited()
 	name := fd.GetSignature().GetName()
 	if name == "" {
 		return nil, fmt.Errorf("graphdef: function without a signature name")
@@ -31,6 +32,7 @@ func (g *Graph) AddFunction(fd *fnpb.FunctionDef) (*Body, error) {
 // changes nothing, if a node outside the removed functions still calls one
 // of them; remove or rewrite those callers first.
 func (g *Graph) RemoveFunctions(names ...string) error {
+	g.edited()
 	gone := map[string]bool{}
 	for _, name := range names {
 		if g.funcs[name] == nil {
@@ -92,6 +94,7 @@ var callOps = map[string]bool{"PartitionedCall": true, "StatefulPartitionedCall"
 // Case, ...) makes it an error, as do list-valued arguments. On error
 // nothing changed.
 func (b *Body) RemoveArg(name string) error {
+	b.g.edited()
 	if b.fn == nil {
 		return fmt.Errorf("graphdef: RemoveArg on the main graph")
 	}

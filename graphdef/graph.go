@@ -24,6 +24,7 @@ type Graph struct {
 	// keeps the first definition).
 	dupFuncs []string
 	unnamed  int               // functions without a signature name (not indexed)
+	gen      uint64            // edits made through the index; see Generation
 	grads    map[string]string // function -> gradient function
 	// byOp maps an op type to its nodes; entry.opIdx is the position. The
 	// slice is behind a pointer so that adding a node is one map read.

@@ -17,6 +17,7 @@ import (
 // CollectiveReduceV2, TPUReplicatedInput and the like become no-ops on one
 // device.
 func (b *Body) ReplaceByIdentity(name string, input int) error {
+	b.g.edited()
 	e := b.nodes[name]
 	if e == nil {
 		return &NotFoundError{Location{b.name, name}}

@@ -15,25 +15,32 @@
 // write their own passes and put them in a [Pipeline] beside the built-in
 // ones.
 //
-// Every edit must be recorded with Changef: the pipeline relies on it to
-// know when the graphs must be validated and re-indexed.
+// Every edit must be recorded with Changef: the report is what the user
+// sees of it.
 //
 // # Pipeline
 //
 // [Pipeline.Run] checks the pass list first (names unique, every required
 // pass present earlier in the list), then runs the passes in order. After a
-// pass that recorded a change, every GraphDef of the model is indexed afresh
-// and checked with [graphdef.Graph.Validate]; a problem the input did not
+// pass that changed something (it recorded a change, or edited through an
+// index: [graphdef.Graph.Generation] moved), every GraphDef of the model is
+// checked with [graphdef.Graph.Validate]; a problem the input did not
 // already have fails the run with an error naming the pass.
 //
 // Indexing a graph costs about as much as a pass, so passes share indexes:
-// [Context.Graph] returns the index the last validation built, or one an
-// earlier pass that changed nothing built, and builds one only when there is
-// none. An index is handed on only while it matches the protos, so a pass
-// may still edit protos directly without another pass ever seeing a stale
-// index, provided it records the edit with Changef before it first calls
-// Graph (or calls [Context.Reindex] after it). On the 1M-node benchmark this
-// cut the pipeline's CPU time by 44% (BENCHMARKS.md, section 2).
+// [Context.Graph] returns the pipeline's index, which edits made through it
+// keep current. After a pass that changed something, the pipeline keeps an
+// index only if it still matches the protos ([graphdef.Graph.Stale]) and
+// builds a fresh one otherwise. A pass that edits indexed parts of the
+// protos directly (inputs, ops, func attrs, _class, nodes, functions) calls
+// graphdef.Body.Update or [Context.Reindex] before it uses the index again.
+//
+// The verify pass never trusts a cached index or an earlier validation: it
+// checks the protos as they are. It reuses the pipeline's validation only
+// when that ran right before it and nothing was edited since; otherwise it
+// checks its index against the protos (rebuilding it if stale) and
+// validates again, so even an edit a custom pass neither recorded nor made
+// through the index is caught.
 //
 // The result is a [Report]: per pass, every change and finding with where
 // it happened (meta graph, function, node, object id, checkpoint key) and

@@ -50,19 +50,39 @@ type Context struct {
 	graphs map[int]*graphdef.Graph
 	// fetched records the meta graphs whose index this pass asked for.
 	fetched map[int]bool
-	// validated holds Validate's result for indexes the pipeline validated
-	// after the last change; see validate.
-	validated map[*graphdef.Graph]error
+	// checked holds what the pipeline's validation found right before
+	// this pass (after the pass before it, or before the first pass),
+	// per index, with the index's generation then; see checkedGraph.
+	checked map[*graphdef.Graph]checkedIndex
+	// built holds the indexes this pass built (Reindex) and their
+	// generation then.
+	built map[*graphdef.Graph]uint64
 }
 
-// validate returns g.Validate(), reusing the pipeline's result when g is an
-// index it validated and the pass has changed nothing yet (so the graph is
-// as it was validated).
-func (c *Context) validate(g *graphdef.Graph) error {
-	if err, ok := c.validated[g]; ok && len(c.report.Changes) == 0 {
-		return err
+// checkedIndex is an index the pipeline found matching the protos, at
+// generation gen, and what Validate returned for it.
+type checkedIndex struct {
+	gen uint64
+	err error
+}
+
+// checkedGraph returns the index of meta graph mg and its Validate
+// result, both true to the protos as they are now: the pipeline's result
+// when it checked the index right before this pass and nothing was edited
+// through the index since (no pass ran in between, and this one edits
+// nothing behind the index's back before asking, as verify does not);
+// otherwise the index is checked against the protos (rebuilt if stale)
+// and validated again. Verification never trusts anything older.
+func (c *Context) checkedGraph(mg int) (*graphdef.Graph, error) {
+	g := c.Graph(mg)
+	if k, ok := c.checked[g]; ok && k.gen == g.Generation() && len(c.report.Changes) == 0 {
+		return g, k.err
 	}
-	return g.Validate()
+	// An index this pass built and has not edited since is fresh.
+	if gen, ok := c.built[g]; (!ok || gen != g.Generation()) && g.Stale() {
+		g = c.Reindex(mg)
+	}
+	return g, g.Validate()
 }
 
 // MetaGraphs returns the model's MetaGraphDefs; Where.MetaGraph indexes it.
@@ -71,20 +91,19 @@ func (c *Context) MetaGraphs() []*tfpb.MetaGraphDef {
 }
 
 // Graph returns the index of meta graph mg's GraphDef. Edits made through
-// it change the model. A pass that edits graph protos directly, bypassing
-// the index, must not use an index it fetched before that edit (Reindex
-// gives a fresh one).
+// it change the model and keep it current. A pass that edits the protos
+// of an indexed node directly (its inputs, op, func attrs or _class) calls
+// Body.Update afterwards, or Reindex, before it uses the index again.
 //
 // The first call of a pass for mg returns the index the pipeline shares
-// between passes (so that a model of a million nodes is not indexed once
-// per pass) when the pass has recorded no change yet: that index matches
-// the protos as they were when the pass started. Once the pass has
-// recorded a change, the first call builds a fresh index, so a pass that
-// edits protos directly, records it with Changef and then asks for the
-// index sees its edit. Later calls return the same index.
+// between passes, so that a model of a million nodes is not indexed once
+// per pass. If the pass has recorded a change before that first call, the
+// shared index is first checked against the protos (graphdef.Graph.Stale)
+// and rebuilt if they differ, so a pass that edits protos directly, then
+// asks for the index, sees its edit. Later calls return the same index.
 func (c *Context) Graph(mg int) *graphdef.Graph {
 	m := c.MetaGraphs()[mg]
-	if g, ok := c.graphs[mg]; ok && g.GraphDef() == m.GraphDef && (c.fetched[mg] || len(c.report.Changes) == 0) {
+	if g, ok := c.graphs[mg]; ok && g.GraphDef() == m.GraphDef && (c.fetched[mg] || len(c.report.Changes) == 0 || !g.Stale()) {
 		c.fetch(mg)
 		return g
 	}
@@ -102,6 +121,10 @@ func (c *Context) Reindex(mg int) *graphdef.Graph {
 	g := graphdef.New(m.GraphDef)
 	c.graphs[mg] = g
 	c.fetch(mg)
+	if c.built == nil {
+		c.built = map[*graphdef.Graph]uint64{}
+	}
+	c.built[g] = g.Generation()
 	return g
 }
 
@@ -112,11 +135,12 @@ func (c *Context) fetch(mg int) {
 	c.fetched[mg] = true
 }
 
-// Changef records an edit the pass made at w. Every edit must be recorded,
-// and a direct edit of the protos before the pass first calls Graph: the
-// pipeline validates and re-indexes the graphs only after a pass that
-// recorded a change, and hands a pass the shared index only while it has
-// recorded none.
+// Changef records an edit the pass made at w. Every edit must be recorded:
+// the report is what the user sees. The pipeline does not rely on it
+// alone: it validates the graphs after a pass that recorded a change or
+// edited through an index (graphdef.Graph.Generation), and verify checks
+// the protos as they are, so an edit that was not recorded is still
+// checked.
 func (c *Context) Changef(w Where, format string, args ...any) {
 	c.report.Changes = append(c.report.Changes, Change{Where: w, What: sprintf(format, args)})
 }

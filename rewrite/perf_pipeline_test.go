@@ -97,7 +97,7 @@ func BenchmarkPerfValidate(b *testing.B) {
 	for _, n := range dvBenchSizes {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
 			perfRun(b, n, nil, func(b *testing.B, m *savedmodel.Model) {
-				graphProblems(m, map[int]*graphdef.Graph{}, map[*graphdef.Graph]error{})
+				graphProblems(m, map[int]*graphdef.Graph{}, map[*graphdef.Graph]checkedIndex{})
 			})
 		})
 	}

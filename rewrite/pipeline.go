@@ -63,24 +63,21 @@ func (p *Pipeline) Names() []string {
 }
 
 // Run checks the pipeline, then runs its passes in order on m, editing it in
-// place. After each pass that changed something, every GraphDef of m is
-// validated; a problem that the input did not have fails the run with a
-// *PassError naming the pass. The report holds what every pass that ran did,
-// also when an error stops the run.
+// place. After each pass that changed something (it recorded a change, or
+// edited through an index: the index's generation moved), every GraphDef
+// of m is validated; a problem that the input did
+// not have fails the run with a *PassError naming the pass. The report
+// holds what every pass that ran did, also when an error stops the run.
 func (p *Pipeline) Run(ctx context.Context, m *savedmodel.Model, opts Options) (*Report, error) {
 	if err := p.Check(); err != nil {
 		return nil, err
 	}
 	rep := &Report{Target: strings.ToLower(opts.Target.String()), DryRun: opts.DryRun, Passes: []PassReport{}}
-	// graphs holds the graph indexes shared by the passes. An index is
-	// handed on only while it matches the protos: it was built by the last
-	// validation (nothing changed since), or by a pass that changed nothing.
-	// After a pass that changed something, validation rebuilds every index
-	// from the protos, so a pass that edited protos behind an index's back
-	// never passes that index on.
+	// graphs holds the graph indexes shared by the passes, and checked
+	// the last validation's results, valid for the next pass only.
 	graphs := map[int]*graphdef.Graph{}
-	validated := map[*graphdef.Graph]error{}
-	known := graphProblems(m, graphs, validated)
+	checked := map[*graphdef.Graph]checkedIndex{}
+	known := graphProblems(m, graphs, checked)
 	for i, ps := range p.Passes {
 		if err := ctx.Err(); err != nil {
 			return rep, fmt.Errorf("rewrite: before pass %s: %w", ps.Name, err)
@@ -88,8 +85,12 @@ func (p *Pipeline) Run(ctx context.Context, m *savedmodel.Model, opts Options) (
 		if opts.Progress != nil {
 			opts.Progress(progress.Event{Phase: progress.Pass, Pass: ps.Name, Index: i + 1, Passes: len(p.Passes)})
 		}
+		before := make(map[int]generation, len(graphs))
+		for mg, g := range graphs {
+			before[mg] = generation{g, g.Generation()}
+		}
 		pr := PassReport{Pass: ps.Name, Changes: []Change{}, Findings: []Finding{}, Notes: []Note{}}
-		c := &Context{Ctx: ctx, Model: m, Options: opts, pass: ps, report: &pr, graphs: graphs, validated: validated}
+		c := &Context{Ctx: ctx, Model: m, Options: opts, pass: ps, report: &pr, graphs: graphs, checked: checked}
 		err := ps.Run(c)
 		rep.Passes = append(rep.Passes, pr)
 		if err != nil {
@@ -99,11 +100,12 @@ func (p *Pipeline) Run(ctx context.Context, m *savedmodel.Model, opts Options) (
 			}
 			return rep, &PassError{Pass: ps.Name, Where: Where{MetaGraph: -1}, Err: err}
 		}
-		if len(pr.Changes) == 0 {
+		checked = nil
+		if len(pr.Changes) == 0 && !c.edited(before) {
 			continue
 		}
-		graphs, validated = map[int]*graphdef.Graph{}, map[*graphdef.Graph]error{}
-		now := graphProblems(m, graphs, validated)
+		checked = map[*graphdef.Graph]checkedIndex{}
+		now := graphProblems(m, graphs, checked)
 		for key, prob := range now {
 			if _, old := known[key]; !old {
 				return rep, &PassError{Pass: ps.Name, Where: Node(prob.mg, prob.prob.Function, prob.prob.Node),
@@ -115,25 +117,54 @@ func (p *Pipeline) Run(ctx context.Context, m *savedmodel.Model, opts Options) (
 	return rep, nil
 }
 
+// generation is an index and its generation at some point.
+type generation struct {
+	g   *graphdef.Graph
+	gen uint64
+}
+
+// edited reports whether the pass edited through an index: one the
+// pipeline handed it (before holds their generations then) or one it
+// built itself. Building an index is not an edit.
+func (c *Context) edited(before map[int]generation) bool {
+	for _, b := range before {
+		if b.g.Generation() != b.gen {
+			return true
+		}
+	}
+	for g, gen := range c.built {
+		if g.Generation() != gen {
+			return true
+		}
+	}
+	return false
+}
+
 type graphProblem struct {
 	mg   int
 	prob graphdef.Problem
 }
 
-// graphProblems indexes and validates every GraphDef of m, storing the
-// indexes in graphs by meta graph and each index's Validate result in
-// validated, and returns the problems keyed by meta graph, function, node
-// and message, so that problems can be compared across passes.
-func graphProblems(m *savedmodel.Model, graphs map[int]*graphdef.Graph, validated map[*graphdef.Graph]error) map[string]graphProblem {
+// graphProblems validates every GraphDef of m and returns the problems
+// keyed by meta graph, function, node and message, so that problems can be
+// compared across passes. It keeps an index of graphs that still matches
+// its GraphDef (graphdef.Graph.Stale), which edits through the index
+// ensure, and replaces any other by a fresh one; it records each index's
+// generation and Validate result in checked.
+func graphProblems(m *savedmodel.Model, graphs map[int]*graphdef.Graph, checked map[*graphdef.Graph]checkedIndex) map[string]graphProblem {
 	out := map[string]graphProblem{}
 	for i, mg := range m.Proto.GetMetaGraphs() {
 		if mg.GetGraphDef() == nil {
+			delete(graphs, i)
 			continue
 		}
-		g := graphdef.New(mg.GetGraphDef())
-		graphs[i] = g
+		g := graphs[i]
+		if g == nil || g.GraphDef() != mg.GetGraphDef() || g.Stale() {
+			g = graphdef.New(mg.GetGraphDef())
+			graphs[i] = g
+		}
 		err := g.Validate()
-		validated[g] = err
+		checked[g] = checkedIndex{gen: g.Generation(), err: err}
 		var ve *graphdef.ValidationError
 		if !errors.As(err, &ve) {
 			continue

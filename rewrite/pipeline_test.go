@@ -198,3 +198,37 @@ func TestGraphAfterARecordedDirectEditSeesIt(t *testing.T) {
 	assert.Nil(t, first.Main().Node("newer"), "an index fetched before an edit does not see it")
 	assert.NotNil(t, again.Main().Node("newer"))
 }
+
+// A pass that edits through the index but records nothing is still
+// validated after it: the pipeline sees the index's generation move
+// (issue 17 item 5), so the problem it left is blamed on it.
+func TestRunValidatesAfterAnUnrecordedIndexEdit(t *testing.T) {
+	quiet := &Pass{Name: "quiet", Doc: "adds a node with a dangling input, records nothing", Run: func(c *Context) error {
+		return c.Graph(0).Main().Add(&nodepb.NodeDef{Name: "b", Op: "Identity", Input: []string{"gone"}})
+	}}
+	m := modelOf(&nodepb.NodeDef{Name: "a", Op: "NoOp"})
+	_, err := NewPipeline(quiet, Verify).Run(context.Background(), m, Options{})
+	var pe *PassError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "quiet", pe.Pass)
+	assert.ErrorIs(t, err, ErrInvalidGraph)
+}
+
+// Verify checks the protos as they are even when the pass before it edited
+// them behind the shared index's back and recorded nothing (issue 16
+// item 3): the index is found stale and rebuilt.
+func TestVerifyAfterAnUnrecordedDirectEdit(t *testing.T) {
+	silent := &Pass{Name: "silent", Doc: "removes a read node from the proto", Run: func(c *Context) error {
+		gd := c.MetaGraphs()[0].GraphDef
+		gd.Node = gd.Node[1:]
+		return nil
+	}}
+	m := modelOf(&nodepb.NodeDef{Name: "a", Op: "NoOp"}, &nodepb.NodeDef{Name: "b", Op: "NoOp", Input: []string{"^a"}})
+	rep, err := NewPipeline(noop("idle"), silent, Verify).Run(context.Background(), m, Options{})
+	require.NoError(t, err)
+	var got []string
+	for _, f := range rep.Findings() {
+		got = append(got, f.Where.String()+": "+f.What)
+	}
+	assert.Contains(t, got, `meta_graph 0, node b: graph: input 0 "^a": no such node`)
+}

@@ -60,7 +60,7 @@ var Verify = &Pass{
 		"outside the target, communication and TPU ops reachable from the roots, checkpoint and restore " +
 		"mismatches, unresolved inputs and functions, and object graph ids out of range.",
 	Run: func(c *Context) error {
-		return verifyModel(c.Model, c.Options, c.Graph, c.validate, c.Find)
+		return verifyModel(c.Model, c.Options, c.checkedGraph, c.Find)
 	},
 }
 
@@ -72,11 +72,13 @@ func init() { register(90, Verify) }
 func Check(m *savedmodel.Model, opts Options) []Finding {
 	// A Context of no pipeline: it indexes each graph on first use.
 	c := &Context{Ctx: context.Background(), Model: m, Options: opts, report: &PassReport{}, graphs: map[int]*graphdef.Graph{}}
-	_ = verifyModel(m, opts, c.Graph, c.validate, c.Find)
+	_ = verifyModel(m, opts, c.checkedGraph, c.Find)
 	return c.report.Findings
 }
 
-func verifyModel(m *savedmodel.Model, opts Options, graph func(int) *graphdef.Graph, validate func(*graphdef.Graph) error, find func(Finding)) error {
+// verifyModel checks m; graph returns the index of a meta graph and its
+// Validate result, both true to the protos as they are.
+func verifyModel(m *savedmodel.Model, opts Options, graph func(int) (*graphdef.Graph, error), find func(Finding)) error {
 	pol := opts.DevicePolicy()
 	// kind returns a find function for one category of findings.
 	kind := func(k string) verifyFindFunc {
@@ -88,14 +90,14 @@ func verifyModel(m *savedmodel.Model, opts Options, graph func(int) *graphdef.Gr
 		if meta.GetGraphDef() == nil {
 			continue
 		}
-		g := graph(mg)
+		g, verr := graph(mg)
 		deviceProblems(mg, meta, g, pol, func(w Where, dev, what string) {
 			find(Finding{Where: w, Kind: FindingDevice, Device: dev, What: FindingDevice + ": " + what})
 		})
 		checkDistributionOps(mg, meta, g, kind(FindingDistributionOp))
 		checkRestore(m, mg, meta, g, kind(FindingCheckpoint))
 		var ve *graphdef.ValidationError
-		if errors.As(validate(g), &ve) {
+		if errors.As(verr, &ve) {
 			graph := kind(FindingGraph)
 			for _, p := range ve.Problems {
 				graph(Node(mg, p.Function, p.Node), "%s", p.Msg)
