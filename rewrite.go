@@ -39,8 +39,16 @@ type Options struct {
 	// Write.Progress is set, which then hears of the write instead).
 	Progress progress.Func
 
-	// Pipeline is the pipeline to run; nil means rewrite.Default().
+	// Pipeline is the pipeline to run; nil means rewrite.Default(). The
+	// verify pass always runs last (rewrite.Pipeline.Verified), whatever
+	// the pipeline, unless SkipVerify is set.
 	Pipeline *rewrite.Pipeline
+
+	// SkipVerify leaves the verify pass out (even if the pipeline holds
+	// it), so that nothing checks the result before it is written. The
+	// report then has Unverified set and prints a warning. Use it only to
+	// convert a model you will check otherwise.
+	SkipVerify bool
 
 	// Write holds the output options: format, overwrite, hard links,
 	// fingerprint.
@@ -65,7 +73,9 @@ func (o Options) pipeline() rewrite.Options {
 // variables/ is missing (while its SaverDef restores from it) is an error
 // matching savedmodel.ErrMissingVariables.
 //
-// The report says what every pass changed and found. If any pass recorded
+// The verify pass runs last in every pipeline, so nothing is written that
+// it has not checked (unless opts.SkipVerify). The report says what every
+// pass changed and found. If any pass recorded
 // findings (the verify pass does when the result is not strategy-free for
 // the target), Rewrite writes nothing and returns a *[FindingsError] along
 // with the report. If src cannot be read, the report is nil and the error a
@@ -87,7 +97,15 @@ func Rewrite(ctx context.Context, src, dst string, opts Options) (*rewrite.Repor
 	if p == nil {
 		p = rewrite.Default()
 	}
+	if opts.SkipVerify {
+		p = p.Without(rewrite.Verify.Name)
+	} else {
+		p = p.Verified()
+	}
 	rep, err := p.Run(ctx, m, opts.pipeline())
+	if rep != nil {
+		rep.Unverified = opts.SkipVerify
+	}
 	if err != nil {
 		return rep, err
 	}

@@ -56,3 +56,37 @@ func TestRewriteVerifiesUnrecordedEdits(t *testing.T) {
 	_, statErr := os.Stat(out)
 	assert.ErrorIs(t, statErr, os.ErrNotExist, "nothing is written")
 }
+
+// Every pipeline ends with verify (issue 16 item 1): a partial one that
+// leaves the model broken writes nothing; SkipVerify writes it, marked
+// unverified, with a warning in the report.
+func TestRewriteAlwaysVerifies(t *testing.T) {
+	fx := fixtures.ByName(t, "mirrored_expand")
+	out := filepath.Join(t.TempDir(), "out")
+	devicesOnly := rewrite.NewPipeline(rewrite.Devices)
+	rep, err := unmirror.Rewrite(context.Background(), fx.Dir, out, unmirror.Options{Pipeline: devicesOnly})
+	var fe *unmirror.FindingsError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, []string{"devices", "verify"}, passNames(rep))
+	_, statErr := os.Stat(out)
+	assert.ErrorIs(t, statErr, os.ErrNotExist, "nothing is written")
+	assert.Equal(t, []string{"devices"}, devicesOnly.Names(), "the caller's pipeline is not modified")
+
+	rep, err = unmirror.Rewrite(context.Background(), fx.Dir, out, unmirror.Options{Pipeline: rewrite.Default(), SkipVerify: true})
+	require.NoError(t, err)
+	assert.NotContains(t, passNames(rep), "verify", "SkipVerify leaves verify out even of a pipeline that holds it")
+	assert.True(t, rep.Unverified)
+	var text strings.Builder
+	require.NoError(t, rep.WriteSummary(&text))
+	assert.Contains(t, text.String(), rewrite.UnverifiedWarning)
+	_, statErr = os.Stat(out)
+	assert.NoError(t, statErr)
+}
+
+func passNames(rep *rewrite.Report) []string {
+	var out []string
+	for _, p := range rep.Passes {
+		out = append(out, p.Pass)
+	}
+	return out
+}

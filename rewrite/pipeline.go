@@ -177,6 +177,28 @@ func graphProblems(m *savedmodel.Model, graphs map[int]*graphdef.Graph, checked 
 	return out
 }
 
+// Verified returns p with the verify pass last, where it checks the final
+// model: p itself if it already ends with Verify, else a new pipeline of
+// p's other passes followed by Verify. unmirror.Rewrite and the CLI run
+// every pipeline this way unless the caller explicitly skips verification.
+func (p *Pipeline) Verified() *Pipeline {
+	if n := len(p.Passes); n > 0 && p.Passes[n-1] == Verify {
+		return p
+	}
+	return NewPipeline(append(p.Without(Verify.Name).Passes, Verify)...)
+}
+
+// Without returns a new pipeline of p's passes but those named.
+func (p *Pipeline) Without(names ...string) *Pipeline {
+	var out []*Pass
+	for _, ps := range p.Passes {
+		if !slices.Contains(names, ps.Name) {
+			out = append(out, ps)
+		}
+	}
+	return NewPipeline(out...)
+}
+
 // Select returns the passes of p whose names are listed, in p's order, with
 // an error naming any unknown name. The name "none" alone selects nothing.
 func (p *Pipeline) Select(names []string) (*Pipeline, error) {

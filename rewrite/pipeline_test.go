@@ -232,3 +232,21 @@ func TestVerifyAfterAnUnrecordedDirectEdit(t *testing.T) {
 	}
 	assert.Contains(t, got, `meta_graph 0, node b: graph: input 0 "^a": no such node`)
 }
+
+func TestVerified(t *testing.T) {
+	a, b := noop("a"), noop("b")
+	for _, tc := range []struct {
+		in, want []*Pass
+	}{
+		{nil, []*Pass{Verify}},
+		{[]*Pass{a}, []*Pass{a, Verify}},
+		{[]*Pass{a, Verify}, []*Pass{a, Verify}},
+		{[]*Pass{Verify, a, b}, []*Pass{a, b, Verify}},
+	} {
+		p := NewPipeline(tc.in...)
+		got := p.Verified()
+		assert.Equal(t, NewPipeline(tc.want...).Names(), got.Names())
+		assert.Equal(t, NewPipeline(tc.in...).Names(), p.Names(), "p is not modified")
+		assert.Equal(t, NewPipeline(tc.in...).Without("verify").Names(), got.Without("verify").Names())
+	}
+}

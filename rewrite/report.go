@@ -113,7 +113,15 @@ type Report struct {
 	Target string       `json:"target"`
 	DryRun bool         `json:"dry_run"`
 	Passes []PassReport `json:"passes"`
+	// Unverified is set by unmirror.Rewrite when the caller skipped the
+	// verify pass: nothing checked the result. WriteSummary and WriteText
+	// then end with a warning.
+	Unverified bool `json:"unverified,omitempty"`
 }
+
+// UnverifiedWarning is the line WriteSummary and WriteText end with when
+// the verify pass was skipped.
+const UnverifiedWarning = "warning: the verify pass was skipped: nothing checked that the result is strategy-free or even loads"
 
 // Changed reports whether any pass changed the model.
 func (r *Report) Changed() bool {
@@ -166,7 +174,15 @@ func (r *Report) WriteSummary(w io.Writer) error {
 			return err
 		}
 	}
-	return nil
+	return r.writeWarning(w)
+}
+
+func (r *Report) writeWarning(w io.Writer) error {
+	if !r.Unverified {
+		return nil
+	}
+	_, err := fmt.Fprintln(w, UnverifiedWarning)
+	return err
 }
 
 // WriteText writes every change and finding, one per line, grouped by pass.
@@ -191,7 +207,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 		}
 	}
-	return nil
+	return r.writeWarning(w)
 }
 
 func plural(n int) string {

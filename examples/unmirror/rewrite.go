@@ -29,8 +29,9 @@ with --force, and only if it is empty or a SavedModel (both checked before
 SRC is read). Missing parent directories of DST are created.
 
 It prints what each pass changed (one line per pass; every change with -v;
-the whole report with --json). If the result still has findings (see
-"unmirror verify"), nothing is written and the exit code is 1.
+the whole report with --json). The verify pass always runs last, also after
+--passes; if the result still has findings (see "unmirror verify"), nothing
+is written and the exit code is 1. --no-verify skips it, with a warning.
 
 Examples:
   unmirror rewrite ./model ./model-cpu
@@ -38,6 +39,7 @@ Examples:
   unmirror rewrite --dry-run -v ./model
   unmirror rewrite --passes devices,verify --force ./model ./model-cpu
   unmirror rewrite --passes none --text ./model ./model-pbtxt
+  unmirror rewrite --passes devices --no-verify ./model ./model-unchecked
 `
 
 // rewriteDoc is the JSON document of "unmirror rewrite --json".
@@ -53,6 +55,7 @@ type rewriteDoc struct {
 type rewriteFlags struct {
 	target          device.Target
 	passes          string
+	noVerify        bool
 	dropOptimizer   bool
 	allowDivergence bool
 	dryRun          bool
@@ -71,7 +74,8 @@ func rewriteFlagSet(e *env) (*flag.FlagSet, *rewriteFlags) {
 	var f rewriteFlags
 	fs := newFlags(e, "rewrite", rewriteHelp)
 	fs.Var(&f.target, "target", "device the output must load on: cpu|gpu (default cpu)")
-	fs.StringVar(&f.passes, "passes", "", "comma-separated passes to run (default all; \"none\": none)")
+	fs.StringVar(&f.passes, "passes", "", "comma-separated passes to run (default all; \"none\": none; verify runs last)")
+	fs.BoolVar(&f.noVerify, "no-verify", false, "skip the verify pass: write the result unchecked (prints a warning)")
 	fs.BoolVar(&f.dropOptimizer, "drop-optimizer", false, "remove optimizer slots and state")
 	fs.BoolVar(&f.allowDivergence, "allow-divergence", false, "collapse replicas whose values differ from the primary's (the primary wins)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "run the passes and report, write nothing")
@@ -120,6 +124,12 @@ func runRewrite(e *env, args []string) int {
 		}
 		p = sel
 	}
+	if f.noVerify {
+		p = p.Without(rewrite.Verify.Name)
+		fmt.Fprintf(e.stderr, "unmirror rewrite: warning: --no-verify: the result is not checked before it is written; run \"unmirror verify\" on it\n")
+	} else {
+		p = p.Verified()
+	}
 	// The output is checked before the long work of reading and rewriting;
 	// Write checks again.
 	if dst != "" && !f.dryRun {
@@ -132,9 +142,9 @@ func runRewrite(e *env, args []string) int {
 	}
 	opts := unmirror.Options{Target: f.target, DryRun: f.dryRun,
 		AllowDivergence: f.allowDivergence, DropOptimizer: f.dropOptimizer,
-		Pipeline: p,
-		Write:    f.writeOptions(),
-		Read:     *ro,
+		Pipeline: p, SkipVerify: f.noVerify,
+		Write: f.writeOptions(),
+		Read:  *ro,
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
 	"maps"
+	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/unmirror/unmirror/internal/corrupt"
+	"github.com/unmirror/unmirror/rewrite"
 	"github.com/unmirror/unmirror/savedmodel"
 )
 
@@ -47,5 +52,26 @@ func TestRewriteNoSyncSameOutput(t *testing.T) {
 	}
 	if !maps.Equal(trees[0], trees[1]) {
 		t.Errorf("--no-sync output differs:\n%v\n%v", trees[0], trees[1])
+	}
+}
+
+// A partial pipeline is still verified (issue 16 item 1): --passes devices
+// leaves mirrored_expand's replica variables unrestored, so nothing is
+// written and the exit code is 1; --no-verify writes it with a warning.
+func TestRewritePartialPipelineIsVerified(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	r := cli(t, "rewrite", "--passes", "devices", fixture("mirrored_expand"), out)
+	if r.code != exitFindings || !strings.Contains(r.stderr, "nothing written") || !strings.Contains(r.stdout, "verify") {
+		t.Fatalf("--passes devices: exit %d, want %d\n%s%s", r.code, exitFindings, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("--passes devices wrote %s (%v)", out, err)
+	}
+	r = cli(t, "rewrite", "--passes", "devices", "--no-verify", fixture("mirrored_expand"), out)
+	if r.code != exitOK || !strings.Contains(r.stderr, "warning: --no-verify") || !strings.Contains(r.stdout, rewrite.UnverifiedWarning) {
+		t.Fatalf("--no-verify: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := cli(t, "verify", out); r.code != exitFindings {
+		t.Errorf("verify of the unchecked output: exit %d, want %d (the fixture needs more than devices)", r.code, exitFindings)
 	}
 }
