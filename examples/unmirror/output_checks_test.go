@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,6 +61,18 @@ func TestRewriteOutputChecks(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(tmp); len(ents) != 3 {
 		t.Errorf("left in %s: %v", tmp, ents)
+	}
+
+	// With --json, the refusal is an error document.
+	r := cli(t, "rewrite", "--json", in, in)
+	var doc struct {
+		Command  string `json:"command"`
+		Error    string `json:"error"`
+		ExitCode int    `json:"exit_code"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc.Command != "rewrite" || doc.ExitCode != exitIO ||
+		!strings.Contains(doc.Error, "output and input are the same directory") {
+		t.Errorf("rewrite --json SRC SRC: exit %d, document %+v (%v):\n%s", r.code, doc, err, r.stdout)
 	}
 
 	deep := filepath.Join(tmp, "a", "b", "out")
