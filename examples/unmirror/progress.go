@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,7 @@ import (
 // modules).
 type display struct {
 	w        io.Writer
+	width    func() int // the terminal's width in columns
 	src, dst string
 
 	mu         sync.Mutex
@@ -41,13 +43,15 @@ type display struct {
 
 const (
 	progressTick = 200 * time.Millisecond
-	barWidth     = 24
+	barWidth     = 24 // the write's bar, on a wide enough terminal
+	minBar       = 8  // the bar on a narrow one
+	minPath      = 11 // "..." and the last 8 characters of a path
 )
 
-// startDisplay starts drawing on w; stop ends it.
-func startDisplay(w io.Writer, src, dst string) *display {
+// startDisplay starts drawing on the terminal f; stop ends it.
+func startDisplay(f *os.File, src, dst string) *display {
 	now := time.Now()
-	d := &display{w: w, src: src, dst: dst, phaseStart: now,
+	d := &display{w: f, width: func() int { return terminalWidth(f) }, src: src, dst: dst, phaseStart: now,
 		done: make(chan struct{}), exit: make(chan struct{})}
 	go d.loop()
 	return d
@@ -81,7 +85,7 @@ func (d *display) loop() {
 			return
 		case now := <-t.C:
 			d.mu.Lock()
-			line := statusLine(d.ev, d.src, d.dst, now.Sub(d.phaseStart), now.Sub(d.writeStart))
+			line := statusLine(d.ev, d.src, d.dst, now.Sub(d.phaseStart), now.Sub(d.writeStart), d.width())
 			d.mu.Unlock()
 			if line != "" {
 				fmt.Fprint(d.w, "\r\033[K"+line)
@@ -101,28 +105,65 @@ func (d *display) stop() {
 }
 
 // statusLine is the line drawn for the last event e, the phase having
-// lasted phase and the write writing.
-func statusLine(e progress.Event, src, dst string, phase, writing time.Duration) string {
+// lasted phase and the write writing, shortened to fit in width columns
+// (a line that wrapped could not be redrawn in place): the path loses its
+// beginning first.
+func statusLine(e progress.Event, src, dst string, phase, writing time.Duration, width int) string {
+	var rest string
 	switch e.Phase {
 	case progress.Read:
-		return fmt.Sprintf("reading %s  %s", src, seconds(phase))
+		rest = "  " + seconds(phase)
+		return cut("reading "+fit(src, width-1-len("reading ")-len(rest))+rest, width-1)
 	case progress.Pass:
-		return fmt.Sprintf("pass %d of %d: %s  %s", e.Index, e.Passes, e.Pass, seconds(phase))
+		return cut(fmt.Sprintf("pass %d of %d: %s  %s", e.Index, e.Passes, e.Pass, seconds(phase)), width-1)
 	case progress.Write:
 		if e.Total <= 0 {
-			return fmt.Sprintf("writing %s  %s", dst, seconds(writing))
+			rest = "  " + seconds(writing)
+		} else {
+			// The bar gives up columns first, down to minBar.
+			rest = writeProgress(e, writing, barWidth)
+			if over := len("writing ") + minPath + len(rest) - (width - 1); over > 0 {
+				rest = writeProgress(e, writing, max(barWidth-over, minBar))
+			}
 		}
-		done := min(e.Done, e.Total)
-		filled := int(done * barWidth / e.Total)
-		bar := strings.Repeat("#", filled) + strings.Repeat(".", barWidth-filled)
-		rate := "-"
-		if s := writing.Seconds(); s > 0 {
-			rate = humanBytes(int64(float64(done)/s)) + "/s"
-		}
-		return fmt.Sprintf("writing %s  [%s] %3d%%  %s of %s  %s", dst, bar, done*100/e.Total,
-			humanBytes(done), humanBytes(e.Total), rate)
+		return cut("writing "+fit(dst, width-1-len("writing ")-len(rest))+rest, width-1)
 	}
 	return ""
+}
+
+// writeProgress is the end of a write's status line: a bar of width
+// characters, the percentage, the bytes written of the total and the
+// throughput.
+func writeProgress(e progress.Event, writing time.Duration, width int) string {
+	done := min(e.Done, e.Total)
+	filled := int(done * int64(width) / e.Total)
+	bar := strings.Repeat("#", filled) + strings.Repeat(".", width-filled)
+	rate := "-"
+	if s := writing.Seconds(); s > 0 {
+		rate = humanBytes(int64(float64(done)/s)) + "/s"
+	}
+	return fmt.Sprintf("  [%s] %3d%%  %s of %s  %s", bar, done*100/e.Total,
+		humanBytes(done), humanBytes(e.Total), rate)
+}
+
+// fit shortens path to at most n characters by replacing its beginning
+// with "...", keeping at least minPath characters (the line is cut after
+// that).
+func fit(path string, n int) string {
+	r := []rune(path)
+	n = max(n, minPath)
+	if len(r) <= n {
+		return path
+	}
+	return "..." + string(r[len(r)-(n-3):])
+}
+
+// cut cuts line to at most n characters.
+func cut(line string, n int) string {
+	if r := []rune(line); len(r) > n {
+		return string(r[:max(n, 0)])
+	}
+	return line
 }
 
 // seconds formats d as "0.4 s", "12.3 s".

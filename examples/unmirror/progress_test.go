@@ -29,8 +29,38 @@ func TestStatusLine(t *testing.T) {
 		{progress.Event{}, ""},
 	}
 	for _, tt := range tests {
-		if got := statusLine(tt.e, "in/m", "out/m", 1500*time.Millisecond, 2*time.Second); got != tt.want {
+		if got := statusLine(tt.e, "in/m", "out/m", 1500*time.Millisecond, 2*time.Second, 200); got != tt.want {
 			t.Errorf("%+v:\n got %q\nwant %q", tt.e, got, tt.want)
+		}
+	}
+}
+
+// On a narrow terminal the line still fits on one row (a wrapped line
+// cannot be redrawn in place): the path loses its beginning, then the line
+// its end.
+func TestStatusLineFits(t *testing.T) {
+	const mib = 1 << 20
+	long := "/home/someone/projects/models/exported/resnet-mirrored-2024-06-01/serving"
+	write := progress.Event{Phase: progress.Write, Done: 450 * mib, Total: 1000 * mib}
+	tests := []struct {
+		e     progress.Event
+		width int
+		want  string
+	}{
+		{write, 80, "writing .../serving  [#####........]  45%  450.0 MiB of 1000.0 MiB  225.0 MiB/s"},
+		{write, 100, "writing ...024-06-01/serving  [##########..............]  45%  450.0 MiB of 1000.0 MiB  225.0 MiB/s"},
+		{write, 60, "writing .../serving  [###.....]  45%  450.0 MiB of 1000.0 M"},
+		{progress.Event{Phase: progress.Read}, 40, "reading ...ed-2024-06-01/serving  1.5 s"},
+		{progress.Event{Phase: progress.Read}, 200, "reading " + long + "  1.5 s"},
+		{progress.Event{Phase: progress.Pass, Pass: "a-custom-pass-with-a-long-name", Index: 8, Passes: 8}, 30, "pass 8 of 8: a-custom-pass-wi"},
+	}
+	for _, tt := range tests {
+		got := statusLine(tt.e, long, long, 1500*time.Millisecond, 2*time.Second, tt.width)
+		if got != tt.want {
+			t.Errorf("width %d:\n got %q\nwant %q", tt.width, got, tt.want)
+		}
+		if n := len([]rune(got)); n >= tt.width {
+			t.Errorf("width %d: line of %d characters", tt.width, n)
 		}
 	}
 }

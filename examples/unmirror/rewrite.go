@@ -150,8 +150,8 @@ func runRewrite(e *env, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var d *display
-	if e.tty && !f.quiet {
-		d = startDisplay(e.stderr, src, dst)
+	if tty, ok := e.stderr.(*os.File); ok && e.tty && !f.quiet {
+		d = startDisplay(tty, src, dst)
 		opts.Progress = d.event
 	}
 	rep, err := unmirror.Rewrite(ctx, src, dst, opts)
