@@ -110,8 +110,25 @@ def test_corrupt_model_raises_model_io_error(call: str, tmp_path: pathlib.Path) 
     e = exc.value
     assert e.returncode == 3
     assert str(bad) in e.message and "saved_model.pb" in e.message, e.message
+    assert e.file == "saved_model.pb" and e.offset is not None, (e.file, e.offset, e.document)
     assert not (tmp_path / "out").exists()
     assert {p.name: p.read_bytes() for p in bad.rglob("*") if p.is_file()} == before
+
+
+def test_damaged_variable_data_raises_model_io_error(tmp_path: pathlib.Path) -> None:
+    bad = tmp_path / "damaged"
+    shutil.copytree(MODELS / "plain", bad)
+    data = sorted((bad / "variables").glob("variables.data-*"))[0]
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    data.write_bytes(bytes(raw))
+    for call in (lambda: unmirror.verify(bad), lambda: unmirror.rewrite(bad, tmp_path / "out")):
+        with pytest.raises(unmirror.ModelIOError) as exc:
+            call()
+        assert "checksum mismatch" in exc.value.message and data.name in exc.value.message, exc.value.message
+    assert not (tmp_path / "out").exists()
+    # Without the checksums the damage is invisible, as in TensorFlow's loader.
+    assert unmirror.verify(bad, skip_checksums=True).ok
 
 
 def test_existing_dst_needs_force(tmp_path: pathlib.Path) -> None:

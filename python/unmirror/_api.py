@@ -140,15 +140,20 @@ def inspect(path: PathLike, *, extra_args: Sequence[str] = ()) -> Inspection:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def verify(path: PathLike, *, target: str = "cpu", extra_args: Sequence[str] = ()) -> Verification:
+def verify(path: PathLike, *, target: str = "cpu", skip_checksums: bool = False,
+           extra_args: Sequence[str] = ()) -> Verification:
     """Checks that the SavedModel at ``path`` loads on one device of
-    ``target`` as it is (the CI gate ``unmirror verify``).
+    ``target`` as it is (the CI gate ``unmirror verify``). It also reads the
+    variables' data to check every tensor's checksum, as TensorFlow's
+    restore does, unless ``skip_checksums``.
 
     Returns the verification when it does. Raises :class:`NotPortableError`
     when it does not (``.reasons``, ``.findings`` and ``.verification`` say
-    why), :class:`ModelIOError` when the model cannot be read.
+    why), :class:`ModelIOError` when the model cannot be read or its data is
+    damaged.
     """
-    code, doc, stderr, argv = _run(["verify", "--json", "--target", target, *extra_args,
+    flags = ["--skip-checksums"] if skip_checksums else []
+    code, doc, stderr, argv = _run(["verify", "--json", "--target", target, *flags, *extra_args,
                                     "--", _path(path)])
     ver = Verification.from_json(doc) if doc is not None and "ok" in doc else None
     if code == 0 and ver is not None:

@@ -62,11 +62,23 @@ class UsageError(UnmirrorError, ValueError):
 
 class ModelIOError(UnmirrorError):
     """Exit code 3: an input could not be read (an unreadable or corrupt
-    model, named in ``message``), the output could not be written (also an
-    existing ``dst`` without ``force=True``), a pass failed, or the run was
-    interrupted. ``report`` is the rewrite report when the passes ran."""
+    model, named in ``message``; damaged variable data fails its checksum),
+    the output could not be written (also an existing ``dst`` without
+    ``force=True``, or one that overlaps ``src``), a pass failed, or the run
+    was interrupted.
+
+    Attributes:
+        file: the model file whose content is malformed, when the tool
+            names one (``"saved_model.pb"``), else "".
+        offset: the byte offset in ``file`` where it is malformed, or None.
+        report: the rewrite report, when the passes ran before the failure.
+    """
 
     def __init__(self, message: str, *, returncode: int, argv: Sequence[str], stderr: str = "",
                  document: Optional[Dict[str, Any]] = None, report: Optional[Report] = None) -> None:
         super().__init__(message, returncode=returncode, argv=argv, stderr=stderr, document=document)
+        doc = document or {}
+        self.file: str = doc.get("file", "") if isinstance(doc.get("file"), str) else ""
+        offset = doc.get("offset")
+        self.offset: Optional[int] = offset if isinstance(offset, int) else None
         self.report = report
