@@ -153,9 +153,13 @@ def test_bad_arguments_raise_usage_error(kwargs: Dict[str, Any], tmp_path: pathl
 def test_dry_run_and_passes(tmp_path: pathlib.Path) -> None:
     rep = unmirror.rewrite(MODELS / "mirrored_expand", dry_run=True)
     assert not rep.written and rep.dry_run and rep.dst == "" and rep.findings == ()
-    none = unmirror.rewrite(MODELS / "plain", tmp_path / "rt", passes=[])  # a round trip
-    assert none.passes == () and none.written
+    none = unmirror.rewrite(MODELS / "plain", tmp_path / "rt", passes=[])  # a checked round trip
+    assert none.passes == ("verify",) and none.written and not none.unverified
     assert unmirror.diff(MODELS / "plain", tmp_path / "rt").same
+    unchecked = unmirror.rewrite(MODELS / "mirrored_expand", tmp_path / "unchecked", passes=[], no_verify=True)
+    assert unchecked.passes == () and unchecked.written and unchecked.unverified
+    with pytest.raises(unmirror.NotPortableError):
+        unmirror.verify(tmp_path / "unchecked")
     gpu = unmirror.rewrite(MODELS / "mirrored_expand", tmp_path / "gpu", target="gpu", passes="replicas,devices,verify")
     assert gpu.target == "gpu" and gpu.passes == ("replicas", "devices", "verify")
     assert unmirror.verify(tmp_path / "gpu", target="gpu").target == "gpu"

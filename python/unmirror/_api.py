@@ -85,17 +85,19 @@ def rewrite(src: PathLike, dst: Optional[PathLike] = None, *, target: str = "cpu
             passes: Optional[Union[str, Sequence[str]]] = None, force: bool = False,
             drop_optimizer: bool = False, allow_divergence: bool = False, dry_run: bool = False,
             hardlink: bool = False, no_sync: bool = False, text: bool = False,
-            extra_args: Sequence[str] = ()) -> Report:
+            no_verify: bool = False, extra_args: Sequence[str] = ()) -> Report:
     """Writes a strategy-free copy of the SavedModel ``src`` to ``dst`` that
     loads on one device of ``target`` (``"cpu"`` or ``"gpu"``).
 
     ``dst`` is written atomically and only when the result passes the verify
-    pass; ``src`` is never modified. The arguments are the flags of
-    ``unmirror rewrite``: ``passes`` selects the passes to run, in pipeline
-    order (a list or a comma-separated string; an empty list runs none, a
-    read-and-write round trip), ``force`` replaces an existing ``dst``,
-    ``dry_run`` writes nothing (``dst`` may be omitted). ``extra_args`` are
-    passed to the tool as they are (flags this function does not name).
+    pass, which always runs last; ``src`` is never modified. The arguments
+    are the flags of ``unmirror rewrite``: ``passes`` selects the passes to
+    run, in pipeline order (a list or a comma-separated string; an empty
+    list runs none but verify: a checked read-and-write round trip),
+    ``force`` replaces an existing ``dst``, ``dry_run`` writes nothing
+    (``dst`` may be omitted), ``no_verify`` writes the result unchecked
+    (``Report.unverified``; the tool warns). ``extra_args`` are passed to
+    the tool as they are (flags this function does not name).
 
     Returns the report of every pass. Raises :class:`NotPortableError` when
     the result still has findings (nothing written; ``.findings`` says
@@ -111,7 +113,8 @@ def rewrite(src: PathLike, dst: Optional[PathLike] = None, *, target: str = "cpu
         args += ["--passes", sel or "none"]
     for flag, on in (("--force", force), ("--drop-optimizer", drop_optimizer),
                      ("--allow-divergence", allow_divergence), ("--dry-run", dry_run),
-                     ("--hardlink", hardlink), ("--no-sync", no_sync), ("--text", text)):
+                     ("--hardlink", hardlink), ("--no-sync", no_sync), ("--text", text),
+                     ("--no-verify", no_verify)):
         if on:
             args.append(flag)
     args += [*extra_args, "--", _path(src)]

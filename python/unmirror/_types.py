@@ -143,6 +143,7 @@ class Report:
     dry_run: bool
     pass_reports: Tuple[PassReport, ...]
     error: str = ""
+    unverified: bool = False  # written without the verify pass (no_verify)
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -152,7 +153,8 @@ class Report:
                    passes=tuple(_list(d, "passes")), written=bool(d.get("written", False)),
                    target=rep.get("target", ""), dry_run=bool(rep.get("dry_run", False)),
                    pass_reports=tuple(PassReport.from_json(p) for p in _list(rep, "passes")),
-                   error=d.get("error", "") or "", raw=dict(d))
+                   error=d.get("error", "") or "", unverified=bool(rep.get("unverified", False)),
+                   raw=dict(d))
 
     @property
     def changes(self) -> Tuple[Change, ...]:
