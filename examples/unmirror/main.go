@@ -21,6 +21,11 @@
 // "unmirror COMMAND -h" describes each command with examples. Flags may come
 // before or after the arguments.
 //
+// On a terminal, rewrite draws its progress on stderr as one status line:
+// the phase (reading, each pass, writing with the bytes written of the
+// total, percent and throughput), cleared before the report; nothing with
+// --quiet or when stdout or stderr is not a terminal.
+//
 // Exit codes: 0 success; 1 findings (verify found the model not portable,
 // diff found differences, rewrite left findings and wrote nothing); 2 usage
 // error; 3 an input could not be read, the output could not be written, or a

@@ -33,6 +33,10 @@ the whole report with --json). The verify pass always runs last, also after
 --passes; if the result still has findings (see "unmirror verify"), nothing
 is written and the exit code is 1. --no-verify skips it, with a warning.
 
+On a terminal, a status line on stderr shows the phase (reading, each pass,
+writing with the bytes written of the total, percent and throughput); none
+with --quiet or when stdout or stderr is redirected.
+
 Examples:
   unmirror rewrite ./model ./model-cpu
   unmirror rewrite --target gpu --drop-optimizer ./model ./model-gpu
