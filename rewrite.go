@@ -105,6 +105,9 @@ func Rewrite(ctx context.Context, src, dst string, opts Options) (*rewrite.Repor
 	rep, err := p.Run(ctx, m, opts.pipeline())
 	if rep != nil {
 		rep.Unverified = opts.SkipVerify
+		if opts.Write.DropOtherFiles {
+			rep.KeptFiles = []string{}
+		}
 	}
 	if err != nil {
 		return rep, err

@@ -72,7 +72,8 @@ func (p *Pipeline) Run(ctx context.Context, m *savedmodel.Model, opts Options) (
 	if err := p.Check(); err != nil {
 		return nil, err
 	}
-	rep := &Report{Target: strings.ToLower(opts.Target.String()), DryRun: opts.DryRun, Passes: []PassReport{}}
+	rep := &Report{Target: strings.ToLower(opts.Target.String()), DryRun: opts.DryRun, Passes: []PassReport{},
+		KeptFiles: m.OtherFilePaths()}
 	// graphs holds the graph indexes shared by the passes, and checked
 	// the last validation's results, valid for the next pass only.
 	graphs := map[int]*graphdef.Graph{}

@@ -117,6 +117,11 @@ type Report struct {
 	// verify pass: nothing checked the result. WriteSummary and WriteText
 	// then end with a warning.
 	Unverified bool `json:"unverified,omitempty"`
+	// KeptFiles are the input's files that are not part of the SavedModel
+	// format (savedmodel.Model.OtherFiles: README.txt, labels.txt, TF Hub's
+	// tfhub_module.pb, ...), which the output keeps verbatim. unmirror.Rewrite
+	// empties it when its write options drop them.
+	KeptFiles []string `json:"kept_files"`
 }
 
 // UnverifiedWarning is the line WriteSummary and WriteText end with when
@@ -174,6 +179,15 @@ func (r *Report) WriteSummary(w io.Writer) error {
 			return err
 		}
 	}
+	return r.writeEnd(w)
+}
+
+// writeEnd writes the lines that end both reports: the kept files, then
+// the warning of a run without the verify pass.
+func (r *Report) writeEnd(w io.Writer) error {
+	if err := r.writeKept(w); err != nil {
+		return err
+	}
 	return r.writeWarning(w)
 }
 
@@ -182,6 +196,15 @@ func (r *Report) writeWarning(w io.Writer) error {
 		return nil
 	}
 	_, err := fmt.Fprintln(w, UnverifiedWarning)
+	return err
+}
+
+// writeKept writes the line that names KeptFiles, if any.
+func (r *Report) writeKept(w io.Writer) error {
+	if len(r.KeptFiles) == 0 {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "kept %d other file%s as they are: %s\n", len(r.KeptFiles), plural(len(r.KeptFiles)), strings.Join(r.KeptFiles, ", "))
 	return err
 }
 
@@ -207,7 +230,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 		}
 	}
-	return r.writeWarning(w)
+	return r.writeEnd(w)
 }
 
 func plural(n int) string {

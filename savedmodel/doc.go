@@ -16,6 +16,8 @@
 //	keras_metadata.pb               legacy Keras SavedMetadata (see KerasMetadata)
 //	debug/saved_model_debug_info.pb GraphDebugInfo, stack traces for error messages
 //	fingerprint.pb                  FingerprintDef (see package fingerprint)
+//	anything else                   the user's (README.txt, TF Hub's tfhub_module.pb, ...):
+//	                                Model.OtherFiles, copied verbatim by Write
 //
 // TensorFlow's C++ reader takes saved_model.pb when present and otherwise
 // saved_model.pbtxt. This package refuses a directory holding both

@@ -102,10 +102,13 @@ func exists(fsys fs.FS, name string) (bool, error) {
 	return false, err
 }
 
-// Asset is one file under assets/ or assets.extra/.
+// Asset is one file that Write copies verbatim: under assets/ or
+// assets.extra/ (Model.Assets), or another file of the directory
+// (Model.OtherFiles).
 type Asset struct {
 	// Path is the slash-separated path relative to the model directory,
-	// e.g. "assets/vocab.txt" or "assets.extra/tf_serving_warmup_requests".
+	// e.g. "assets/vocab.txt", "assets.extra/tf_serving_warmup_requests" or
+	// "README.txt".
 	Path string
 	// Size is the file's size in bytes.
 	Size int64

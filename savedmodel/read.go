@@ -55,6 +55,13 @@ type Model struct {
 	// Assets lists the files under assets/ and assets.extra/, sorted by
 	// path. Write copies them unchanged.
 	Assets []Asset
+	// OtherFiles lists the files of the directory that are not part of the
+	// SavedModel format (README.txt, labels.txt, TF Hub's tfhub_module.pb
+	// beside saved_model.pb, ...): everything but saved_model.pb/.pbtxt,
+	// fingerprint.pb, keras_metadata.pb, debug/saved_model_debug_info.pb,
+	// variables/, assets/ and assets.extra/. Sorted by path. They are the
+	// user's: Write copies them verbatim unless WriteOptions.DropOtherFiles.
+	OtherFiles []Asset
 	// Keras is keras_metadata.pb, nil if absent.
 	Keras *KerasMetadata
 	// Fingerprint is fingerprint.pb as read, nil if absent. Write never
@@ -107,7 +114,8 @@ func ReadWith(dir string, opts ReadOptions) (*Model, error) {
 //     ErrNotSavedModel);
 //   - fingerprint.pb, keras_metadata.pb, debug/saved_model_debug_info.pb
 //     when present;
-//   - the names and sizes of the files under assets/ and assets.extra/;
+//   - the names and sizes of the files under assets/ and assets.extra/,
+//     and of the other files of the directory (Model.OtherFiles);
 //   - the index of variables/variables, through bundle.Open (only the
 //     index; data files are only checked to exist).
 //
@@ -154,6 +162,9 @@ func readFS(fsys fs.FS, name string, opts ReadOptions) (m *Model, err error) {
 			return nil, prefixed(err)
 		}
 		m.Assets = append(m.Assets, as...)
+	}
+	if m.OtherFiles, err = walkOther(fsys); err != nil {
+		return nil, prefixed(err)
 	}
 	if err := m.openVariables(); err != nil {
 		return nil, err

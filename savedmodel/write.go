@@ -59,6 +59,11 @@ type WriteOptions struct {
 	HardLink bool
 	// Fingerprint controls fingerprint.pb; see FingerprintMode.
 	Fingerprint FingerprintMode
+	// DropOtherFiles leaves out Model.OtherFiles, the files of the input
+	// directory that are not part of the SavedModel format (README.txt,
+	// labels.txt, tfhub_module.pb, ...). By default they are copied
+	// verbatim, like the assets.
+	DropOtherFiles bool
 	// NoSync skips every fsync. The output is still built in a temporary
 	// sibling directory and renamed into place, so a crash or kill of the
 	// process (or a failed Write) still leaves either the old dir or the
@@ -88,8 +93,9 @@ const tmpMarker = ".unmirror-tmp-"
 //
 // The output holds saved_model.pb (or .pbtxt), variables/, assets/,
 // assets.extra/, keras_metadata.pb, debug/saved_model_debug_info.pb and
-// fingerprint.pb, as present in the model and selected by opts. Other files
-// of the input directory are not copied. saved_model.pb is serialized with
+// fingerprint.pb, as present in the model and selected by opts, and the
+// other files of the input directory (Model.OtherFiles), copied verbatim
+// unless opts.DropOtherFiles. saved_model.pb is serialized with
 // cppproto.Marshal (C++ protobuf's deterministic order; see the package
 // doc); text output uses prototext.
 //
@@ -306,6 +312,13 @@ func (m *Model) writeContents(w *dirWriter, opts WriteOptions) error {
 	for _, a := range m.Assets {
 		if err := w.copyFile(m, a.src, a.Path, opts.HardLink); err != nil {
 			return err
+		}
+	}
+	if !opts.DropOtherFiles {
+		for _, a := range m.OtherFiles {
+			if err := w.copyFile(m, a.src, a.Path, opts.HardLink); err != nil {
+				return err
+			}
 		}
 	}
 	for _, d := range []string{AssetsDir, AssetsExtraDir} {

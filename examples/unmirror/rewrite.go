@@ -65,6 +65,7 @@ type rewriteFlags struct {
 	dryRun          bool
 	force           bool
 	hardlink        bool
+	dropOtherFiles  bool
 	noSync          bool
 	text            bool
 	json            bool
@@ -85,6 +86,7 @@ func rewriteFlagSet(e *env) (*flag.FlagSet, *rewriteFlags) {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "run the passes and report, write nothing")
 	fs.BoolVar(&f.force, "force", false, "replace an existing DST")
 	fs.BoolVar(&f.hardlink, "hardlink", false, "hard-link unchanged variables and assets instead of copying them")
+	fs.BoolVar(&f.dropOtherFiles, "drop-other-files", false, "leave out files not part of the SavedModel (README.txt, ...)")
 	fs.BoolVar(&f.noSync, "no-sync", false, "do not fsync DST (still atomic; a power loss may truncate it)")
 	fs.BoolVar(&f.text, "text", false, "write saved_model.pbtxt instead of the input's format")
 	fs.BoolVar(&f.json, "json", false, "print the report as one JSON document (schema in README.md)")
@@ -95,7 +97,7 @@ func rewriteFlagSet(e *env) (*flag.FlagSet, *rewriteFlags) {
 
 // writeOptions are the savedmodel.WriteOptions the flags select.
 func (f *rewriteFlags) writeOptions() savedmodel.WriteOptions {
-	o := savedmodel.WriteOptions{Overwrite: f.force, HardLink: f.hardlink, NoSync: f.noSync}
+	o := savedmodel.WriteOptions{Overwrite: f.force, HardLink: f.hardlink, NoSync: f.noSync, DropOtherFiles: f.dropOtherFiles}
 	if f.text {
 		o.Format = savedmodel.FormatText
 	}
