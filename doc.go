@@ -57,6 +57,10 @@
 //   - [github.com/unmirror/unmirror/graphdef]: an indexed, editable view of a
 //     GraphDef and its function library.
 //   - [github.com/unmirror/unmirror/rewrite]: the pass pipeline and the passes.
+//     Where do I add a new pass? In rewrite/default.go: the default pipeline
+//     is the one list there, beside the ordering constraints between passes,
+//     each with its reason (a program adds its own with
+//     rewrite.Pipeline.InsertBefore, as examples/custompass does).
 //   - [github.com/unmirror/unmirror/inspect]: what is in a model (devices,
 //     distribution artifacts, checkpoint entries), whether it loads on a
 //     target as it is, and the semantic diff of two models.

@@ -88,8 +88,6 @@ var Collectives = &Pass{
 	Run: runCollectives,
 }
 
-func init() { register(30, Collectives) }
-
 func runCollectives(c *Context) error {
 	for mg, meta := range c.MetaGraphs() {
 		if err := c.Ctx.Err(); err != nil {

@@ -99,8 +99,6 @@ var Devices = &Pass{
 	Run: runDevices,
 }
 
-func init() { register(50, Devices) }
-
 func runDevices(c *Context) error {
 	pol := c.Options.DevicePolicy()
 	for mg, meta := range c.MetaGraphs() {

@@ -18,10 +18,22 @@
 // Every edit must be recorded with Changef: the report is what the user
 // sees of it.
 //
+// # Where a new pass goes
+//
+// One file: default.go. The default pipeline ([Default], [Passes]) is the
+// literal list there, and next to it the ordering constraints between
+// passes ([Orders]: "replicas" before "saver", "collectives" before
+// "prune", "verify" last), each with its reason. [Pipeline.Check] enforces
+// them on every pipeline, so a custom one that breaks them is refused
+// before it runs. A program adds its own pass to a pipeline with
+// [Pipeline.InsertBefore] or [Pipeline.InsertAfter] (examples/custompass);
+// unmirror.Rewrite runs verify last in every pipeline ([Pipeline.Verified]).
+//
 // # Pipeline
 //
-// [Pipeline.Run] checks the pass list first (names unique, every required
-// pass present earlier in the list), then runs the passes in order. After a
+// [Pipeline.Run] checks the pass list first ([Pipeline.Check]: names unique,
+// every required pass present earlier in the list, the ordering
+// constraints kept), then runs the passes in order. After a
 // pass that changed something (it recorded a change, or edited through an
 // index: [graphdef.Graph.Generation] moved), every GraphDef of the model is
 // checked with [graphdef.Graph.Validate]; a problem the input did not

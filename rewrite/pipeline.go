@@ -28,8 +28,9 @@ var ErrInvalidGraph = errors.New("invalid graph")
 var ErrInvalidPipeline = errors.New("invalid pipeline")
 
 // Check reports whether the pass list can run: every pass has a name and a
-// Run function, names are unique, and every pass a pass requires comes
-// earlier in the list.
+// Run function, names are unique, every pass a pass requires comes earlier
+// in the list, and the order respects every constraint of [Orders] between
+// the passes it holds (by name: "shards" before "saver", "verify" last, ...).
 func (p *Pipeline) Check() error {
 	seen := map[string]*Pass{}
 	for i, ps := range p.Passes {
@@ -50,6 +51,27 @@ func (p *Pipeline) Check() error {
 		}
 		seen[ps.Name] = ps
 	}
+	return checkOrder(p.Passes)
+}
+
+// InsertBefore puts pass into p right before the pass named name, or
+// returns an error if p has no such pass. Run checks the result.
+func (p *Pipeline) InsertBefore(name string, pass *Pass) error {
+	return p.insert(name, 0, pass)
+}
+
+// InsertAfter puts pass into p right after the pass named name, or returns
+// an error if p has no such pass. Run checks the result.
+func (p *Pipeline) InsertAfter(name string, pass *Pass) error {
+	return p.insert(name, 1, pass)
+}
+
+func (p *Pipeline) insert(name string, offset int, pass *Pass) error {
+	i := slices.IndexFunc(p.Passes, func(ps *Pass) bool { return ps != nil && ps.Name == name })
+	if i < 0 {
+		return fmt.Errorf("rewrite: no pass %q to insert %s next to (passes: %s): %w", name, pass, strings.Join(p.Names(), ", "), ErrInvalidPipeline)
+	}
+	p.Passes = slices.Insert(p.Passes, i+offset, pass)
 	return nil
 }
 

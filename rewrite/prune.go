@@ -94,8 +94,6 @@ var Prune = &Pass{
 	Run: runPrune,
 }
 
-func init() { register(60, Prune) }
-
 // keepCollections are collections whose nodes the pass keeps as roots.
 var keepCollections = []string{"table_initializer", "init_op", "local_init_op", "ready_op", "ready_for_local_init_op", "asset_filepaths"}
 

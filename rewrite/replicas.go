@@ -61,8 +61,6 @@ var Replicas = &Pass{
 	Run:  runReplicas,
 }
 
-func init() { register(10, Replicas) }
-
 // variableOps are the op types that create a variable (or its handle) in a
 // graph.
 var variableOps = []string{"VarHandleOp", "VariableV2", "Variable"}

@@ -59,8 +59,6 @@ var Saver = &Pass{
 	Run:  runSaver,
 }
 
-func init() { register(40, Saver) }
-
 func runSaver(c *Context) error {
 	for mg, meta := range c.MetaGraphs() {
 		sd := meta.GetSaverDef()

@@ -79,8 +79,6 @@ var Shards = &Pass{
 	Run: runShards,
 }
 
-func init() { register(20, Shards) }
-
 // partName matches the variable op of one shard of a partitioned variable.
 var partName = regexp.MustCompile(`^(.+)/part_[0-9]+$`)
 

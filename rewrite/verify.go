@@ -64,8 +64,6 @@ var Verify = &Pass{
 	},
 }
 
-func init() { register(90, Verify) }
-
 // Check runs the verify pass's checks on m for the options' target and
 // returns the findings, in the order the pass would record them. It does not
 // edit m. It is how the CLI's "unmirror verify" inspects a model.

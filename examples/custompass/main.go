@@ -45,13 +45,14 @@ var StripDebugName = &rewrite.Pass{
 }
 
 // pipeline returns the default passes with StripDebugName inserted before
-// the last one, verify, so that verify checks the final model.
-func pipeline() *rewrite.Pipeline {
-	passes := rewrite.Default().Passes
-	last := len(passes) - 1
-	out := append([]*rewrite.Pass{}, passes[:last]...)
-	out = append(out, StripDebugName, passes[last])
-	return rewrite.NewPipeline(out...)
+// verify, so that verify checks the final model (Pipeline.Check refuses
+// any pass after verify).
+func pipeline() (*rewrite.Pipeline, error) {
+	p := rewrite.Default()
+	if err := p.InsertBefore(rewrite.Verify.Name, StripDebugName); err != nil {
+		return nil, err
+	}
+	return p, p.Check()
 }
 
 func main() {
@@ -61,7 +62,12 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	rep, err := unmirror.Rewrite(ctx, os.Args[1], os.Args[2], unmirror.Options{Pipeline: pipeline()})
+	p, err := pipeline()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	rep, err := unmirror.Rewrite(ctx, os.Args[1], os.Args[2], unmirror.Options{Pipeline: p})
 	if rep != nil {
 		rep.WriteSummary(os.Stdout)
 	}

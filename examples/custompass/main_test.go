@@ -15,7 +15,9 @@ import (
 )
 
 func TestPipelineEndsWithVerify(t *testing.T) {
-	names := pipeline().Names()
+	p, err := pipeline()
+	require.NoError(t, err)
+	names := p.Names()
 	require.GreaterOrEqual(t, len(names), 2)
 	assert.Equal(t, "strip-debug-name", names[len(names)-2])
 	assert.Equal(t, "verify", names[len(names)-1])
@@ -39,7 +41,9 @@ func TestStripDebugNameOnFixture(t *testing.T) {
 	}
 	require.Positive(t, count(fx.Dir), "fixture has no debug_name attrs to strip")
 	out := filepath.Join(t.TempDir(), "out")
-	rep, err := unmirror.Rewrite(context.Background(), fx.Dir, out, unmirror.Options{Pipeline: pipeline()})
+	p, err := pipeline()
+	require.NoError(t, err)
+	rep, err := unmirror.Rewrite(context.Background(), fx.Dir, out, unmirror.Options{Pipeline: p})
 	require.NoError(t, err)
 	assert.Zero(t, count(out))
 	var stripped int
