@@ -45,10 +45,13 @@ import (
 //     dtype along axis 0 the full tensor's bytes are the shards' bytes in
 //     slice order: a savedmodel ConcatVariable, whose checksum Write
 //     combines from the slices'; along another axis the shards' rows are
-//     interleaved chunk by chunk as they stream; DT_STRING tensors, only
-//     along axis 0, are re-encoded in memory), and the slice entries are
-//     deleted. Slices that do not tile the tensor exactly, or that split it
-//     along more than one axis, are an error;
+//     interleaved chunk by chunk as they stream; slices along several axes
+//     (MaxShardSizePolicy cuts a tensor so) are streamed by
+//     bundle.Reader.OpenTensor, which reads each slice once with a bounded
+//     buffer; DT_STRING tensors, only along axis 0, are re-encoded in
+//     memory), and the slice entries are deleted. Slices that do not tile
+//     the tensor exactly are an error (bundle.Open finds them); so are
+//     string slices along several axes;
 //   - every saver slot (RestoreV2 and SaveV2, through RetargetSaver) that
 //     reads or writes the whole tensor by a slice spec gets the empty spec
 //     of a full tensor. A slot that reads a true part of the tensor (a TF1
@@ -166,7 +169,11 @@ func assembleSliced(c *Context, key string) error {
 			return c.Errorf(Key(p.key), "%w", err)
 		}
 	}
-	c.Changef(Key(key), "assembled the full %v tensor %v from %d slices along axis %d; deleted the slice entries", full.GetDtype(), dims, len(layout.parts), layout.axis)
+	along := fmt.Sprintf("axis %d", layout.axis)
+	if layout.axis == multiAxis {
+		along = "several axes"
+	}
+	c.Changef(Key(key), "assembled the full %v tensor %v from %d slices along %s; deleted the slice entries", full.GetDtype(), dims, len(layout.parts), along)
 	return nil
 }
 

@@ -29,8 +29,11 @@ type slicePart struct {
 	len   int64
 }
 
+// multiAxis is the axis of a sliceLayout whose slices split several axes.
+const multiAxis = -1
+
 // sliceLayout is how the slices of a tensor tile it: along axis, in
-// order of start.
+// order of start, or in any tiling when axis is multiAxis.
 type sliceLayout struct {
 	axis  int
 	parts []slicePart
@@ -56,7 +59,10 @@ func planAssembly(dims []int64, parts []slicePart) (sliceLayout, error) {
 				continue
 			}
 			if axis >= 0 && axis != d {
-				return sliceLayout{}, fmt.Errorf("slices split axes %d and %d: %w", axis, d, ErrSliceLayout)
+				// A tiling along several axes (MaxShardSizePolicy slices
+				// that way): bundle.Open checked that it is exact, and
+				// Reader.OpenTensor assembles it.
+				return sliceLayout{axis: multiAxis, parts: parts}, nil
 			}
 			axis = d
 		}
@@ -114,7 +120,15 @@ var assembleByStream bool
 // interleaves), it is a ConcatVariable, whose bytes Write checksums once
 // (verifying the parts) instead of twice; otherwise a SetVariable with assemblyOpener's stream.
 func setAssembled(m *savedmodel.Model, key string, entry *tfpb.BundleEntryProto, dims []int64, layout sliceLayout) error {
-	if _, fixed := bundle.DTypeSize(entry.GetDtype()); fixed && !assembleByStream && chunksBefore(dims, layout.axis) == 1 {
+	_, fixed := bundle.DTypeSize(entry.GetDtype())
+	if layout.axis == multiAxis {
+		if !fixed {
+			return fmt.Errorf("a %v tensor sliced along several axes cannot be assembled (TensorFlow cannot read it whole either): %w", entry.GetDtype(), ErrSliceLayout)
+		}
+		r := m.Variables
+		return m.SetVariable(key, entry, func() (io.ReadCloser, error) { return r.OpenTensor(key) })
+	}
+	if fixed && !assembleByStream && chunksBefore(dims, layout.axis) == 1 {
 		keys := make([]string, len(layout.parts))
 		for i, p := range layout.parts {
 			keys[i] = p.key

@@ -17,6 +17,7 @@ import (
 	"github.com/unmirror/unmirror/graphdef"
 	"github.com/unmirror/unmirror/ops"
 	"github.com/unmirror/unmirror/savedmodel"
+	"github.com/unmirror/unmirror/savedmodel/bundle"
 )
 
 // Verify is the pass that checks, without editing anything, that the model
@@ -234,6 +235,10 @@ func checkRestoreV2(m *savedmodel.Model, mg int, g *graphdef.Graph, reach *graph
 				f(w, "key %q: shape_and_slices %q has full shape %v, the checkpoint holds %v", key, specs[i], full, verifyDims(want))
 			}
 			want = nil // the assigned value is a slice; its shape is checked by TF
+		}
+		if dtypeOK && !bundle.TensorFlowReadsSlice(e, specSlice(specs[i])) {
+			f(w, "restores key %q, a %v tensor saved in %d slices, by assembling slices, which TensorFlow cannot do for %v (TensorFlow: \"Dtype %s not supported\")",
+				key, e.GetDtype(), len(e.GetSlices()), e.GetDtype(), dtypeName(e.GetDtype()))
 		}
 		for _, v := range outputs[i] {
 			for _, varName := range verifyResolveHandle(g, reach, v.b, v.handle) {
@@ -536,4 +541,20 @@ func checkObjectGraph(m *savedmodel.Model, mg int, meta *tfpb.MetaGraphDef, g *g
 			}
 		}
 	}
+}
+
+// specSlice returns the slice of a shape_and_slices entry ("d0 d1 ...
+// slice"), "" for the whole tensor.
+func specSlice(spec string) string {
+	f := strings.Fields(spec)
+	if len(f) == 0 {
+		return ""
+	}
+	return f[len(f)-1]
+}
+
+// dtypeName is TensorFlow's DataTypeString of a dtype ("uint16" for
+// DT_UINT16).
+func dtypeName(dt typespb.DataType) string {
+	return strings.ToLower(strings.TrimPrefix(dt.String(), "DT_"))
 }

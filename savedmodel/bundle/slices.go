@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	tslp "github.com/wamuir/graft/tensorflow/core/framework/tensor_slice_go_proto"
+	"github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 )
 
@@ -160,4 +161,44 @@ func shapeString(e *tfpb.BundleEntryProto) string {
 		dims[d] = x.GetSize()
 	}
 	return fmt.Sprint(dims)
+}
+
+// sliceCopyable is TensorFlow's list of dtypes whose slices
+// BundleReader::GetSliceValue copies into a tensor (its HANDLE_COPY cases in
+// tensor_bundle.cc); for any other dtype it fails with "Dtype ... not
+// supported" unless the read slice is exactly one stored slice.
+var sliceCopyable = map[types_go_proto.DataType]bool{
+	types_go_proto.DataType_DT_FLOAT: true, types_go_proto.DataType_DT_DOUBLE: true,
+	types_go_proto.DataType_DT_INT32: true, types_go_proto.DataType_DT_UINT8: true,
+	types_go_proto.DataType_DT_INT16: true, types_go_proto.DataType_DT_INT8: true,
+	types_go_proto.DataType_DT_COMPLEX64: true, types_go_proto.DataType_DT_COMPLEX128: true,
+	types_go_proto.DataType_DT_INT64: true, types_go_proto.DataType_DT_BOOL: true,
+	types_go_proto.DataType_DT_QINT32: true, types_go_proto.DataType_DT_QUINT8: true,
+	types_go_proto.DataType_DT_QINT8: true, types_go_proto.DataType_DT_BFLOAT16: true,
+	types_go_proto.DataType_DT_INT4: true, types_go_proto.DataType_DT_UINT4: true,
+}
+
+// TensorFlowReadsSlice reports whether TensorFlow's reader (RestoreV2,
+// load_checkpoint) can read the part slice (in TensorFlow's notation, as
+// SliceString writes it; "" for the whole tensor) of the sliced tensor
+// entry e: always when part is exactly one of e's slices, else only for
+// the dtypes whose slices GetSliceValue copies (not float16, uint16,
+// uint32, uint64, string, variant, ...). An unsliced entry always reads.
+func TensorFlowReadsSlice(e *tfpb.BundleEntryProto, part string) bool {
+	if len(e.GetSlices()) == 0 || sliceCopyable[e.GetDtype()] {
+		return true
+	}
+	if part == "" {
+		full := make([]string, len(e.GetShape().GetDim()))
+		for i := range full {
+			full[i] = "-"
+		}
+		part = strings.Join(full, ":")
+	}
+	for _, s := range e.GetSlices() {
+		if SliceString(s) == part {
+			return true
+		}
+	}
+	return false
 }
