@@ -14,6 +14,7 @@ collectives have a group of ONE member (a reduce or gather then returns its own
 input), run by TensorFlow in this process after saving.
 """
 
+import contextlib
 import functools
 import json
 import os
@@ -523,7 +524,7 @@ def build_sharded_variable(name, out, result):
            {"serving_default": sig_entry({"ids": ids}, rows)})
 
 
-def ps_cluster_strategy():
+def ps_cluster_strategy(partitioner=None):
     # ParameterServerStrategy on a real in-process gRPC cluster (loopback): this
     # process is the chief/coordinator; one worker and two parameter servers.
     worker_config = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=4)
@@ -539,7 +540,7 @@ def ps_cluster_strategy():
     LIVE_SERVERS.extend(servers)  # in-process servers live as long as the process
     resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(cluster, rpc_layer="grpc")
     return tf.distribute.experimental.ParameterServerStrategy(
-        resolver, variable_partitioner=tf.distribute.experimental.partitioners.FixedShardsPartitioner(2))
+        resolver, variable_partitioner=partitioner or tf.distribute.experimental.partitioners.FixedShardsPartitioner(2))
 
 
 def build_ps_strategy(name, out, result, policy):
@@ -904,6 +905,192 @@ def build_tf1_ps_worker(name, out, result):
            "Saver(sharded=True) passed to SavedModelBuilder",
            "ParameterServer (TF1)", "", ["tf2", "tf1"],
            {"serving_default": sig_entry({"x": x}, {"y": yv})})
+
+# ------------------------------------------------------- checkpoint layouts
+# SavedModels whose checkpoints hold sliced tensors outside shard 0, the way
+# TensorFlow's sharded saves and their merge (MergeV2Checkpoints) write them
+# (issue 14). testdata/tf/layouts.py writes the wider checkpoint-only matrix.
+
+def layout_dense(r):
+    """Weights of the layout models: a [24,6] embedding, a [6,3] kernel and a
+    [30] vector that fills the first shard (so that the embedding's slices
+    and its merged full-tensor entry lie in shards >= 1)."""
+    return (r.uniform(-1, 1, size=(24, 6)).astype(np.float32),
+            r.uniform(-1, 1, size=(6, 3)).astype(np.float32),
+            r.uniform(-1, 1, size=(30,)).astype(np.float32),
+            np.array([0, 7, 13, 23], dtype=np.int32))
+
+
+def save_layout_tf2(name, out, result, callback, scenario, strategy=None):
+    r = rng()
+    table, w, fill, ids = layout_dense(r)
+    scope = strategy.scope() if strategy else contextlib.nullcontext()
+    with scope:
+        m = tf.Module()
+        m.fill = tf.Variable(fill, name="fill")
+        m.embedding = tf.Variable(table, name="embedding")
+        m.w = tf.Variable(w, name="dense/kernel")
+
+    @tf.function(input_signature=[tf.TensorSpec([4], tf.int32, name="ids")])
+    def serve(ids):
+        rows = tf.nn.embedding_lookup(m.embedding, ids)
+        return {"y": tf.matmul(rows, m.w) + tf.reduce_sum(m.fill)}
+
+    m.serve = serve
+    y = np_outputs(serve(tf.constant(ids)))
+    tf.saved_model.save(m, out, signatures={"serving_default": serve},
+                        options=tf.saved_model.SaveOptions(experimental_sharding_callback=callback))
+    finish(name, out, result, scenario, "ParameterServerStrategy" if strategy else "", "",
+           ["tf2", "tf1"], {"serving_default": sig_entry({"ids": ids}, y)})
+
+
+@builder("layout_max_shard")
+def build_layout_max_shard(name, out, result):
+    save_layout_tf2(name, out, result, tf.train.experimental.MaxShardSizePolicy(max_shard_size=40),
+                    "tf.saved_model.save with SaveOptions(experimental_sharding_callback="
+                    "MaxShardSizePolicy(max_shard_size=40)): a [24,6] embedding sliced along both "
+                    "axes across many shards, none of them shard 0")
+
+
+@builder("layout_callback")
+def build_layout_callback(name, out, result):
+    from tensorflow.python.checkpoint.sharding import sharding_util
+
+    class SplitEmbedding(sharding_util.ShardingCallback):
+        """A user-written callback: the [24,6] tensor goes to shards 1 and 2 in
+        column slices 0:2 and 2:6, everything else to shard 0."""
+
+        @property
+        def description(self):
+            return "embedding columns 0:2 and 2:6 in shards 1 and 2"
+
+        def __call__(self, shardable_tensors):
+            shards = [{}, {}, {}]
+            for st in shardable_tensors:
+                if st.tensor.shape.as_list() == [24, 6]:
+                    for i, (start, length) in enumerate([(0, 2), (2, 4)]):
+                        shards[i + 1].setdefault(st.checkpoint_key, {})[
+                            "24 6 0,24:%d,%d" % (start, length)] = tf.slice(st.tensor, [0, start], [24, length])
+                else:
+                    shards[0].setdefault(st.checkpoint_key, {})[st.slice_spec] = st.tensor
+            return shards
+
+    save_layout_tf2(name, out, result, SplitEmbedding(),
+                    "tf.saved_model.save with a user-written ShardingCallback: the [24,6] "
+                    "embedding in column slices 0:2 (shard 1) and 2:6 (shard 2)")
+
+
+@builder("layout_ps_max_shard")
+def build_layout_ps_max_shard(name, out, result):
+    strategy = ps_cluster_strategy(tf.distribute.experimental.partitioners.MaxSizePartitioner(
+        max_shard_bytes=200))
+    save_layout_tf2(name, out, result, tf.train.experimental.MaxShardSizePolicy(max_shard_size=100),
+                    "ParameterServerStrategy (in-process cluster, 2 ps) with MaxSizePartitioner("
+                    "200 B): ShardedVariables, tf.saved_model.save with MaxShardSizePolicy(100)",
+                    strategy=strategy)
+
+
+def build_layout_tf1_saver(name, out, result, devices, partitioner, doc):
+    tf1_mode()
+    r = rng()
+    table, w0, fill, ids = layout_dense(r)
+    g = tf.Graph()
+    with g.as_default():
+        tf.compat.v1.set_random_seed(SEED)
+        placed = [0]
+
+        def round_robin(op):
+            # Partitions (and their Adam slots) round-robin on the CPUs.
+            if op.type in ("VariableV2", "VarHandleOp"):
+                placed[0] += 1
+                return "/device:CPU:%d" % ((placed[0] - 1) % devices)
+            return op.device
+
+        ids_ph = tf.compat.v1.placeholder(tf.int32, [4], name="ids")
+        with g.device(round_robin):
+            emb = tf.compat.v1.get_variable("embedding", initializer=tf.constant(table),
+                                            partitioner=partitioner)
+            w = tf.compat.v1.get_variable("dense/kernel", initializer=tf.constant(w0),
+                                          partitioner=partitioner)
+            f = tf.compat.v1.get_variable("fill", initializer=tf.constant(fill))
+        y = tf.identity(tf.matmul(tf.nn.embedding_lookup(emb, ids_ph), w) + tf.reduce_sum(f), name="y")
+        loss = tf.reduce_sum(tf.square(y))
+        train = tf.compat.v1.train.AdamOptimizer(0.01).minimize(loss)
+        saver = tf.compat.v1.train.Saver(sharded=True)
+        config = tf.compat.v1.ConfigProto(device_count={"CPU": devices})
+        with tf.compat.v1.Session(graph=g, config=config) as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            sess.run(train, {ids_ph: ids})
+            yv = sess.run(y, {ids_ph: ids})
+            tf1_export(sess, out, {"ids": ids_ph}, {"y": y}, saver=saver)
+    finish(name, out, result,
+           "TF1 graph, partitioned variables (%s) round-robin on %d CPUs with Adam slots, "
+           "Saver(sharded=True) passed to SavedModelBuilder" % (doc, devices),
+           "TF1 partitioned variables", "", ["tf2", "tf1"],
+           {"serving_default": sig_entry({"ids": ids}, {"y": yv})})
+
+
+BUILDERS["layout_tf1_fixed_2"] = lambda name, out, result: build_layout_tf1_saver(
+    name, out, result, 2, tf.compat.v1.fixed_size_partitioner(2), "fixed_size_partitioner(2)")
+BUILDERS["layout_tf1_minmax_4"] = lambda name, out, result: build_layout_tf1_saver(
+    name, out, result, 4, tf.compat.v1.min_max_variable_partitioner(max_partitions=4, min_slice_size=64),
+    "min_max_variable_partitioner(max_partitions=4, min_slice_size=64)")
+
+
+@builder("layout_dtypes")
+def build_layout_dtypes(name, out, result):
+    # Every dtype a checkpoint holds, as [6,4] variables (sliced by the
+    # policy where they exceed 64 bytes) and scalar strings (empty, over 64
+    # KiB). TF 2.18's MaxShardSizePolicy fails on a string tensor of more
+    # than one element, and leaves 0-element tensors out of the checkpoint
+    # (the SavedModel then fails to load: "Key ... not found in checkpoint"),
+    # so those are in testdata/layouts/tf2_strings (no policy) instead. The
+    # signature reads each variable.
+    r = rng()
+    m = tf.Module()
+    m.vars = {}
+    for dt in ["float16", "float32", "float64", "bfloat16", "int8", "int16", "int32", "int64",
+               "uint8", "uint16", "uint32", "uint64", "bool", "complex64", "complex128"]:
+        d = tf.as_dtype(dt)
+        if d == tf.bool:
+            v = r.randint(0, 2, size=(6, 4)) == 1
+        elif d.is_complex:
+            v = (r.uniform(-4, 4, (6, 4)) + 1j * r.uniform(-4, 4, (6, 4))).astype(d.as_numpy_dtype)
+        elif d.is_floating:
+            v = tf.cast(r.uniform(-4, 4, (6, 4)), d).numpy()
+        else:
+            v = r.randint(0, 100, size=(6, 4)).astype(d.as_numpy_dtype)
+        m.vars[dt] = tf.Variable(v, name=dt)
+    m.vars["empty_string"] = tf.Variable(b"", name="empty_string")
+    m.vars["big_string"] = tf.Variable(b"L" * 70000 + b"!", name="big_string")
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.float64, name="x")])
+    def serve(x):
+        out = {}
+        for k, v in m.vars.items():
+            if v.dtype == tf.string:
+                out[k] = tf.strings.length(v)
+            elif v.dtype.is_complex:
+                out[k] = tf.cast(tf.math.real(v), tf.float64) * x
+            elif v.dtype == tf.bool:
+                out[k] = tf.cast(v, tf.int32)
+            else:
+                out[k] = tf.cast(v, tf.float64) * x
+        return out
+
+    m.serve = serve
+    x = np.float64(1.5)
+    y = np_outputs(serve(tf.constant(x)))
+    tf.saved_model.save(m, out, signatures={"serving_default": serve},
+                        options=tf.saved_model.SaveOptions(
+                            experimental_sharding_callback=tf.train.experimental.MaxShardSizePolicy(
+                                max_shard_size=64)))
+    finish(name, out, result,
+           "tf.saved_model.save with MaxShardSizePolicy(64): variables of every dtype a checkpoint "
+           "holds (float16/32/64, bfloat16, int8..64, uint8..64, bool, complex64/128) sliced across "
+           "shards, scalar strings (empty, over 64 KiB)",
+           "", "", ["tf2", "tf1"], {"serving_default": sig_entry({"x": x}, y)})
+
 
 
 def main():

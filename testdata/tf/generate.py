@@ -70,6 +70,12 @@ FIXTURES = [
     "keras_ps_strategy",
     "assets_strings",
     "tpu_leftover",
+    "layout_max_shard",
+    "layout_callback",
+    "layout_ps_max_shard",
+    "layout_tf1_fixed_2",
+    "layout_tf1_minmax_4",
+    "layout_dtypes",
 ]
 
 
