@@ -18,13 +18,14 @@ const (
 	ArtifactReplicaVariables = "replica_variables"
 	// a SavedVariable has experimental_distributed_variable_components
 	ArtifactDistributedVariableComponents = "distributed_variable_components"
-	// an op named Nccl* or _Nccl*
+	// an NCCL op (ops.FamilyOf: a row of ops.Distribution, or named Nccl* or _Nccl*)
 	ArtifactNCCLOps = "nccl_ops"
-	// an op named Collective*
+	// a collective op (ops.FamilyOf: a row of ops.Distribution, or named Collective*)
 	ArtifactCollectiveOps = "collective_ops"
-	// an op named TPU* or _TPU*, or a node with a _tpu_replicate attr
+	// a TPU op (ops.FamilyOf: a row of ops.Distribution, or named TPU* or
+	// _TPU*), or a node with a _tpu_replicate attr
 	ArtifactTPUOps = "tpu_ops"
-	// an op named Horovod*
+	// a Horovod op (named Horovod*)
 	ArtifactHorovodOps = "horovod_ops"
 	// the checkpoint has more than one data shard
 	ArtifactShardedSaver = "sharded_saver"

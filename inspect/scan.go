@@ -1,14 +1,12 @@
 package inspect
 
 import (
-	"encoding/binary"
 	"fmt"
 	"maps"
 	"regexp"
 	"slices"
 	"strings"
 
-	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	varpb "github.com/wamuir/graft/tensorflow/core/framework/variable_go_proto"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/unmirror/unmirror/device"
 	"github.com/unmirror/unmirror/graphdef"
+	"github.com/unmirror/unmirror/ops"
 	"github.com/unmirror/unmirror/rewrite"
 	"github.com/unmirror/unmirror/savedmodel"
 )
@@ -28,14 +27,6 @@ var (
 )
 
 var variableOps = map[string]bool{"VarHandleOp": true, "VariableV2": true, "Variable": true, "_VarHandlesOp": true}
-
-// collectiveGroupInput is the input index of the group_size operand of the
-// collective ops that take it as a tensor.
-var collectiveGroupInput = map[string]int{
-	"CollectiveReduceV2": 1, "CollectiveGatherV2": 1, "CollectiveBcastSendV2": 1,
-	"CollectiveBcastRecvV2": 0, "CollectiveReduceScatterV2": 1, "CollectiveAllToAllV2": 1,
-	"CollectiveInitializeCommunicator": 2,
-}
 
 // parseDevice parses a device string the way TensorFlow reads it where it
 // occurs: a full or partial name (NodeDef.device, SavedVariable.device), or a
@@ -267,34 +258,45 @@ func (s *scan) body(mg int, fn string, nodes []*nodepb.NodeDef) {
 				byName[n.GetName()] = n
 			}
 		}
-		name, _, _ := strings.Cut(strings.TrimPrefix(ref, "^"), ":")
-		return byName[name]
+		return byName[graphdef.Producer(ref)]
+	}
+	// resolve is an ops.Resolver over this body: the node data input i of
+	// n reads.
+	resolve := func(n *nodepb.NodeDef, i int) *nodepb.NodeDef {
+		if in := graphdef.DataInputs(n); i < len(in) {
+			return lookup(in[i])
+		}
+		return nil
 	}
 	for _, n := range nodes {
 		where := place{w: rewrite.Node(mg, fn, n.GetName())}
 		s.device(n.GetDevice(), where, false, fn != "" && s.soft[fn])
 		op := n.GetOp()
 		attr := n.GetAttr()
-		switch {
-		case strings.HasPrefix(op, "Nccl") || strings.HasPrefix(op, "_Nccl"):
+		family := ops.FamilyOf(op)
+		switch family {
+		case ops.NCCL:
 			detail := op
 			if nd, ok := attr["num_devices"]; ok {
 				detail += fmt.Sprintf(" (num_devices %d)", nd.GetI())
 			}
 			s.add(ArtifactNCCLOps, where, detail)
-		case strings.HasPrefix(op, "Collective"):
-			size := collectiveGroupSize(n, lookup)
+		case ops.Collective:
+			size, ok := ops.GroupSize(n, resolve)
+			if !ok {
+				size = -1
+			}
 			detail := op
 			if size >= 0 {
 				detail += fmt.Sprintf(" (group_size %d)", size)
 			}
 			s.add(ArtifactCollectiveOps, where, detail)
 			s.collectives = append(s.collectives, collective{where: Evidence{Where: where.String(), Detail: detail}, size: size})
-		case strings.HasPrefix(op, "Horovod"):
+		case ops.Horovod:
 			s.add(ArtifactHorovodOps, where, op)
 		}
 		_, tpuAttr := attr["_tpu_replicate"]
-		if strings.HasPrefix(op, "TPU") || strings.HasPrefix(op, "_TPU") || tpuAttr {
+		if family == ops.TPU || tpuAttr {
 			s.add(ArtifactTPUOps, where, op)
 			if fn == "" {
 				s.tpuMainN++
@@ -320,10 +322,7 @@ func (s *scan) body(mg int, fn string, nodes []*nodepb.NodeDef) {
 		}
 		switch op {
 		case "SaveV2", "RestoreV2", "SaveSlices", "RestoreSlice":
-			if len(n.GetInput()) < 3 {
-				break
-			}
-			src := lookup(n.GetInput()[2])
+			src := resolve(n, 2) // shape_and_slices (shapes_and_slices)
 			if src == nil || src.GetOp() != "Const" {
 				break
 			}
@@ -335,39 +334,6 @@ func (s *scan) body(mg int, fn string, nodes []*nodepb.NodeDef) {
 			}
 		}
 	}
-}
-
-// collectiveGroupSize reads a collective's group size from its group_size
-// attr or its Const group_size operand; -1 when it cannot be read.
-func collectiveGroupSize(n *nodepb.NodeDef, lookup func(string) *nodepb.NodeDef) int64 {
-	if a, ok := n.GetAttr()["group_size"]; ok {
-		if _, isInt := a.GetValue().(*attrpb.AttrValue_I); isInt {
-			return a.GetI()
-		}
-	}
-	if a, ok := n.GetAttr()["num_devices"]; ok {
-		return a.GetI()
-	}
-	i, ok := collectiveGroupInput[n.GetOp()]
-	if !ok || i >= len(n.GetInput()) {
-		return -1
-	}
-	c := lookup(n.GetInput()[i])
-	if c == nil || c.GetOp() != "Const" {
-		return -1
-	}
-	t := c.GetAttr()["value"].GetTensor()
-	switch {
-	case len(t.GetIntVal()) > 0:
-		return int64(t.GetIntVal()[0])
-	case len(t.GetInt64Val()) > 0:
-		return t.GetInt64Val()[0]
-	case t.GetDtype() == typespb.DataType_DT_INT32 && len(t.GetTensorContent()) >= 4:
-		return int64(int32(binary.LittleEndian.Uint32(t.GetTensorContent())))
-	case t.GetDtype() == typespb.DataType_DT_INT64 && len(t.GetTensorContent()) >= 8:
-		return int64(binary.LittleEndian.Uint64(t.GetTensorContent()))
-	}
-	return -1
 }
 
 // reports returns the artifacts found, in vocabulary order.
