@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/unmirror/unmirror"
@@ -55,6 +56,31 @@ func TestCorruptInputs(t *testing.T) {
 		})
 	}
 	t.Logf("%d cases on %d fixtures", total, len(corruptFixtures))
+}
+
+// TestCorruptSlices damages the sliced tensors of the checkpoint-layout
+// fixtures (slices in shards >= 1, written by TensorFlow's sharded saves):
+// slices that overlap, leave a gap, exceed the shape, or point past the end
+// of a shard are each a typed error naming the file and the key, with
+// nothing written and the input unchanged.
+func TestCorruptSlices(t *testing.T) {
+	for _, name := range []string{"layout_max_shard", "layout_tf1_fixed_2"} {
+		f := fixtures.ByName(t, name)
+		cases, err := corrupt.Cases(f.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, c := range cases {
+			if strings.HasPrefix(c.Name, corrupt.SlicePrefix) {
+				n++
+				t.Run(name+"/"+c.Name, func(t *testing.T) { checkCorruptCase(t, f.Dir, c) })
+			}
+		}
+		if n != 4 {
+			t.Errorf("%s: %d slice cases, want 4", name, n)
+		}
+	}
 }
 
 func checkCorruptCase(t *testing.T, fixture string, c corrupt.Case) {

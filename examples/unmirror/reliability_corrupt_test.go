@@ -36,6 +36,21 @@ func TestCorruptInputsCLI(t *testing.T) {
 	t.Logf("%d damaged models, 4 commands each", runs)
 }
 
+// TestCorruptSlicesCLI: a damaged sliced tensor (internal/corrupt's slice
+// cases on a TensorFlow-made MaxShardSizePolicy model) is exit 3 naming the
+// file and the key, nothing written, for every command.
+func TestCorruptSlicesCLI(t *testing.T) {
+	cases, err := corrupt.Cases(fixture("layout_max_shard"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		if strings.HasPrefix(c.Name, corrupt.SlicePrefix) {
+			t.Run(c.Name, func(t *testing.T) { cliCorruptCase(t, "layout_max_shard", c) })
+		}
+	}
+}
+
 func cliCorruptCase(t *testing.T, name string, c corrupt.Case) {
 	base := t.TempDir()
 	src, before, err := c.Stage(fixture(name), base)

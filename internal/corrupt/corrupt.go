@@ -141,7 +141,7 @@ func Cases(dir string) ([]Case, error) {
 		return nil, fmt.Errorf("corrupt: %s needs a binary %s: %w", dir, pbFile, err)
 	}
 	var cs []Case
-	for _, gen := range []func() ([]Case, error){m.truncations, m.flips, m.indexEdits, m.protoEdits, m.pathCases} {
+	for _, gen := range []func() ([]Case, error){m.truncations, m.flips, m.indexEdits, m.sliceEdits, m.protoEdits, m.pathCases} {
 		c, err := gen()
 		if err != nil {
 			return nil, err
