@@ -100,6 +100,11 @@ func ReadWith(dir string, opts ReadOptions) (*Model, error) {
 		return nil, prefixed(err)
 	}
 	m, err := readFS(os.DirFS(abs), dir, opts)
+	if errors.Is(err, ErrNotSavedModel) {
+		if vs, verr := Versions(dir); verr == nil && len(vs) > 0 {
+			return nil, &ServingBaseError{Base: dir, Versions: vs}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -106,6 +106,7 @@ type errorDoc struct {
 // model that cannot be read (*unmirror.ReadError) as "cannot read DIR",
 // any other error as what.
 func failRead(e *env, cmd, what string, err error) int {
+	defer servingBaseHint(e, cmd, err)
 	var re *unmirror.ReadError
 	if errors.As(err, &re) {
 		return fail(e, cmd, exitIO, "cannot read "+re.Path, re.Err)

@@ -19,6 +19,7 @@ import (
 const rewriteHelp = `
 Usage: unmirror rewrite [flags] SRC DST
        unmirror rewrite --dry-run [flags] SRC [DST]
+       unmirror rewrite --all-versions [flags] BASE OUT
 
 Rewrite reads the SavedModel in SRC, runs the rewrite passes on it (all of
 them by default; see "unmirror passes") and writes a strategy-free copy to
@@ -33,6 +34,11 @@ the whole report with --json). The verify pass always runs last, also after
 --passes; if the result still has findings (see "unmirror verify"), nothing
 is written and the exit code is 1. --no-verify skips it, with a warning.
 
+With --all-versions, SRC is a TF Serving model base folder (version folders
+named by a number: BASE/1, BASE/2, ...) and each version BASE/V is rewritten
+to OUT/V, atomically; a version that fails is named and the others' outputs
+stay valid. The exit code is the highest of the versions'.
+
 On a terminal, a status line on stderr shows the phase (reading, each pass,
 writing with the bytes written of the total, percent and throughput); none
 with --quiet or when stdout or stderr is redirected.
@@ -44,6 +50,7 @@ Examples:
   unmirror rewrite --passes devices,verify --force ./model ./model-cpu
   unmirror rewrite --passes none --text ./model ./model-pbtxt
   unmirror rewrite --passes devices --no-verify ./model ./model-unchecked
+  unmirror rewrite --all-versions ./models/foo ./models/foo-cpu
 `
 
 // rewriteDoc is the JSON document of "unmirror rewrite --json".
@@ -66,6 +73,7 @@ type rewriteFlags struct {
 	force           bool
 	hardlink        bool
 	dropOtherFiles  bool
+	allVersions     bool
 	noSync          bool
 	text            bool
 	json            bool
@@ -86,6 +94,7 @@ func rewriteFlagSet(e *env) (*flag.FlagSet, *rewriteFlags) {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "run the passes and report, write nothing")
 	fs.BoolVar(&f.force, "force", false, "replace an existing DST")
 	fs.BoolVar(&f.hardlink, "hardlink", false, "hard-link unchanged variables and assets instead of copying them")
+	fs.BoolVar(&f.allVersions, allVersionsFlag, false, "SRC is a TF Serving base folder: rewrite each version V to DST/V")
 	fs.BoolVar(&f.dropOtherFiles, "drop-other-files", false, "leave out files not part of the SavedModel (README.txt, ...)")
 	fs.BoolVar(&f.noSync, "no-sync", false, "do not fsync DST (still atomic; a power loss may truncate it)")
 	fs.BoolVar(&f.text, "text", false, "write saved_model.pbtxt instead of the input's format")
@@ -119,6 +128,9 @@ func runRewrite(e *env, args []string) int {
 	src, dst := pos[0], ""
 	if len(pos) == 2 {
 		dst = pos[1]
+	}
+	if f.allVersions {
+		return forEachVersion(e, "rewrite", fs, src, dst, runRewrite)
 	}
 	p := rewrite.Default()
 	if f.passes != "" {

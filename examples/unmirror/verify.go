@@ -12,6 +12,7 @@ import (
 
 const verifyHelp = `
 Usage: unmirror verify [--target cpu|gpu] [--json] [--skip-checksums] DIR
+       unmirror verify --all-versions [flags] BASE
 
 Verify exits 0 if the SavedModel in DIR loads on one device of the target
 as it is, and 1 with the reasons if not: a CI gate. The reasons are those of
@@ -25,6 +26,9 @@ Verify first reads every tensor of the checkpoint and checks its CRC-32C,
 as TensorFlow does when it restores it: damaged data is exit 3, naming the
 data file and the variable (--skip-checksums reads only the index).
 
+With --all-versions, BASE is a TF Serving model base folder (BASE/1,
+BASE/2, ...): each version is verified; the exit code is the highest.
+
 Device names that place as they are (such as "/device:CPU:0" for a CPU
 target) pass, with a note if "unmirror rewrite" would still change them.
 
@@ -32,6 +36,7 @@ Examples:
   unmirror verify ./model-cpu
   unmirror verify --target gpu ./model-gpu
   unmirror rewrite ./model ./model-cpu && unmirror verify ./model-cpu
+  unmirror verify --all-versions ./models/foo-cpu
 `
 
 // verifyDoc is the JSON document of "unmirror verify --json".
@@ -47,10 +52,14 @@ func runVerify(e *env, args []string) int {
 	asJSON := &e.json // with --json, a failure prints an error document too
 	fs.BoolVar(asJSON, "json", false, "print one JSON document (schema in README.md)")
 	skipChecksums := fs.Bool("skip-checksums", false, "do not read the variables' data to check every tensor's checksum")
+	allVersions := fs.Bool(allVersionsFlag, false, "DIR is a TF Serving base folder: verify each version DIR/V")
 	ro := addReadFlags(fs)
 	pos, code, ok := parse(e, fs, args, 1, 1)
 	if !ok {
 		return code
+	}
+	if *allVersions {
+		return forEachVersion(e, "verify", fs, pos[0], "", runVerify)
 	}
 	v, err := unmirror.Verify(context.Background(), pos[0],
 		unmirror.VerifyOptions{Target: target, SkipChecksums: *skipChecksums, Read: *ro})
