@@ -68,3 +68,24 @@ def test_version_is_the_go_module_version() -> None:
     assert out[0] == "unmirror"
     assert gobuild.pep440(out[1]) == unmirror.__version__
     assert gobuild.build_info(unmirror.find_binary())["mod"] == out[1]
+
+
+def test_installed_package_is_typed(tmp_path: pathlib.Path) -> None:
+    """mypy --strict accepts the package as installed (py.typed ships), and
+    sees its types from user code: a wrong use is reported, not Any."""
+    pkg = pathlib.Path(unmirror.__file__).parent
+    assert (pkg / "py.typed").is_file()
+    user = tmp_path / "user.py"
+    user.write_text(
+        "import pathlib\n"
+        "import unmirror\n"
+        "report: unmirror.Report = unmirror.rewrite(pathlib.Path('m'), 'out', passes=['devices'])\n"
+        "ok: bool = unmirror.verify('out', target='gpu').ok\n"
+        "wrong: int = unmirror.inspect('m').model\n")
+    mypy = [sys.executable, "-m", "mypy", "--strict", "--python-version", "3.9",
+            "--cache-dir", str(tmp_path / "cache")]
+    pkg_check = run([*mypy, "-p", "unmirror"])
+    assert pkg_check.returncode == 0, pkg_check.stdout
+    user_check = run([*mypy, str(user)])
+    errors = [ln for ln in user_check.stdout.splitlines() if ": error:" in ln]
+    assert len(errors) == 1 and "user.py:5:" in errors[0] and 'type "str"' in errors[0], user_check.stdout

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pathlib
+import shutil
 import subprocess
 from typing import Dict, List
 
@@ -22,6 +23,9 @@ def test_build_twice_gives_identical_wheels(wheels: List[pathlib.Path], tmp_path
     if len(wheels) == 1:
         args.append("--host")
     env = dict(os.environ, GOCACHE=str(tmp_path / "gocache"))
-    subprocess.run(args, check=True, env=env, stdout=subprocess.DEVNULL)
+    try:
+        subprocess.run(args, check=True, env=env, stdout=subprocess.DEVNULL)
+    finally:
+        shutil.rmtree(tmp_path / "gocache", ignore_errors=True)  # hundreds of MiB
     again = sorted((tmp_path / "dist").glob("unmirror-*.whl"))
     assert digests(again) == digests(wheels)

@@ -13,7 +13,7 @@ EXE = "unmirror.exe" if sys.platform == "win32" else "unmirror"
 def _candidates() -> List[str]:
     dirs = [sysconfig.get_path("scripts")]
     user_scheme = {"nt": "nt_user"}.get(os.name, "posix_user")
-    if sys.platform == "darwin" and sys._framework:  # type: ignore[attr-defined]
+    if sys.platform == "darwin" and getattr(sys, "_framework", None):
         user_scheme = "osx_framework_user"
     try:
         dirs.append(sysconfig.get_path("scripts", scheme=user_scheme))
