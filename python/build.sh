@@ -15,7 +15,7 @@
 # The version is the Go module version go build stamps from git
 # (python/hatch_build.py says how it is written for Python).
 #
-# Needs Go, git and python3 (PYTHON=... to choose); the first run installs
+# Needs Go, git and python3 >= 3.11 (PYTHON=... to choose); the first run installs
 # the pinned build tools (requirements-build.lock) into python/.build-venv.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

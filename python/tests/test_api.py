@@ -193,3 +193,11 @@ def test_readme_from_python_quick_start() -> None:
     subprocess.run(lines[1], shell=True, cwd=REPO, check=True)
     dst = lines[1].split('", "')[1].split('"')[0]
     assert unmirror.verify(dst).ok
+
+
+def test_report_of_an_unknown_shape_still_reads() -> None:
+    # A rewrite document without "report" (a future command shape) reads as
+    # an empty report with everything in raw, instead of failing.
+    doc = {"src": "base", "dst": "out", "written": True, "versions": [{"version": "1"}]}
+    rep = unmirror.Report.from_json(doc)
+    assert rep.written and rep.pass_reports == () and rep.raw["versions"] == [{"version": "1"}]

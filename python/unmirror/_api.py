@@ -121,9 +121,9 @@ def rewrite(src: PathLike, dst: Optional[PathLike] = None, *, target: str = "cpu
     if dst is not None:
         args.append(_path(dst))
     code, doc, stderr, argv = _run(args)
+    if code == 0 and doc is not None:
+        return Report.from_json(doc)
     report = Report.from_json(doc) if doc is not None and "report" in doc else None
-    if code == 0 and report is not None:
-        return report
     _raise(code, doc, stderr, argv, report=report)
     raise AssertionError("unreachable")  # pragma: no cover
 
