@@ -472,7 +472,10 @@ def main():
     try:
         res = build(cell, args.out)
     except Exception as e:  # TF refused the combination: recorded with its reason
-        msg = "%s: %s" % (type(e).__name__, str(e).strip().splitlines()[0] if str(e).strip() else "")
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        # "Graph execution error:" heads TF's real message, "(0) KIND: ...".
+        root = [ln for ln in lines if ln.startswith("(0) ")]
+        msg = "%s: %s" % (type(e).__name__, root[0][4:] if root else (lines[0] if lines else ""))
         res = {"ok": False, "error": msg[:600], "traceback": traceback.format_exc()[-3000:]}
     if res is not None:
         res["seconds"] = round(time.time() - start, 1)
