@@ -85,7 +85,24 @@ type WriteOptions struct {
 	// bytes: those of the input's shards when the checkpoint is copied,
 	// the planned entries' sizes when it is rebuilt.
 	Progress progress.Func
+
+	// Test settings, per Write so that tests can run in parallel: how a
+	// changed checkpoint is rebuilt, and a function told of every fsync
+	// the Write makes (bundle.Writer's included).
+	rebuild  rebuildMode
+	syncHook func(path string)
 }
+
+// rebuildMode is how Write rebuilds a changed checkpoint (a test setting).
+type rebuildMode int
+
+const (
+	byConcat rebuildMode = iota // bundle.Writer.Concat, streamed (the default)
+	byKernel                    // bundle.Writer.Concat with KernelCopy
+	byStream                    // Copy and Add of opaque streams, as before Concat
+)
+
+func (r rebuildMode) String() string { return [...]string{"concat", "kernel", "stream"}[r] }
 
 const tmpMarker = ".unmirror-tmp-"
 
@@ -157,7 +174,7 @@ func (m *Model) Write(ctx context.Context, dir string, opts WriteOptions) (err e
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return fmt.Errorf("savedmodel: write: %w", err)
 	}
-	w := &dirWriter{ctx: ctx, root: tmp, dirs: []string{tmp}, noSync: opts.NoSync}
+	w := &dirWriter{ctx: ctx, root: tmp, dirs: []string{tmp}, noSync: opts.NoSync, rebuild: opts.rebuild, syncHook: opts.syncHook}
 	if opts.Progress != nil {
 		w.prog = &counter{f: opts.Progress, total: m.dataBytesToWrite()}
 		w.prog.add(0)
@@ -387,7 +404,7 @@ func (m *Model) rewriteBundle(w *dirWriter) ([]byte, error) {
 	// writes them and fsyncs them on Close. The dirWriter fsyncs the files
 	// again (cheap: they are clean) so that every fsync of a Write goes
 	// through one place that tests can watch.
-	bw, err := bundle.NewWriter(w.root, VariablesPrefix, bundle.WriterOptions{NumShards: shards, NoSync: w.noSync, KernelCopy: concatByKernel})
+	bw, err := bundle.NewWriter(w.root, VariablesPrefix, bundle.WriterOptions{NumShards: shards, NoSync: w.noSync, KernelCopy: w.rebuild == byKernel, OnSync: w.syncHook})
 	if err != nil {
 		return nil, fmt.Errorf("savedmodel: write variables: %w", err)
 	}
@@ -398,7 +415,7 @@ func (m *Model) rewriteBundle(w *dirWriter) ([]byte, error) {
 			bw.Abort()
 			return nil, fmt.Errorf("savedmodel: write variables: %w", err)
 		}
-		if err := m.addPlanned(w.ctx, bw, key, w.prog); err != nil {
+		if err := m.addPlanned(w.ctx, bw, key, w.prog, w.rebuild); err != nil {
 			bw.Abort()
 			return nil, fmt.Errorf("savedmodel: write variables: key %q: %w", key, err)
 		}
@@ -411,21 +428,15 @@ func (m *Model) rewriteBundle(w *dirWriter) ([]byte, error) {
 	return w.readBack(bundle.IndexName(VariablesPrefix))
 }
 
-// rebuildByStream, set by tests, makes Write rebuild a changed checkpoint
-// wholly through user space (bundle.Writer.Copy and Add), as it did before
-// bundle.Writer.Concat, so that the two can be compared byte for byte.
-var rebuildByStream bool
-
-// concatByKernel, set by tests, makes Write's Concats copy by the kernel
-// (bundle.WriterOptions.KernelCopy).
-var concatByKernel bool
-
 // addPlanned adds key to bw: an entry whose bytes are input entries' bytes
 // through bw.Concat (checksum combined from the sources'), any other
 // through bw.Add from its stream.
-func (m *Model) addPlanned(ctx context.Context, bw *bundle.Writer, key string, c *counter) error {
+func (m *Model) addPlanned(ctx context.Context, bw *bundle.Writer, key string, c *counter, mode rebuildMode) error {
 	p := m.plan.entries[key]
-	if rebuildByStream && p.entry == nil && p.src == key {
+	// byStream rebuilds wholly through user space (bundle.Writer.Copy and
+	// Add), as Write did before bundle.Writer.Concat, so that tests can
+	// compare the two byte for byte.
+	if mode == byStream && p.entry == nil && p.src == key {
 		e, _ := m.Variables.Entry(key)
 		if err := bw.Copy(m.Variables, key); err != nil {
 			return err
@@ -446,7 +457,7 @@ func (m *Model) addPlanned(ctx context.Context, bw *bundle.Writer, key string, c
 	if len(e.GetSlices()) > 0 {
 		return bw.Add(key, e, nil) // a sliced tensor's full-key entry has no data
 	}
-	if !rebuildByStream && p.fromInput() {
+	if mode != byStream && p.fromInput() {
 		sources := p.concat
 		if p.entry == nil {
 			sources = []string{p.src}
@@ -472,6 +483,9 @@ type dirWriter struct {
 	dirs   []string
 	noSync bool     // WriteOptions.NoSync: skip every fsync
 	prog   *counter // WriteOptions.Progress, nil without it
+	// WriteOptions' test settings.
+	rebuild  rebuildMode
+	syncHook func(path string)
 }
 
 // sync fsyncs f unless the Write is NoSync.
@@ -479,7 +493,7 @@ func (w *dirWriter) sync(f *os.File) error {
 	if w.noSync {
 		return nil
 	}
-	return fsync.File(f)
+	return fsync.File(f, w.syncHook)
 }
 
 func (w *dirWriter) abs(rel string) string { return filepath.Join(w.root, filepath.FromSlash(rel)) }

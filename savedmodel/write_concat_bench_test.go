@@ -53,13 +53,11 @@ func BenchmarkWriteConcatLarge(b *testing.B) {
 	for _, mode := range []rebuildMode{byConcat, byKernel, byStream} {
 		for _, noSync := range []bool{false, true} {
 			b.Run(mode.String()+"/"+map[bool]string{false: "sync", true: "nosync"}[noSync], func(b *testing.B) {
-				rebuildByStream, concatByKernel = mode == byStream, mode == byKernel
-				defer func() { rebuildByStream, concatByKernel = false, false }()
 				out := filepath.Join(b.TempDir(), "out")
 				b.SetBytes(largeBytes)
 				start := cpuTime()
 				for b.Loop() {
-					if err := m.Write(context.Background(), out, WriteOptions{Overwrite: true, NoSync: noSync}); err != nil {
+					if err := m.Write(context.Background(), out, WriteOptions{Overwrite: true, NoSync: noSync, rebuild: mode}); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -193,23 +193,11 @@ func concatEdits(t *testing.T, m *Model, stored map[string][]byte, seed uint64) 
 	return want
 }
 
-// How a test has Write rebuild a checkpoint.
-type rebuildMode int
-
-const (
-	byConcat rebuildMode = iota // bundle.Writer.Concat, streamed (the default)
-	byKernel                    // bundle.Writer.Concat with KernelCopy
-	byStream                    // Copy and Add of opaque streams, as before Concat
-)
-
-func (r rebuildMode) String() string { return [...]string{"concat", "kernel", "stream"}[r] }
-
 // writeWith writes m to a new directory, rebuilding its checkpoint as mode
 // says.
 func writeWith(t *testing.T, m *Model, mode rebuildMode, opts WriteOptions) string {
 	t.Helper()
-	rebuildByStream, concatByKernel = mode == byStream, mode == byKernel
-	defer func() { rebuildByStream, concatByKernel = false, false }()
+	opts.rebuild = mode
 	out := outDir(t)
 	if err := m.Write(context.Background(), out, opts); err != nil {
 		t.Fatal(err)
@@ -223,6 +211,7 @@ func writeWith(t *testing.T, m *Model, mode rebuildMode, opts WriteOptions) stri
 // opaque streams writes, durable or not, and every key holds the bytes it
 // must.
 func TestWriteConcatMatchesStream(t *testing.T) {
+	t.Parallel() // Write's test settings are per Write (WriteOptions), not globals
 	for _, seed := range []uint64{1, 2, 3} {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			dir, stored := genModel(t, seed, 300)
@@ -254,6 +243,7 @@ func TestWriteConcatMatchesStream(t *testing.T) {
 // their slices (as the shards pass does), write the same tree through
 // Concat (streamed or by the kernel) as from opaque streams.
 func TestWriteConcatFixtures(t *testing.T) {
+	t.Parallel() // Write's test settings are per Write (WriteOptions), not globals
 	tested := 0
 	for _, dir := range fixtureModels(t) {
 		m := mustRead(t, dir)
@@ -301,6 +291,7 @@ func TestWriteConcatFixtures(t *testing.T) {
 // or by the kernel, fails the Write with a *bundle.ChecksumError naming
 // that entry, and leaves nothing.
 func TestWriteConcatDetectsDamage(t *testing.T) {
+	t.Parallel() // Write's test settings are per Write (WriteOptions), not globals
 	for _, tc := range []struct {
 		name string
 		edit func(m *Model, victim string) error
@@ -343,10 +334,8 @@ func TestWriteConcatDetectsDamage(t *testing.T) {
 			}
 			for _, mode := range []rebuildMode{byConcat, byKernel} {
 				for _, noSync := range []bool{false, true} {
-					concatByKernel = mode == byKernel
 					out := outDir(t)
-					err := m.Write(context.Background(), out, WriteOptions{NoSync: noSync})
-					concatByKernel = false
+					err := m.Write(context.Background(), out, WriteOptions{NoSync: noSync, rebuild: mode})
 					var ce *bundle.ChecksumError
 					if !errors.As(err, &ce) || ce.Key != victim {
 						t.Fatalf("%v NoSync=%v: err = %v, want a *bundle.ChecksumError for %q", mode, noSync, err, victim)
@@ -383,6 +372,7 @@ func (n noOSFiles) Open(name string) (fs.File, error) {
 // A model read through ReadFS (no OS files for the kernel to copy from,
 // so streamed even with KernelCopy) writes the same tree.
 func TestWriteConcatReadFS(t *testing.T) {
+	t.Parallel() // Write's test settings are per Write (WriteOptions), not globals
 	dir, stored := genModel(t, 5, 100)
 	m := mustRead(t, dir)
 	concatEdits(t, m, stored, 5)

@@ -10,28 +10,28 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/unmirror/unmirror/savedmodel/internal/fsync"
 )
 
-// recordSyncs makes every fsync of a Write record its path until the test
-// ends.
-func recordSyncs(t *testing.T) func() []string {
-	var mu sync.Mutex
-	var paths []string
-	fsync.Hook = func(p string) {
-		mu.Lock()
-		paths = append(paths, p)
-		mu.Unlock()
-	}
-	t.Cleanup(func() { fsync.Hook = nil })
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		out := paths
-		paths = nil
-		return out
-	}
+// syncRecorder records the paths a Write fsyncs, through
+// WriteOptions.syncHook (per Write: tests may run in parallel).
+type syncRecorder struct {
+	mu    sync.Mutex
+	paths []string
+}
+
+func (r *syncRecorder) hook(p string) {
+	r.mu.Lock()
+	r.paths = append(r.paths, p)
+	r.mu.Unlock()
+}
+
+// synced returns the paths recorded since the last call.
+func (r *syncRecorder) synced() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.paths
+	r.paths = nil
+	return out
 }
 
 // A durable Write fsyncs every directory and every file it wrote (not the
@@ -39,6 +39,7 @@ func recordSyncs(t *testing.T) func() []string {
 // after the rename; with NoSync it fsyncs nothing; and the bytes are the
 // same either way, for a copied, hard-linked and rebuilt checkpoint.
 func TestWriteNoSync(t *testing.T) {
+	t.Parallel() // Write's test settings are per Write (WriteOptions), not globals
 	for _, tc := range []struct {
 		name    string
 		link    bool
@@ -54,13 +55,13 @@ func TestWriteNoSync(t *testing.T) {
 			if tc.rebuild {
 				forcePlan(t, m)
 			}
-			synced := recordSyncs(t)
+			var rec syncRecorder
 			durable := outDir(t)
-			if err := m.Write(context.Background(), durable, WriteOptions{HardLink: tc.link}); err != nil {
+			if err := m.Write(context.Background(), durable, WriteOptions{HardLink: tc.link, syncHook: rec.hook}); err != nil {
 				t.Fatal(err)
 			}
 			got := map[string]bool{}
-			for _, p := range synced() {
+			for _, p := range rec.synced() {
 				got[syncedRel(t, durable, p)] = true
 			}
 			want := map[string]bool{"<parent>": true}
@@ -86,10 +87,10 @@ func TestWriteNoSync(t *testing.T) {
 			}
 
 			fast := outDir(t)
-			if err := m.Write(context.Background(), fast, WriteOptions{HardLink: tc.link, NoSync: true}); err != nil {
+			if err := m.Write(context.Background(), fast, WriteOptions{HardLink: tc.link, NoSync: true, syncHook: rec.hook}); err != nil {
 				t.Fatal(err)
 			}
-			if s := synced(); len(s) != 0 {
+			if s := rec.synced(); len(s) != 0 {
 				t.Errorf("NoSync Write fsynced %q", s)
 			}
 			if s := siblings(t, fast); !slices.Equal(s, []string{"out"}) {

@@ -15,8 +15,6 @@ import (
 	tsp "github.com/wamuir/graft/tensorflow/core/framework/tensor_shape_go_proto"
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
-
-	"github.com/unmirror/unmirror/savedmodel/internal/fsync"
 )
 
 // truncatingFS serves data files (through Read only, as an archive's
@@ -102,10 +100,8 @@ func TestWriterRejectsTruncatedSource(t *testing.T) {
 // that a cancelled write does not wait for the disk.
 func TestWriterAbort(t *testing.T) {
 	var synced []string
-	fsync.Hook = func(name string) { synced = append(synced, name) }
-	defer func() { fsync.Hook = nil }()
 	dir := t.TempDir()
-	w, err := NewWriter(dir, "v", WriterOptions{})
+	w, err := NewWriter(dir, "v", WriterOptions{OnSync: func(name string) { synced = append(synced, name) }})
 	require.NoError(t, err)
 	e := &tfpb.BundleEntryProto{Dtype: typespb.DataType_DT_FLOAT, Shape: &tsp.TensorShapeProto{}}
 	require.NoError(t, w.Add("a", e, bytes.NewReader([]byte{0, 0, 0x80, 0x3f})))

@@ -48,6 +48,10 @@ type WriterOptions struct {
 	// a second read to verify costs more than one read, checksum and write
 	// from a buffer in cache. It is there for machines where that differs.
 	KernelCopy bool
+	// OnSync, if set, is called with the name of every file the Writer
+	// fsyncs, before the fsync (a caller that watches all the fsyncs of a
+	// larger write, such as a test of savedmodel.Write).
+	OnSync func(name string)
 }
 
 // Writer writes a bundle into an OS directory. Data shards are written as
@@ -64,6 +68,7 @@ type Writer struct {
 	startedWB   []int64  // per shard: bytes whose writeback was started
 	noSync      bool
 	kernelCopy  bool
+	onSync      func(name string)
 	err         error // sticky: a data file may hold partial bytes
 	closed      bool
 	// Concat's sources copied by the kernel: w's handles on their shards
@@ -78,7 +83,7 @@ func (w *Writer) sync(f *os.File) error {
 	if w.noSync {
 		return nil
 	}
-	return fsync.File(f)
+	return fsync.File(f, w.onSync)
 }
 
 // NewWriter creates dir/prefix.index and the data shards
@@ -92,7 +97,7 @@ func NewWriter(dir, prefix string, opts WriterOptions) (*Writer, error) {
 	if n < 0 || n > 99999 {
 		return nil, fmt.Errorf("bundle: NumShards %d out of range [1, 99999]", n)
 	}
-	w := &Writer{dir: dir, prefix: prefix, entries: map[string]*tfpb.BundleEntryProto{}, noSync: opts.NoSync, kernelCopy: opts.KernelCopy}
+	w := &Writer{dir: dir, prefix: prefix, entries: map[string]*tfpb.BundleEntryProto{}, noSync: opts.NoSync, kernelCopy: opts.KernelCopy, onSync: opts.OnSync}
 	for i := 0; i < n; i++ {
 		f, err := os.Create(filepath.Join(dir, DataName(prefix, i, n)))
 		if err != nil {

@@ -18,8 +18,6 @@ import (
 	"github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
-
-	"github.com/unmirror/unmirror/savedmodel/internal/fsync"
 )
 
 // TestCopyTensorFlowBundles rewrites every TensorFlow checkpoint with Copy
@@ -316,10 +314,9 @@ func TestCopyContextCancelled(t *testing.T) {
 // the files are the same either way.
 func TestWriterNoSync(t *testing.T) {
 	var synced []string
-	fsync.Hook = func(name string) { synced = append(synced, filepath.Base(name)) }
-	defer func() { fsync.Hook = nil }()
 	write := func(dir string, noSync bool) {
-		w, err := NewWriter(dir, "ckpt", WriterOptions{NumShards: 2, NoSync: noSync})
+		w, err := NewWriter(dir, "ckpt", WriterOptions{NumShards: 2, NoSync: noSync,
+			OnSync: func(name string) { synced = append(synced, filepath.Base(name)) }})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,18 +1,14 @@
 // Package fsync is where savedmodel and savedmodel/bundle fsync the files
-// and directories a Write makes, so that tests see every fsync, whichever
-// package makes it.
+// and directories a Write makes, so that every fsync can be reported to
+// the writer's caller (tests watch a whole Write through it).
 package fsync
 
 import "os"
 
-// Hook, when set (by tests), is called with the name of every file or
-// directory File syncs, before the sync.
-var Hook func(name string)
-
-// File fsyncs f.
-func File(f *os.File) error {
-	if Hook != nil {
-		Hook(f.Name())
+// File fsyncs f, first calling onSync, when it is not nil, with f's name.
+func File(f *os.File, onSync func(name string)) error {
+	if onSync != nil {
+		onSync(f.Name())
 	}
 	return f.Sync()
 }
