@@ -137,6 +137,9 @@ def test_existing_dst_needs_force(tmp_path: pathlib.Path) -> None:
     with pytest.raises(unmirror.ModelIOError) as exc:
         unmirror.rewrite(MODELS / "plain", dst)
     assert "--force" in exc.value.message
+    with pytest.raises(unmirror.ModelIOError) as exc:  # the tool warns first; the error is the message
+        unmirror.rewrite(MODELS / "plain", dst, no_verify=True)
+    assert "--force" in exc.value.message and "warning" in exc.value.stderr, exc.value.stderr
     assert unmirror.rewrite(MODELS / "mirrored_expand", dst, force=True).written
     assert unmirror.verify(dst).ok
 

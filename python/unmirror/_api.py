@@ -47,10 +47,11 @@ def _run(args: Sequence[str]) -> Tuple[int, Optional[Dict[str, Any]], str, List[
 
 
 def _message(doc: Optional[Dict[str, Any]], stderr: str, fallback: str) -> str:
-    """The first line saying what failed: the tool's stderr, else the
-    document's error (a string, or an object with a message)."""
+    """The line saying what failed: the tool's first stderr line that is
+    neither a warning nor an indented detail, else the document's error (a
+    string, or an object with a message)."""
     for line in stderr.splitlines():
-        if line.strip():
+        if line.strip() and not line[0].isspace() and ": warning: " not in line:
             return line.strip()
     err = (doc or {}).get("error")
     if isinstance(err, dict):
