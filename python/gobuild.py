@@ -44,8 +44,12 @@ def repo_root(python_dir: str) -> str:
     """The Go module root: the parent of python/."""
     root = os.path.dirname(os.path.abspath(python_dir))
     gomod = os.path.join(root, "go.mod")
-    with open(gomod, encoding="utf-8") as f:
-        first = f.readline().split()
+    try:
+        with open(gomod, encoding="utf-8") as f:
+            first = f.readline().split()
+    except FileNotFoundError:
+        raise RuntimeError(f"unmirror wheel: no {gomod}: the wheel is built from a clone of the "
+                           "repository (python/build.sh), not from python/ alone or an sdist") from None
     if first != ["module", MODULE]:
         raise RuntimeError(f"unmirror wheel: {gomod} is not the module {MODULE}")
     return root
