@@ -13,6 +13,11 @@ KIND is one of
   sharded   ShardedVariable tables (2 parts each, as ParameterServerStrategy's
             partitioners make) totalling MIB MiB: the rewrite assembles the
             parts, so unmirror rebuilds the bundle.
+  maxshard  plain variable tables totalling MIB MiB saved with
+            SaveOptions(experimental_sharding_callback=MaxShardSizePolicy(
+            MIB/60 MiB)): TensorFlow cuts every table into slices across 60+
+            data shards (issue 14); the rewrite assembles each table from its
+            slices, so unmirror rebuilds the bundle.
 
 Each table is float32 [rows, 1024] of at most 256 MiB, filled with
 stateless random values (incompressible, deterministic). The serving
@@ -96,6 +101,15 @@ def build_sharded(out, mib):
     tf.saved_model.save(m, out, signatures={"serving_default": m.serve})
 
 
+def build_maxshard(out, mib):
+    m = tf.Module()
+    m.tables = [tf.Variable(init(i, r), name="table_%d" % i) for i, r in enumerate(tables(mib))]
+    m.serve = serve_fn(lambda i, ids: tf.nn.embedding_lookup(m.tables[i], ids), len(m.tables))
+    policy = tf.train.experimental.MaxShardSizePolicy(max_shard_size=max(1, mib * (1 << 20) // 60))
+    tf.saved_model.save(m, out, signatures={"serving_default": m.serve},
+                        options=tf.saved_model.SaveOptions(experimental_sharding_callback=policy))
+
+
 def check(model, mib):
     rows = tables(mib)
     # Every table but the last has the same rows (256 MiB); with a size
@@ -115,14 +129,14 @@ def check(model, mib):
 
 
 def main():
-    if len(sys.argv) != 4 or sys.argv[1] not in ("mirrored", "sharded", "check"):
+    if len(sys.argv) != 4 or sys.argv[1] not in ("mirrored", "sharded", "maxshard", "check"):
         sys.exit(__doc__)
     kind, out, mib = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if kind == "check":
         res = check(out, mib)
         print(json.dumps(res))
         sys.exit(0 if res["ok"] else 1)
-    {"mirrored": build_mirrored, "sharded": build_sharded}[kind](out, mib)
+    {"mirrored": build_mirrored, "sharded": build_sharded, "maxshard": build_maxshard}[kind](out, mib)
 
 
 if __name__ == "__main__":

@@ -10,15 +10,17 @@
 #   PY_REPEAT=1      runs of the Python route per model (it is slow)
 #   FIXTURES=1       also compare on every fixture in testdata/models (0: skip)
 #   BIG=1            generate and compare the big models (0: skip)
-#   KINDS="mirrored sharded"  which big models
+#   KINDS="mirrored sharded maxshard"  which big models
 #   BENCH_TMP=dir    where the temporary directory goes (default: $TMPDIR or /tmp)
 #   UNMIRROR_TREE=worktree  build the CLI from the working tree, not HEAD
 #
-# It builds the CLI, generates two big models with TensorFlow (the repo's venv,
+# It builds the CLI, generates three big models with TensorFlow (the repo's venv,
 # testdata/tf/setup.sh) into a temporary directory:
 #   mirrored  MirroredStrategy + EXPAND_DISTRIBUTED_VARIABLES: the checkpoint
 #             plan is unchanged, unmirror copies (or hard-links) the variables;
 #   sharded   ShardedVariables: unmirror assembles them, rebuilding the bundle;
+#   maxshard  tables cut by MaxShardSizePolicy into slices across 60+ data
+#             shards (issue 14): unmirror assembles them, rebuilding the bundle;
 # then, for each, runs in turn (REPEAT rounds, interleaved so that load changes
 # hit every command alike):
 #   cp -r SRC DST, cp -r + fsync of the copied files (coreutils sync FILE...;
@@ -134,7 +136,7 @@ compare() {
 
 checks_failed=0
 if [[ "$BIG" == 1 ]]; then
-	for kind in ${KINDS:-mirrored sharded}; do
+	for kind in ${KINDS:-mirrored sharded maxshard}; do
 		echo "== generating $kind ($SIZE_MIB MiB of variables; load $(load))"
 		"$timer" -f "   generated in %e s" "$py" "$here/genbig.py" "$kind" "$tmp/big_$kind" "$SIZE_MIB"
 		mode=plain
