@@ -20,10 +20,13 @@ compare with ours element by element. The JSON is
                    | {"error": "what TensorFlow's reader said"}}}
 
 Layouts (what the issue-14 matrix asks for; the names say which):
-  tf2_max_shard_{2,3,many}  MaxShardSizePolicy slicing one [24,6] tensor into
-                            2, 3 and many slices, the first not in shard 0
-  tf2_shard_by_task         ShardByTaskPolicy with variables on two tasks'
-                            devices (/job:localhost/replica:0/task:0 CPUs)
+  tf2_max_shard_{2,3,many}  MaxShardSizePolicy slicing one [24,6] tensor across
+                            2, 3 and 20 shards (the full-tensor entry's
+                            shard_id set by the merge)
+  tf2_shard_by_task         ShardByTaskPolicy with variables on two logical CPUs
+                            of one task (so one shard)
+  tf2_ps_shard_by_task      ShardByTaskPolicy under ParameterServerStrategy:
+                            one shard per ps task, the parts as slices
   tf2_callback              a user-written ShardingCallback that slices a
                             tensor along axis 1 into shards 1 and 2
   tf2_dtypes                every dtype a checkpoint holds, each tensor also
@@ -126,11 +129,11 @@ def tf2_max_shard(n_slices_size):
 
 
 layout("tf2_max_shard_2", "tf.train.Checkpoint.write, MaxShardSizePolicy(max_shard_size=400): "
-       "a [24,6] float32 tensor in 2 slices, in shards >= 1")(tf2_max_shard(400))
+       "a [24,6] float32 tensor in 3 slices across 2 shards")(tf2_max_shard(400))
 layout("tf2_max_shard_3", "tf.train.Checkpoint.write, MaxShardSizePolicy(max_shard_size=250): "
-       "a [24,6] float32 tensor in 3+ slices across shards")(tf2_max_shard(250))
+       "a [24,6] float32 tensor in 3 slices across 3 shards (4 in all)")(tf2_max_shard(250))
 layout("tf2_max_shard_many", "tf.train.Checkpoint.write, MaxShardSizePolicy(max_shard_size=40): "
-       "a [24,6] float32 tensor sliced along both axes across many shards")(tf2_max_shard(40))
+       "a [24,6] float32 tensor in 20 slices along both axes across 20 shards (25 in all)")(tf2_max_shard(40))
 
 
 @layout("tf2_shard_by_task", "tf.train.Checkpoint.write, ShardByTaskPolicy, variables on 2 logical CPUs")
@@ -267,7 +270,7 @@ def free_port():
     return p
 
 
-def tf2_ps(kind):
+def tf2_ps(kind, by_task=False):
     def build(prefix):
         tf = tf_import()
         spec = {"worker": ["localhost:%d" % free_port()],
@@ -286,7 +289,10 @@ def tf2_ps(kind):
             root = tf.Module()
             root.emb = tf.Variable(values(tf, [12, 4], "float32", 20), name="emb")
             root.bias = tf.Variable(values(tf, [4], "float32", 21), name="bias")
-        max_shard(tf, root, prefix, 100)
+        if by_task:
+            write_tf2(tf, root, prefix, tf.train.experimental.ShardByTaskPolicy())
+        else:
+            max_shard(tf, root, prefix, 100)
         del servers
     return build
 
@@ -295,6 +301,11 @@ for _kind, _doc in (("fixed", "FixedShardsPartitioner(2)"), ("minsize", "MinSize
                     ("maxsize", "MaxSizePartitioner(128 B)")):
     layout("tf2_ps_" + _kind, "ParameterServerStrategy (in-process cluster, 2 ps), %s, [12,4] "
            "ShardedVariable, tf.train.Checkpoint.write with MaxShardSizePolicy(100)" % _doc)(tf2_ps(_kind))
+
+
+layout("tf2_ps_shard_by_task", "ParameterServerStrategy (in-process cluster, 2 ps), "
+       "FixedShardsPartitioner(2), [12,4] ShardedVariable, tf.train.Checkpoint.write with "
+       "ShardByTaskPolicy: one shard per ps task, each holding its part as a slice")(tf2_ps("fixed", by_task=True))
 
 
 def dump_reading(prefix):
