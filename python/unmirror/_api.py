@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, NoReturn, Optional, Sequence, Tuple, Union
 
 from ._binary import find_binary
 from ._errors import ModelIOError, NotPortableError, UnmirrorError, UsageError
@@ -60,7 +60,7 @@ def _message(doc: Optional[Dict[str, Any]], stderr: str, fallback: str) -> str:
 
 
 def _raise(code: int, doc: Optional[Dict[str, Any]], stderr: str, argv: Sequence[str], *,
-           report: Optional[Report] = None, verification: Optional[Verification] = None) -> None:
+           report: Optional[Report] = None, verification: Optional[Verification] = None) -> NoReturn:
     """Raises the exception for an exit code other than success."""
     msg = _message(doc, stderr, f"unmirror exited with code {code}")
     common: Dict[str, Any] = dict(returncode=code, argv=argv, stderr=stderr, document=doc)
@@ -126,7 +126,6 @@ def rewrite(src: PathLike, dst: Optional[PathLike] = None, *, target: str = "cpu
         return Report.from_json(doc)
     report = Report.from_json(doc) if doc is not None and "report" in doc else None
     _raise(code, doc, stderr, argv, report=report)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def inspect(path: PathLike, *, extra_args: Sequence[str] = ()) -> Inspection:
@@ -141,7 +140,6 @@ def inspect(path: PathLike, *, extra_args: Sequence[str] = ()) -> Inspection:
     if code == 0 and doc is not None:
         return Inspection.from_json(doc)
     _raise(code, doc, stderr, argv)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def verify(path: PathLike, *, target: str = "cpu", skip_checksums: bool = False,
@@ -167,7 +165,6 @@ def verify(path: PathLike, *, target: str = "cpu", skip_checksums: bool = False,
         first = f"; first: {ver.reasons[0].what}" if ver.reasons else ""
         stderr = f"unmirror verify: {ver.model} is not portable to one {ver.target}: {n} reasons{first}\n"
     _raise(code, doc, stderr, argv, verification=ver)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def diff(a: PathLike, b: PathLike, *, extra_args: Sequence[str] = ()) -> Difference:
@@ -181,4 +178,3 @@ def diff(a: PathLike, b: PathLike, *, extra_args: Sequence[str] = ()) -> Differe
     if code in (0, 1) and doc is not None and "same" in doc:
         return Difference.from_json(doc)
     _raise(code, doc, stderr, argv)
-    raise AssertionError("unreachable")  # pragma: no cover
