@@ -1,6 +1,8 @@
 package rewrite
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -20,8 +22,30 @@ type Where struct {
 	Node string `json:"node,omitempty"`
 	// ObjectID is a node id in the SavedObjectGraph.
 	ObjectID *int `json:"object_id,omitempty"`
-	// CheckpointKey is a key in the variables bundle.
+	// CheckpointKey is a key in the variables bundle. Its JSON form is
+	// bundle.DisplayKey's, as String shows it (see MarshalJSON).
 	CheckpointKey string `json:"checkpoint_key,omitempty"`
+}
+
+// MarshalJSON writes w's fields with their JSON names, the checkpoint key as
+// bundle.DisplayKey shows it: a slice key is binary, and JSON would replace
+// its bytes that are not UTF-8 by U+FFFD, so that two slices of one tensor
+// would print the same. A printable key is written as it is.
+func (w Where) MarshalJSON() ([]byte, error) {
+	type fields Where // without the method
+	f := fields(w)
+	if f.CheckpointKey != "" {
+		f.CheckpointKey = bundle.DisplayKey(f.CheckpointKey)
+	}
+	// The caller's encoder applies its own HTML escaping to what this
+	// returns; escape nothing here ("<lambda>" stays as it is).
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(f); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // Object returns a Where for object-graph node id in meta graph mg.
