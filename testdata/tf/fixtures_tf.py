@@ -990,6 +990,16 @@ def build_layout_ps_max_shard(name, out, result):
                     strategy=strategy)
 
 
+@builder("layout_ps_by_task")
+def build_layout_ps_by_task(name, out, result):
+    strategy = ps_cluster_strategy(tf.distribute.experimental.partitioners.FixedShardsPartitioner(2))
+    save_layout_tf2(name, out, result, tf.train.experimental.ShardByTaskPolicy(),
+                    "ParameterServerStrategy (in-process cluster, 2 ps) with FixedShardsPartitioner(2), "
+                    "tf.saved_model.save with ShardByTaskPolicy: one data shard per ps task, each "
+                    "holding its ShardedVariable parts as slices",
+                    strategy=strategy)
+
+
 def build_layout_tf1_saver(name, out, result, devices, partitioner, doc):
     tf1_mode()
     r = rng()

@@ -73,6 +73,7 @@ FIXTURES = [
     "layout_max_shard",
     "layout_callback",
     "layout_ps_max_shard",
+    "layout_ps_by_task",
     "layout_tf1_fixed_2",
     "layout_tf1_minmax_4",
     "layout_dtypes",
