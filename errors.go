@@ -22,8 +22,8 @@ func (e *ReadError) Error() string { return "unmirror: cannot read " + e.Path + 
 func (e *ReadError) Unwrap() error { return e.Err }
 
 // read reads the SavedModel in dir, failing with a *ReadError.
-func read(dir string, opts savedmodel.ReadOptions) (*savedmodel.Model, error) {
-	m, err := savedmodel.ReadWith(dir, opts)
+func read(ctx context.Context, dir string, opts savedmodel.ReadOptions) (*savedmodel.Model, error) {
+	m, err := savedmodel.Read(ctx, dir, opts)
 	if err != nil {
 		return nil, &ReadError{Path: dir, Err: err}
 	}
@@ -37,7 +37,7 @@ func withModel[T any](ctx context.Context, dir string, opts savedmodel.ReadOptio
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
-	m, err := read(dir, opts)
+	m, err := read(ctx, dir, opts)
 	if err != nil {
 		return zero, err
 	}

@@ -95,7 +95,7 @@ func checkCorruptCase(t *testing.T, fixture string, c corrupt.Case) {
 		}
 	}()
 
-	m, err := savedmodel.Read(src)
+	m, err := savedmodel.Read(context.Background(), src, savedmodel.ReadOptions{})
 	switch {
 	case err == nil:
 		m.Close()
@@ -113,13 +113,13 @@ func checkCorruptCase(t *testing.T, fixture string, c corrupt.Case) {
 	// With the fingerprint check, every flip in saved_model.pb is caught
 	// when the model has a fingerprint.pb.
 	if _, err := os.Stat(filepath.Join(fixture, savedmodel.FingerprintFile)); err == nil && c.Read == corrupt.MayGoUnnoticed {
-		m, err := savedmodel.ReadWith(src, savedmodel.ReadOptions{VerifyFingerprint: true})
+		m, err := savedmodel.Read(context.Background(), src, savedmodel.ReadOptions{VerifyFingerprint: true})
 		var fe *savedmodel.FormatError
 		if err == nil {
 			m.Close()
-			t.Errorf("ReadWith(VerifyFingerprint) succeeded")
+			t.Errorf("Read(VerifyFingerprint) succeeded")
 		} else if !errors.As(err, &fe) || fe.File != savedmodel.SavedModelPB {
-			t.Errorf("ReadWith(VerifyFingerprint): %v, want a *FormatError for %s", err, savedmodel.SavedModelPB)
+			t.Errorf("Read(VerifyFingerprint): %v, want a *FormatError for %s", err, savedmodel.SavedModelPB)
 		}
 	}
 
@@ -129,7 +129,7 @@ func checkCorruptCase(t *testing.T, fixture string, c corrupt.Case) {
 	if err == nil {
 		if c.Read != corrupt.MayGoUnnoticed {
 			t.Errorf("Rewrite succeeded")
-		} else if back, err := savedmodel.Read(dst); err != nil {
+		} else if back, err := savedmodel.Read(context.Background(), dst, savedmodel.ReadOptions{}); err != nil {
 			t.Errorf("Rewrite of an unnoticed flip wrote a model that does not read back: %v", err)
 		} else {
 			back.Close()

@@ -85,7 +85,7 @@ func Rewrite(ctx context.Context, src, dst string, opts Options) (*rewrite.Repor
 	if opts.Progress != nil {
 		opts.Progress(progress.Event{Phase: progress.Read})
 	}
-	m, err := read(src, opts.Read)
+	m, err := read(ctx, src, opts.Read)
 	if err != nil {
 		return nil, err
 	}

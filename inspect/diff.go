@@ -203,7 +203,7 @@ func diffCounts(a, b map[string]int) []CountChange {
 
 func variableMap(m *savedmodel.Model) map[string]*VariableInfo {
 	out := map[string]*VariableInfo{}
-	for _, v := range m.ListVariables() {
+	for _, v := range m.OutputVariables() {
 		vi := variableInfo(v)
 		out[v.Key] = &vi
 	}

@@ -14,7 +14,7 @@ import (
 // ParameterServerStrategy model's device strings keep it from loading on
 // one GPU.
 func ExampleModel() {
-	m, err := savedmodel.Read("../testdata/models/tf1_ps_worker")
+	m, err := savedmodel.Read(context.Background(), "../testdata/models/tf1_ps_worker", savedmodel.ReadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -42,12 +42,12 @@ func ExampleModel() {
 // in two slices and one saved whole. Slices show as the tensor's key and
 // the slice in TensorFlow's notation.
 func ExampleDiff() {
-	a, err := savedmodel.Read("../testdata/models/sharded_variable")
+	a, err := savedmodel.Read(context.Background(), "../testdata/models/sharded_variable", savedmodel.ReadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer a.Close()
-	b, err := savedmodel.Read("../testdata/models/plain")
+	b, err := savedmodel.Read(context.Background(), "../testdata/models/plain", savedmodel.ReadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}

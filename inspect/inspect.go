@@ -82,10 +82,10 @@ func Model(ctx context.Context, m *savedmodel.Model, opts Options) (*Inspection,
 	for i, mg := range m.Proto.GetMetaGraphs() {
 		in.MetaGraphs = append(in.MetaGraphs, metaGraphInfo(i, mg))
 	}
-	if m.Variables != nil {
-		in.Shards = m.Variables.NumShards()
+	if m.InputCheckpoint != nil {
+		in.Shards = m.InputCheckpoint.NumShards()
 	}
-	for _, v := range m.ListVariables() {
+	for _, v := range m.OutputVariables() {
 		in.Variables = append(in.Variables, variableInfo(v))
 		if v.Size > 0 {
 			in.VariableBytes += v.Size

@@ -18,7 +18,7 @@ import (
 
 func readFixture(t *testing.T, dir string) *savedmodel.Model {
 	t.Helper()
-	m, err := savedmodel.Read(dir)
+	m, err := savedmodel.Read(context.Background(), dir, savedmodel.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func BenchmarkInspect(b *testing.B) {
 		b.Fatal(err)
 	}
 	f, _ := fixtures.Find(fs, "keras_mirrored")
-	m, err := savedmodel.Read(f.Dir)
+	m, err := savedmodel.Read(context.Background(), f.Dir, savedmodel.ReadOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func BenchmarkInspectLargeGraph(b *testing.B) {
 		b.Fatal(err)
 	}
 	f, _ := fixtures.Find(fs, "plain")
-	m, err := savedmodel.Read(f.Dir)
+	m, err := savedmodel.Read(context.Background(), f.Dir, savedmodel.ReadOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -112,15 +112,15 @@ func scanModel(m *savedmodel.Model, max int) *scan {
 }
 
 func (s *scan) checkpoint(m *savedmodel.Model) {
-	if m.Variables == nil {
+	if m.InputCheckpoint == nil {
 		return
 	}
-	if n := m.Variables.NumShards(); n > 1 {
+	if n := m.InputCheckpoint.NumShards(); n > 1 {
 		for i := 0; i < n; i++ {
-			s.add(ArtifactShardedSaver, at(m.Variables.DataFile(i)), fmt.Sprintf("data shard %d of %d, %d bytes", i, n, m.Variables.ShardSize(i)))
+			s.add(ArtifactShardedSaver, at(m.InputCheckpoint.DataFile(i)), fmt.Sprintf("data shard %d of %d, %d bytes", i, n, m.InputCheckpoint.ShardSize(i)))
 		}
 	}
-	for _, v := range m.ListVariables() {
+	for _, v := range m.OutputVariables() {
 		where := place{w: rewrite.Key(v.Key)}
 		if v.DType == typespb.DataType_DT_STRING && v.Key != savedmodel.ObjectGraphKey {
 			s.add(ArtifactStringTensors, where, "string")

@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -313,7 +314,7 @@ func TestCollectivesIdempotentOnPlainGraph(t *testing.T) {
 // wrote (testdata/collectives/mean_v2.py): the MEAN all-reduce's truediv by
 // the group size becomes a division by 1.
 func TestCollectivesRealMean(t *testing.T) {
-	m, err := savedmodel.Read(filepath.Join("testdata", "collectives", "mean_v2"))
+	m, err := savedmodel.Read(context.Background(), filepath.Join("testdata", "collectives", "mean_v2"), savedmodel.ReadOptions{})
 	require.NoError(t, err)
 	defer m.Close()
 	assert.NotEmpty(t, Check(m, Options{}))

@@ -72,7 +72,7 @@ func FuzzPipeline(f *testing.F) {
 			name = savedmodel.SavedModelPBText
 		}
 		fsys[name] = &fstest.MapFile{Data: pb, Mode: 0o644}
-		m, err := savedmodel.ReadFS(fsys)
+		m, err := savedmodel.Read(context.Background(), ".", savedmodel.ReadOptions{FS: fsys})
 		if err != nil {
 			return
 		}
@@ -93,7 +93,7 @@ func FuzzPipeline(f *testing.F) {
 			t.Fatalf("Write after a clean pipeline run: %v", err)
 		}
 		t.Log("wrote and read back")
-		back, err := savedmodel.Read(out)
+		back, err := savedmodel.Read(context.Background(), out, savedmodel.ReadOptions{})
 		if err != nil {
 			t.Fatalf("the written model does not read back: %v", err)
 		}

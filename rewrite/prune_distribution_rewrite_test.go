@@ -28,7 +28,7 @@ func TestRewriteTPULeftover(t *testing.T) {
 			_, err := unmirror.Rewrite(context.Background(), fx.Dir, out, opts)
 			require.NoError(t, err)
 
-			m, err := savedmodel.Read(out)
+			m, err := savedmodel.Read(context.Background(), out, savedmodel.ReadOptions{})
 			require.NoError(t, err)
 			defer m.Close()
 			meta := m.Proto.MetaGraphs[0]

@@ -206,7 +206,7 @@ func TestPruneDistributionKeepsPinned(t *testing.T) {
 // recorded outputs.
 func TestPruneDistributionFixture(t *testing.T) {
 	fx := fixtures.ByName(t, "tpu_leftover")
-	m, err := savedmodel.Read(fx.Dir)
+	m, err := savedmodel.Read(context.Background(), fx.Dir, savedmodel.ReadOptions{})
 	require.NoError(t, err)
 	defer m.Close()
 	rep, err := Default().Run(context.Background(), m, Options{})

@@ -56,7 +56,7 @@ func dropOptimizer(c *Context) error {
 	for mg, meta := range c.MetaGraphs() {
 		og := meta.GetObjectGraphDef()
 		if og == nil || len(og.GetNodes()) == 0 {
-			if meta.GetGraphDef() != nil && c.Model.Variables != nil {
+			if meta.GetGraphDef() != nil && c.Model.InputCheckpoint != nil {
 				if err := dropTF1Optimizer(c, mg); err != nil {
 					return err
 				}
@@ -220,7 +220,7 @@ func objectPaths[T any](nodes []T, children func(id int) []*tfpb.TrackableObject
 // dropOptimizerCheckpoint removes the optimizer objects from the
 // checkpoint's object graph and deletes their entries.
 func dropOptimizerCheckpoint(c *Context, og *tfpb.SavedObjectGraph, gone []bool, paths []string) error {
-	ck, err := c.Model.CheckpointObjectGraph()
+	ck, err := c.Model.OutputObjectGraph()
 	if err != nil {
 		return c.Errorf(Key("_CHECKPOINTABLE_OBJECT_GRAPH"), "%w", err)
 	}
@@ -250,7 +250,7 @@ func dropOptimizerCheckpoint(c *Context, og *tfpb.SavedObjectGraph, gone []bool,
 		}
 		for _, a := range ck.GetNodes()[id].GetAttributes() {
 			key := a.GetCheckpointKey()
-			if _, ok := c.Model.CheckpointEntry(key); !ok {
+			if _, ok := c.Model.OutputEntry(key); !ok {
 				continue
 			}
 			if err := c.Model.DeleteVariable(key); err != nil {
@@ -262,7 +262,7 @@ func dropOptimizerCheckpoint(c *Context, og *tfpb.SavedObjectGraph, gone []bool,
 	if _, err := RemoveCheckpointObjects(ck, func(id int) bool { return ckGone[id] }); err != nil {
 		return c.Errorf(Key("_CHECKPOINTABLE_OBJECT_GRAPH"), "%w", err)
 	}
-	if err := c.Model.SetCheckpointObjectGraph(ck); err != nil {
+	if err := c.Model.SetOutputObjectGraph(ck); err != nil {
 		return c.Errorf(Key("_CHECKPOINTABLE_OBJECT_GRAPH"), "%w", err)
 	}
 	c.Changef(Key("_CHECKPOINTABLE_OBJECT_GRAPH"), "removed the optimizer objects from the checkpoint's object graph")

@@ -67,7 +67,7 @@ func dropTF1Optimizer(c *Context, mg int) error {
 			continue
 		}
 		for _, key := range keys[v] {
-			if _, ok := c.Model.CheckpointEntry(key); !ok {
+			if _, ok := c.Model.OutputEntry(key); !ok {
 				continue
 			}
 			if err := c.Model.DeleteVariable(key); err != nil {

@@ -196,10 +196,10 @@ func TestDropOptimizerKeras(t *testing.T) {
 	before := len(m.Proto.MetaGraphs[0].ObjectGraphDef.Nodes)
 	_, err := Default().Run(context.Background(), m, Options{DropOptimizer: true})
 	require.NoError(t, err)
-	for _, key := range m.CheckpointKeys() {
+	for _, key := range m.OutputKeys() {
 		assert.False(t, strings.HasPrefix(key, "optimizer/") || strings.Contains(key, ".OPTIMIZER_SLOT"), "optimizer key %q left", key)
 	}
-	require.Contains(t, m.CheckpointKeys(), "layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE")
+	require.Contains(t, m.OutputKeys(), "layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE")
 
 	og := m.Proto.MetaGraphs[0].ObjectGraphDef
 	assert.Less(t, len(og.Nodes), before)
@@ -226,10 +226,10 @@ func TestDropOptimizerKeras(t *testing.T) {
 		assert.Equal(t, id, k.NodeID, "keras entry %s", k.NodePath)
 	}
 
-	ck, err := m.CheckpointObjectGraph()
+	ck, err := m.OutputObjectGraph()
 	require.NoError(t, err)
 	keys := map[string]bool{}
-	for _, k := range m.CheckpointKeys() {
+	for _, k := range m.OutputKeys() {
 		keys[k] = true
 	}
 	for _, n := range ck.GetNodes() {
@@ -350,10 +350,10 @@ func TestDropOptimizerTF1(t *testing.T) {
 	m := rpReadFixture(t, "tf1_ps_worker")
 	_, err := Default().Run(context.Background(), m, Options{DropOptimizer: true})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"dense/bias", "dense/kernel", "global_step", "out/kernel"}, m.CheckpointKeys())
+	assert.Equal(t, []string{"dense/bias", "dense/kernel", "global_step", "out/kernel"}, m.OutputKeys())
 	restored, saved := saverKeys(t, m)
-	assert.Equal(t, m.CheckpointKeys(), restored)
-	assert.Equal(t, m.CheckpointKeys(), saved)
+	assert.Equal(t, m.OutputKeys(), restored)
+	assert.Equal(t, m.OutputKeys(), saved)
 	g := graphdef.New(m.Proto.MetaGraphs[0].GraphDef)
 	for _, n := range g.Main().Nodes() {
 		assert.False(t, strings.Contains(n.GetName(), "/Adam") || strings.HasPrefix(n.GetName(), "beta1_power"), "node %s left", n.GetName())

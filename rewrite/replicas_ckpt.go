@@ -75,8 +75,8 @@ func replicaKeys(c *Context, mg int, reps []replica) (map[string][2]string, erro
 	out := map[string][2]string{}
 	for _, r := range reps {
 		rk, pk := key(r.node), key(r.primary)
-		_, rok := c.Model.CheckpointEntry(rk)
-		_, pok := c.Model.CheckpointEntry(pk)
+		_, rok := c.Model.OutputEntry(rk)
+		_, pok := c.Model.OutputEntry(pk)
 		if rok && pok && rk != pk {
 			out[r.node] = [2]string{pk, rk}
 		}
@@ -142,7 +142,7 @@ func dropReplicaEntries(c *Context, mg int, reps []replica, keys map[string][2]s
 	if len(gone) == 0 {
 		return nil
 	}
-	og, err := c.Model.CheckpointObjectGraph()
+	og, err := c.Model.OutputObjectGraph()
 	if err != nil || og == nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func dropReplicaEntries(c *Context, mg int, reps []replica, keys map[string][2]s
 	if !changed {
 		return nil
 	}
-	if err := c.Model.SetCheckpointObjectGraph(og); err != nil {
+	if err := c.Model.SetOutputObjectGraph(og); err != nil {
 		return c.Errorf(Key(savedmodel.ObjectGraphKey), "%w", err)
 	}
 	c.Changef(Key(savedmodel.ObjectGraphKey), "dropped the replica entries from the checkpoint's object graph")
@@ -172,8 +172,8 @@ func dropReplicaEntries(c *Context, mg int, reps []replica, keys map[string][2]s
 // two planned checkpoint entries of the same dtype and shape: 0 when their
 // bytes are equal (compared as streams), else computed in float64.
 func entryMaxAbsDiff(m *savedmodel.Model, a, b string) (float64, error) {
-	ea, _ := m.CheckpointEntry(a)
-	eb, _ := m.CheckpointEntry(b)
+	ea, _ := m.OutputEntry(a)
+	eb, _ := m.OutputEntry(b)
 	if ea.GetDtype() != eb.GetDtype() {
 		return 0, fmt.Errorf("dtype %v differs from %v", eb.GetDtype(), ea.GetDtype())
 	}
@@ -187,14 +187,14 @@ func entryMaxAbsDiff(m *savedmodel.Model, a, b string) (float64, error) {
 	if err != nil || same {
 		return 0, err
 	}
-	if m.Variables == nil {
+	if m.InputCheckpoint == nil {
 		return math.Inf(1), nil
 	}
-	va, err := m.Variables.ReadFloat64s(a)
+	va, err := m.InputCheckpoint.ReadFloat64s(a)
 	if err != nil {
 		return math.Inf(1), nil // not a numeric dtype: the bytes differ
 	}
-	vb, err := m.Variables.ReadFloat64s(b)
+	vb, err := m.InputCheckpoint.ReadFloat64s(b)
 	if err != nil {
 		return 0, err
 	}
@@ -218,12 +218,12 @@ func entryMaxAbsDiff(m *savedmodel.Model, a, b string) (float64, error) {
 // sameStreams reports whether two planned entries hold the same bytes,
 // reading both in step without holding either in memory.
 func sameStreams(m *savedmodel.Model, a, b string) (bool, error) {
-	ra, err := m.OpenCheckpointEntry(a)
+	ra, err := m.OpenOutputEntry(a)
 	if err != nil {
 		return false, err
 	}
 	defer ra.Close()
-	rb, err := m.OpenCheckpointEntry(b)
+	rb, err := m.OpenOutputEntry(b)
 	if err != nil {
 		return false, err
 	}

@@ -14,7 +14,7 @@ import (
 // EXPAND_DISTRIBUTED_VARIABLES policy, and make its saver restore what is
 // left.
 func ExampleReplicas() {
-	m, err := savedmodel.Read("../testdata/models/mirrored_expand")
+	m, err := savedmodel.Read(context.Background(), "../testdata/models/mirrored_expand", savedmodel.ReadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func ExampleReplicas() {
 	if err := rep.WriteText(os.Stdout); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("checkpoint keys:", m.CheckpointKeys())
+	fmt.Println("checkpoint keys:", m.OutputKeys())
 	// Output:
 	// replicas: 8 changes
 	//   meta_graph 0, node dense/bias/replica_1: rewired 2 inputs reading replica 1 (mirrored) to the primary dense/bias

@@ -33,7 +33,7 @@ func rpFixtureDir(t *testing.T, name string) string {
 
 func rpReadFixture(t *testing.T, name string) *savedmodel.Model {
 	t.Helper()
-	m, err := savedmodel.Read(rpFixtureDir(t, name))
+	m, err := savedmodel.Read(context.Background(), rpFixtureDir(t, name), savedmodel.ReadOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() { m.Close() })
 	return m
@@ -71,7 +71,7 @@ func TestReplicasFixturesByArtifact(t *testing.T) {
 				assert.Empty(t, obj.GetVariable().GetExperimentalDistributedVariableComponents())
 			}
 			restored, _ := saverKeys(t, m)
-			assert.Equal(t, m.CheckpointKeys(), restored)
+			assert.Equal(t, m.OutputKeys(), restored)
 		})
 	}
 }
@@ -79,7 +79,7 @@ func TestReplicasFixturesByArtifact(t *testing.T) {
 func TestReplicasFixtureExpand(t *testing.T) {
 	m := rpReadFixture(t, "mirrored_expand")
 	require.NotEmpty(t, replicaOps(m), "the fixture has replica VarHandleOps")
-	keys := slices.Clone(m.CheckpointKeys())
+	keys := slices.Clone(m.OutputKeys())
 	rep := rpRun(t, m, Options{}, Replicas, Saver)
 	assert.Empty(t, replicaOps(m))
 	assert.Empty(t, rep.Findings())
@@ -94,8 +94,8 @@ func TestReplicasFixtureExpand(t *testing.T) {
 			assert.NotNil(t, og.GetNodes()[id].GetVariable(), "%s: bound input %d is a variable", name, id)
 		}
 	}
-	assert.Equal(t, keys, m.CheckpointKeys(), "TF2 saved no replica values")
-	assert.False(t, m.CheckpointChanged())
+	assert.Equal(t, keys, m.OutputKeys(), "TF2 saved no replica values")
+	assert.False(t, m.OutputChanged())
 	// Every call that passed a replica handle now passes a primary one.
 	g := graphdef.New(mg.GraphDef)
 	for _, ref := range g.Ops("StatefulPartitionedCall") {
@@ -115,7 +115,7 @@ func TestReplicasFixtureTowers(t *testing.T) {
 			require.ElementsMatch(t, []string{"tower_1/b", "tower_1/w"}, replicaOps(m))
 			rep := rpRun(t, m, Options{}, Replicas, Saver)
 			assert.Empty(t, replicaOps(m))
-			assert.Equal(t, []string{"b", "w"}, m.CheckpointKeys())
+			assert.Equal(t, []string{"b", "w"}, m.OutputKeys())
 			assert.Contains(t, whats(rep.Passes[0].Changes), `deleted the entry of replica tower_1/w of w (max abs diff from "w": 0)`)
 			restored, _ := saverKeys(t, m)
 			assert.Equal(t, []string{"b", "w"}, restored, "the restore reads exactly the checkpoint's keys")
@@ -185,7 +185,7 @@ func TestReplicasFixtureTowersDiverged(t *testing.T) {
 	require.NoError(t, w.Close())
 
 	t.Run("refused", func(t *testing.T) {
-		m, err := savedmodel.Read(dir)
+		m, err := savedmodel.Read(context.Background(), dir, savedmodel.ReadOptions{})
 		require.NoError(t, err)
 		defer m.Close()
 		_, err = NewPipeline(Replicas, Saver).Run(t.Context(), m, Options{})
@@ -197,11 +197,11 @@ func TestReplicasFixtureTowersDiverged(t *testing.T) {
 		assert.Contains(t, replicaOps(m), "tower_1/w", "nothing changed")
 	})
 	t.Run("allowed", func(t *testing.T) {
-		m, err := savedmodel.Read(dir)
+		m, err := savedmodel.Read(context.Background(), dir, savedmodel.ReadOptions{})
 		require.NoError(t, err)
 		defer m.Close()
 		rep := rpRun(t, m, Options{AllowDivergence: true}, Replicas, Saver)
-		assert.Equal(t, []string{"b", "w"}, m.CheckpointKeys())
+		assert.Equal(t, []string{"b", "w"}, m.OutputKeys())
 		var fs []string
 		for _, n := range rep.Notes() {
 			fs = append(fs, n.What)
@@ -223,8 +223,8 @@ func TestSaverFixtureRestoresEveryVariable(t *testing.T) {
 				assert.False(t, rep.Changed(), "the sharded saver is kept as it is")
 			}
 			restored, saved := saverKeys(t, m)
-			assert.Equal(t, m.CheckpointKeys(), restored)
-			assert.Equal(t, m.CheckpointKeys(), saved)
+			assert.Equal(t, m.OutputKeys(), restored)
+			assert.Equal(t, m.OutputKeys(), saved)
 
 			c := &Context{Model: m, graphs: map[int]*graphdef.Graph{}, pass: Saver, report: &PassReport{}}
 			ops, err := saverOps(c, 0)
@@ -275,7 +275,7 @@ func TestReplicasSaverIdempotentAfterWrite(t *testing.T) {
 	for _, name := range []string{"mirrored_expand", "tf1_towers", "tf1_ps_worker", "plain"} {
 		t.Run(name, func(t *testing.T) {
 			dir := rpRewriteFixture(t, name)
-			out, err := savedmodel.Read(dir)
+			out, err := savedmodel.Read(context.Background(), dir, savedmodel.ReadOptions{})
 			require.NoError(t, err)
 			defer out.Close()
 			again, err := NewPipeline(Replicas, Saver).Run(t.Context(), out, Options{})
@@ -313,9 +313,9 @@ func TestReplicasSaverLoadCheck(t *testing.T) {
 // one TF1 session on one CPU. The keys written must be the model's.
 func saveCheck(t *testing.T, py, dir string) {
 	t.Helper()
-	m, err := savedmodel.Read(dir)
+	m, err := savedmodel.Read(context.Background(), dir, savedmodel.ReadOptions{})
 	require.NoError(t, err)
-	want := slices.Clone(m.CheckpointKeys())
+	want := slices.Clone(m.OutputKeys())
 	m.Close()
 	out := filepath.Join(t.TempDir(), "ckpt")
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)

@@ -69,8 +69,8 @@ func TestReplicasExpand(t *testing.T) {
 			v := m.Proto.MetaGraphs[0].ObjectGraphDef.Nodes[1].GetVariable()
 			assert.Empty(t, v.GetExperimentalDistributedVariableComponents())
 			assert.Equal(t, cpu0, v.GetDevice(), "the device is the devices pass's business")
-			assert.Equal(t, []string{"v/.ATTRIBUTES/VARIABLE_VALUE"}, m.CheckpointKeys())
-			assert.False(t, m.CheckpointChanged())
+			assert.Equal(t, []string{"v/.ATTRIBUTES/VARIABLE_VALUE"}, m.OutputKeys())
+			assert.False(t, m.OutputChanged())
 			assert.True(t, rep.Changed())
 			assert.Empty(t, rep.Findings())
 		})
@@ -144,7 +144,7 @@ func TestReplicasTowers(t *testing.T) {
 	assert.Equal(t, []string{"w"}, names)
 	assert.Equal(t, []string{"w"}, graphdef.Colocation(g.Main().Node("tower_1/w/read")))
 
-	assert.Equal(t, []string{"w"}, m.CheckpointKeys())
+	assert.Equal(t, []string{"w"}, m.OutputKeys())
 	cols := m.Proto.MetaGraphs[0].CollectionDef
 	assert.Len(t, cols["variables"].GetBytesList().GetValue(), 1)
 	assert.Len(t, cols["trainable_variables"].GetBytesList().GetValue(), 1)
@@ -176,12 +176,12 @@ func TestReplicasDivergence(t *testing.T) {
 		assert.Equal(t, DivergenceError{Variable: "w", Replica: "tower_1/w", PrimaryKey: "w", ReplicaKey: "tower_1/w", MaxAbsDiff: 0.5}, *de)
 		assert.Contains(t, err.Error(), "max abs diff 0.5")
 		assert.True(t, rpHasNode(m, "", "tower_1/w"), "nothing is changed before the check")
-		assert.Equal(t, []string{"tower_1/w", "w"}, m.CheckpointKeys())
+		assert.Equal(t, []string{"tower_1/w", "w"}, m.OutputKeys())
 	})
 	t.Run("allowed", func(t *testing.T) {
 		m := rpWriteModel(t, diverged(t), rpFloats("w", []int64{2}, 1, 2), rpFloats("tower_1/w", []int64{2}, -1, 2))
 		rep := rpRun(t, m, Options{AllowDivergence: true}, Replicas, Saver)
-		assert.Equal(t, []string{"w"}, m.CheckpointKeys())
+		assert.Equal(t, []string{"w"}, m.OutputKeys())
 		assert.Contains(t, whats(rep.Passes[0].Changes), `(max abs diff from "w": 2)`)
 		var found bool
 		for _, n := range rep.Notes() {
@@ -229,7 +229,7 @@ func TestReplicasLeavesNonReplicas(t *testing.T) {
 			rep := rpRun(t, m, Options{}, Replicas)
 			assert.False(t, rep.Changed(), "changes: %v", rep.Passes[0].Changes)
 			assert.Equal(t, before, rpMustMarshalNoT(m.Proto.MetaGraphs[0]))
-			assert.False(t, m.CheckpointChanged())
+			assert.False(t, m.OutputChanged())
 			assert.Empty(t, rep.Findings())
 			if tt.finding == "" {
 				assert.Empty(t, rep.Notes())
@@ -253,8 +253,8 @@ func TestReplicasSyncOnRead(t *testing.T) {
 	m := rpWriteModel(t, mg, rpFloats(key, []int64{2}, 0.25, 0.75))
 	rpRun(t, m, Options{}, Replicas)
 	assert.False(t, rpHasNode(m, "", "bn/moving_mean/replica_1"))
-	assert.False(t, m.CheckpointChanged())
-	got, err := m.Variables.ReadFloat64s(key)
+	assert.False(t, m.OutputChanged())
+	got, err := m.InputCheckpoint.ReadFloat64s(key)
 	require.NoError(t, err)
 	assert.Equal(t, []float64{0.25, 0.75}, got)
 	assert.Equal(t, varpb.VariableSynchronization_VARIABLE_SYNCHRONIZATION_ON_READ, v.GetSynchronization())
@@ -284,8 +284,8 @@ func TestReplicasCheckpointObjectGraph(t *testing.T) {
 		rpFloats("w", []int64{2}, 1, 2), rpFloats("tower_1/w", []int64{2}, 1, 2),
 		rpTensor{key: savedmodel.ObjectGraphKey, dtype: typespb.DataType_DT_STRING, strs: [][]byte{rpMustMarshalNoT(og)}})
 	rpRun(t, m, Options{}, Replicas, Saver)
-	assert.Equal(t, []string{savedmodel.ObjectGraphKey, "w"}, m.CheckpointKeys())
-	got, err := m.CheckpointObjectGraph()
+	assert.Equal(t, []string{savedmodel.ObjectGraphKey, "w"}, m.OutputKeys())
+	got, err := m.OutputObjectGraph()
 	require.NoError(t, err)
 	require.Len(t, got.GetNodes(), 3)
 	assert.Equal(t, "w", got.GetNodes()[1].GetAttributes()[0].GetCheckpointKey())

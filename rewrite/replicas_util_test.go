@@ -133,7 +133,7 @@ func rpWriteModel(t testing.TB, mg *tfpb.MetaGraphDef, tensors ...rpTensor) *sav
 		}
 		require.NoError(t, w.Close())
 	}
-	m, err := savedmodel.Read(dir)
+	m, err := savedmodel.Read(context.Background(), dir, savedmodel.ReadOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() { m.Close() })
 	return m

@@ -72,7 +72,7 @@ func runSaver(c *Context) error {
 		if err != nil {
 			return err
 		}
-		if c.Model.Variables == nil && len(c.Model.CheckpointKeys()) == 0 {
+		if c.Model.InputCheckpoint == nil && len(c.Model.OutputKeys()) == 0 {
 			continue // the loader restores nothing
 		}
 		for _, op := range ops {
@@ -150,15 +150,15 @@ func reconcile(c *Context, mg int, op *saverOp) error {
 	where := Node(mg, op.body.Name(), op.node.GetName())
 	var drop []int
 	for i, key := range op.names {
-		e, ok := c.Model.CheckpointEntry(key)
+		e, ok := c.Model.OutputEntry(key)
 		if ok {
 			if want := op.dtypes()[i]; op.restore && e.GetDtype() != want {
 				return c.Errorf(where, "restores key %q as %v but the checkpoint holds %v", key, want, e.GetDtype())
 			}
 			continue
 		}
-		if c.Model.Variables != nil {
-			if _, was := c.Model.Variables.Entry(key); was {
+		if c.Model.InputCheckpoint != nil {
+			if _, was := c.Model.InputCheckpoint.Entry(key); was {
 				drop = append(drop, i)
 				continue
 			}

@@ -88,8 +88,8 @@ var partName = regexp.MustCompile(`^(.+)/part_[0-9]+$`)
 func runShards(c *Context) error {
 	m := c.Model
 	var sliced []string
-	for _, key := range m.CheckpointKeys() {
-		if e, ok := m.CheckpointEntry(key); ok && len(e.GetSlices()) > 0 {
+	for _, key := range m.OutputKeys() {
+		if e, ok := m.OutputEntry(key); ok && len(e.GetSlices()) > 0 {
 			sliced = append(sliced, key)
 		}
 	}
@@ -132,7 +132,7 @@ func runShards(c *Context) error {
 // full entry.
 func assembleSliced(c *Context, key string) error {
 	m := c.Model
-	full, _ := m.CheckpointEntry(key)
+	full, _ := m.OutputEntry(key)
 	full = proto.Clone(full).(*tfpb.BundleEntryProto)
 	dims := make([]int64, len(full.GetShape().GetDim()))
 	for i, d := range full.GetShape().GetDim() {
@@ -141,17 +141,17 @@ func assembleSliced(c *Context, key string) error {
 	parts := make([]slicePart, 0, len(full.GetSlices()))
 	for _, s := range full.GetSlices() {
 		sk := bundle.SliceKey(key, s)
-		e, ok := m.CheckpointEntry(sk)
+		e, ok := m.OutputEntry(sk)
 		if !ok {
 			return c.Errorf(Key(key), "slice %s of the tensor has no entry %q in the checkpoint", sliceString(s), sk)
 		}
 		if e.GetDtype() != full.GetDtype() {
 			return c.Errorf(Key(sk), "slice has dtype %v, the full tensor %v", e.GetDtype(), full.GetDtype())
 		}
-		if m.Variables == nil {
+		if m.InputCheckpoint == nil {
 			return c.Errorf(Key(sk), "slice entry was supplied by an earlier pass; the shards pass assembles only slices of the input checkpoint")
 		}
-		if in, ok := m.Variables.Entry(sk); !ok || !proto.Equal(in, e) {
+		if in, ok := m.InputCheckpoint.Entry(sk); !ok || !proto.Equal(in, e) {
 			return c.Errorf(Key(sk), "slice entry was supplied by an earlier pass; the shards pass assembles only slices of the input checkpoint")
 		}
 		parts = append(parts, slicePart{key: sk, slice: s, entry: e})
@@ -180,7 +180,7 @@ func assembleSliced(c *Context, key string) error {
 // fullSpecSlots gives every saver slot that names key with a slice spec
 // covering the whole tensor the empty spec; partial specs are reported.
 func fullSpecSlots(c *Context, key string) error {
-	e, _ := c.Model.CheckpointEntry(key)
+	e, _ := c.Model.OutputEntry(key)
 	dims := make([]int64, len(e.GetShape().GetDim()))
 	for i, d := range e.GetShape().GetDim() {
 		dims[i] = d.GetSize()

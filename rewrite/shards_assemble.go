@@ -125,7 +125,7 @@ func setAssembled(m *savedmodel.Model, key string, entry *tfpb.BundleEntryProto,
 		if !fixed {
 			return fmt.Errorf("a %v tensor sliced along several axes cannot be assembled (TensorFlow cannot read it whole either): %w", entry.GetDtype(), ErrSliceLayout)
 		}
-		r := m.Variables
+		r := m.InputCheckpoint
 		return m.SetVariable(key, entry, func() (io.ReadCloser, error) { return r.OpenTensor(key) })
 	}
 	if fixed && !assembleByStream && chunksBefore(dims, layout.axis) == 1 {
@@ -135,7 +135,7 @@ func setAssembled(m *savedmodel.Model, key string, entry *tfpb.BundleEntryProto,
 		}
 		return m.ConcatVariable(key, entry, keys)
 	}
-	open, err := assemblyOpener(m.Variables, entry.GetDtype(), dims, layout)
+	open, err := assemblyOpener(m.InputCheckpoint, entry.GetDtype(), dims, layout)
 	if err != nil {
 		return err
 	}

@@ -188,7 +188,7 @@ func partFromBinding(c *Context, mg int, og *tfpb.SavedObjectGraph, n *nodepb.No
 // SavedObjectGraph node id: the attribute of the checkpoint object graph
 // node at the same path of child names.
 func objectCheckpointKey(c *Context, og *tfpb.SavedObjectGraph, id int) string {
-	ck, err := c.Model.CheckpointObjectGraph()
+	ck, err := c.Model.OutputObjectGraph()
 	if err != nil || ck == nil {
 		return ""
 	}

@@ -199,14 +199,14 @@ func TestShardsFixtures(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m := rpReadFixture(t, name)
 			want := map[string][]byte{}
-			for _, key := range m.CheckpointKeys() {
-				e, _ := m.CheckpointEntry(key)
+			for _, key := range m.OutputKeys() {
+				e, _ := m.OutputEntry(key)
 				if len(e.GetSlices()) == 0 {
 					continue
 				}
 				var buf []byte
 				for _, s := range e.GetSlices() { // TF lists them in order along axis 0
-					rc, err := m.OpenCheckpointEntry(bundle.SliceKey(key, s))
+					rc, err := m.OpenOutputEntry(bundle.SliceKey(key, s))
 					require.NoError(t, err)
 					b, err := io.ReadAll(rc)
 					require.NoError(t, err)
@@ -219,15 +219,15 @@ func TestShardsFixtures(t *testing.T) {
 
 			rep := rpRun(t, m, Options{}, Shards)
 			require.True(t, rep.Changed())
-			for _, key := range m.CheckpointKeys() {
+			for _, key := range m.OutputKeys() {
 				_, _, err := bundle.ParseSliceKey(key)
 				assert.Error(t, err, "slice key %q left", key)
 			}
 			for key, b := range want {
-				e, ok := m.CheckpointEntry(key)
+				e, ok := m.OutputEntry(key)
 				require.True(t, ok)
 				assert.Empty(t, e.GetSlices())
-				rc, err := m.OpenCheckpointEntry(key)
+				rc, err := m.OpenOutputEntry(key)
 				require.NoError(t, err)
 				got, err := io.ReadAll(rc)
 				require.NoError(t, err)
@@ -284,17 +284,17 @@ func shFloats(b []byte) []float32 {
 // with UNMIRROR_LOADCHECK=1 the written model must load in tf1 and tf2 and
 // compute what TensorFlow computed before the rewrite.
 func TestShardsTF1Partitioned(t *testing.T) {
-	m, err := savedmodel.Read(filepath.Join("testdata", "shards", "tf1_partitioned"))
+	m, err := savedmodel.Read(context.Background(), filepath.Join("testdata", "shards", "tf1_partitioned"), savedmodel.ReadOptions{})
 	require.NoError(t, err)
 	defer m.Close()
 	rep, err := Default().Run(context.Background(), m, Options{})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"emb", "w"}, m.CheckpointKeys(), "one full entry per variable, no slice keys")
+	assert.Equal(t, []string{"emb", "w"}, m.OutputKeys(), "one full entry per variable, no slice keys")
 	for key, want := range map[string]func(i int) float32{
 		"w":   func(i int) float32 { return float32(i)/7 - 1 },
 		"emb": func(i int) float32 { return float32(i)/5 + 0.5 },
 	} {
-		rc, err := m.OpenCheckpointEntry(key)
+		rc, err := m.OpenOutputEntry(key)
 		require.NoError(t, err)
 		b, err := io.ReadAll(rc)
 		require.NoError(t, err)
@@ -316,7 +316,7 @@ func TestShardsTF1Partitioned(t *testing.T) {
 
 	out := filepath.Join(t.TempDir(), "out")
 	require.NoError(t, m.Write(context.Background(), out, savedmodel.WriteOptions{}))
-	again, err := savedmodel.Read(out)
+	again, err := savedmodel.Read(context.Background(), out, savedmodel.ReadOptions{})
 	require.NoError(t, err)
 	defer again.Close()
 	rep, err = NewPipeline(Shards).Run(context.Background(), again, Options{})
@@ -337,7 +337,7 @@ func TestShardsTF1Partitioned(t *testing.T) {
 // UNMIRROR_LOADCHECK=1) both runtimes compute what the function computed
 // before the save.
 func TestShardsCapturedParts(t *testing.T) {
-	m, err := savedmodel.Read(filepath.Join("testdata", "shards", "tf2_captured_parts"))
+	m, err := savedmodel.Read(context.Background(), filepath.Join("testdata", "shards", "tf2_captured_parts"), savedmodel.ReadOptions{})
 	require.NoError(t, err)
 	defer m.Close()
 	rep, err := Default().Run(context.Background(), m, Options{})
@@ -355,7 +355,7 @@ func TestShardsCapturedParts(t *testing.T) {
 
 	out := filepath.Join(t.TempDir(), "out")
 	require.NoError(t, m.Write(context.Background(), out, savedmodel.WriteOptions{}))
-	again, err := savedmodel.Read(out)
+	again, err := savedmodel.Read(context.Background(), out, savedmodel.ReadOptions{})
 	require.NoError(t, err)
 	defer again.Close()
 	rep, err = Default().Run(context.Background(), again, Options{})
@@ -428,7 +428,7 @@ func FuzzWholeSliceSpec(f *testing.F) {
 // split its tensor along axis 0 only: the shards pass then plans the
 // assembled tensor as a ConcatVariable.
 func slicedAlongAxis0(m *savedmodel.Model, key string) bool {
-	e, _ := m.CheckpointEntry(key)
+	e, _ := m.OutputEntry(key)
 	if _, fixed := bundle.DTypeSize(e.GetDtype()); !fixed {
 		return false
 	}
@@ -461,11 +461,11 @@ func TestShardsConcatWritesSameBytes(t *testing.T) {
 			byAxis0 := map[string]bool{}
 			outs := map[bool]string{}
 			for _, stream := range []bool{false, true} {
-				m, err := savedmodel.Read(dir)
+				m, err := savedmodel.Read(context.Background(), dir, savedmodel.ReadOptions{})
 				require.NoError(t, err)
 				defer m.Close()
 				if sliced == nil {
-					for _, v := range m.ListVariables() {
+					for _, v := range m.OutputVariables() {
 						if len(v.Slices) > 0 {
 							sliced = append(sliced, v.Key)
 							byAxis0[v.Key] = slicedAlongAxis0(m, v.Key)
@@ -479,7 +479,7 @@ func TestShardsConcatWritesSameBytes(t *testing.T) {
 				rpRun(t, m, Options{}, Shards)
 				assembleByStream = false
 				sizes := map[string]int64{}
-				for _, v := range m.ListVariables() {
+				for _, v := range m.OutputVariables() {
 					sizes[v.Key] = v.Size
 				}
 				for _, key := range sliced {

@@ -215,7 +215,7 @@ func checkRestoreV2(m *savedmodel.Model, mg int, g *graphdef.Graph, reach *graph
 	}
 	outputs := verifyRestoreOutputs(b, n)
 	for i, key := range names {
-		e, ok := m.CheckpointEntry(key)
+		e, ok := m.OutputEntry(key)
 		if !ok {
 			f(w, "restores key %q, which the checkpoint lacks (TensorFlow: \"Key %s not found in checkpoint\")", key, key)
 			continue

@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -259,7 +260,7 @@ func TestDevPlaceable(t *testing.T) {
 // TestVerifyAcceptsControlFixture: a model TF saved on one CPU, without a
 // strategy, is strategy-free as it is, for both targets.
 func TestVerifyAcceptsControlFixture(t *testing.T) {
-	m, err := savedmodel.Read(filepath.Join("..", "testdata", "models", "plain"))
+	m, err := savedmodel.Read(context.Background(), filepath.Join("..", "testdata", "models", "plain"), savedmodel.ReadOptions{})
 	require.NoError(t, err)
 	defer m.Close()
 	for _, target := range []device.Target{device.CPU, device.GPU} {

@@ -23,7 +23,7 @@ func BenchmarkReadBert(b *testing.B) {
 	}
 	b.SetBytes(fi.Size())
 	for b.Loop() {
-		m, err := Read(dir)
+		m, err := Read(context.Background(), dir, ReadOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -44,7 +44,7 @@ func BenchmarkWriteNoOpBert(b *testing.B) {
 // A model with variables, rebuilding the checkpoint through bundle.Writer.
 func BenchmarkWriteRebuildCheckpoint(b *testing.B) {
 	m := mustRead(b, tfModel(b, "CyclicModule"))
-	keys := m.CheckpointKeys()
+	keys := m.OutputKeys()
 	m.RenameVariable(keys[0], keys[0]+"~")
 	m.RenameVariable(keys[0]+"~", keys[0])
 	root := b.TempDir()
@@ -92,7 +92,7 @@ func BenchmarkWriteNoOpLarge(b *testing.B) {
 // The same with the checkpoint rebuilt (checksums verified while copying).
 func BenchmarkWriteRebuildLarge(b *testing.B) {
 	m := mustRead(b, largeModel(b, largeBytes))
-	keys := m.CheckpointKeys()
+	keys := m.OutputKeys()
 	m.RenameVariable(keys[0], keys[0]+"~")
 	m.RenameVariable(keys[0]+"~", keys[0])
 	benchWriteLarge(b, m)
@@ -145,7 +145,7 @@ func BenchmarkVerifyChecksums(b *testing.B) {
 		}
 	})
 	b.Run("read+crc", func(b *testing.B) {
-		data := filepath.Join(dir, filepath.FromSlash(m.Variables.DataFile(0)))
+		data := filepath.Join(dir, filepath.FromSlash(m.InputCheckpoint.DataFile(0)))
 		buf := make([]byte, 256<<10)
 		tab := crc32.MakeTable(crc32.Castagnoli)
 		b.SetBytes(n)

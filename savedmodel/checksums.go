@@ -36,11 +36,11 @@ var ErrCorruptInput = errors.New("input checkpoint is corrupt")
 // error matching ErrCorruptInput and bundle.ErrCorrupt; ctx's error when
 // ctx is done.
 func (m *Model) VerifyChecksums(ctx context.Context) error {
-	if m.Variables == nil {
+	if m.InputCheckpoint == nil {
 		return m.RequireVariables()
 	}
-	for i := 0; i < m.Variables.NumShards(); i++ {
-		if _, err := m.Variables.CopyShard(ctx, io.Discard, i); err != nil {
+	for i := 0; i < m.InputCheckpoint.NumShards(); i++ {
+		if _, err := m.InputCheckpoint.CopyShard(ctx, io.Discard, i); err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("savedmodel: verify checksums: %w", ctx.Err())
 			}

@@ -18,11 +18,11 @@ func overwriteData(t *testing.T, dir, key string) string {
 	t.Helper()
 	dir = copyTree(t, dir)
 	m := mustRead(t, dir)
-	e, ok := m.Variables.Entry(key)
+	e, ok := m.InputCheckpoint.Entry(key)
 	if !ok || e.GetSize() < 8 {
 		t.Fatalf("%s: no entry %q of 8 bytes or more", dir, key)
 	}
-	data := filepath.Join(dir, filepath.FromSlash(m.Variables.DataFile(int(e.GetShardId()))))
+	data := filepath.Join(dir, filepath.FromSlash(m.InputCheckpoint.DataFile(int(e.GetShardId()))))
 	m.Close()
 	f, err := os.OpenFile(data, os.O_WRONLY, 0)
 	if err != nil {
@@ -46,8 +46,8 @@ func TestVerifyChecksums(t *testing.T) {
 			t.Fatalf("%s: intact model: %v", fixture, err)
 		}
 		var keys []string
-		for _, k := range m.Variables.Keys() {
-			if e, _ := m.Variables.Entry(k); e.GetSize() >= 8 && len(e.GetSlices()) == 0 {
+		for _, k := range m.InputCheckpoint.Keys() {
+			if e, _ := m.InputCheckpoint.Entry(k); e.GetSize() >= 8 && len(e.GetSlices()) == 0 {
 				keys = append(keys, k)
 			}
 		}

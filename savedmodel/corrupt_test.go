@@ -35,7 +35,7 @@ func TestReadCorruptCheckpoint(t *testing.T) {
 			if err := tc.damage(dir); err != nil {
 				t.Fatal(err)
 			}
-			m, err := Read(dir)
+			m, err := Read(context.Background(), dir, ReadOptions{})
 			if err == nil {
 				m.Close()
 				t.Fatal("Read succeeded")
@@ -86,7 +86,7 @@ func TestFingerprintNotComputable(t *testing.T) {
 	}
 }
 
-// ReadFS over an in-memory copy reads the same model as Read, and a model
+// Read from an in-memory copy (ReadOptions.FS) reads the same model as Read, and a model
 // read from an fs.FS writes out the same directory.
 func TestReadFSMatchesRead(t *testing.T) {
 	dir := tfModel(t, "half_plus_two_v2/00000123")
@@ -104,13 +104,13 @@ func TestReadFSMatchesRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := mustRead(t, dir)
-	b, err := ReadFS(mfs)
+	b, err := Read(context.Background(), ".", ReadOptions{FS: mfs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if !proto.Equal(a.Proto, b.Proto) || len(a.Assets) != len(b.Assets) || !slices.Equal(a.CheckpointKeys(), b.CheckpointKeys()) {
-		t.Fatalf("ReadFS and Read disagree")
+	if !proto.Equal(a.Proto, b.Proto) || len(a.Assets) != len(b.Assets) || !slices.Equal(a.OutputKeys(), b.OutputKeys()) {
+		t.Fatalf("reading from an fs.FS and from the OS disagree")
 	}
 	outA, outB := outDir(t), outDir(t)
 	if err := a.Write(context.Background(), outA, WriteOptions{}); err != nil {
@@ -122,12 +122,12 @@ func TestReadFSMatchesRead(t *testing.T) {
 	ha, hb := treeHashes(t, outA), treeHashes(t, outB)
 	for k, v := range ha {
 		if hb[k] != v {
-			t.Errorf("%s differs between Read and ReadFS outputs", k)
+			t.Errorf("%s differs between the OS and fs.FS reads' outputs", k)
 		}
 	}
 	var sm tfpb.SavedModel
 	raw, _ := os.ReadFile(filepath.Join(outB, SavedModelPB))
 	if err := proto.Unmarshal(raw, &sm); err != nil || !proto.Equal(&sm, a.Proto) {
-		t.Errorf("saved_model.pb written from ReadFS does not parse equal: %v", err)
+		t.Errorf("saved_model.pb written from an fs.FS read does not parse equal: %v", err)
 	}
 }

@@ -30,9 +30,11 @@
 //
 // # Reading
 //
-// [Read] and [ReadFS] load the SavedModel proto (every MetaGraphDef), the
-// small files, the list of assets (names and sizes only) and the index of
-// the checkpoint through bundle.Open; no tensor data is read. The result is
+// [Read] is the one entry point: Read(ctx, dir, opts) reads an OS
+// directory, or a directory of an fs.FS given as [ReadOptions].FS. It loads
+// the SavedModel proto (every MetaGraphDef), the small files, the list of
+// assets (names and sizes only) and the index of the checkpoint through
+// bundle.Open; no tensor data is read. The result is
 // a [Model]. Bad input gives a *[FormatError] (file, offset or key, reason)
 // or an error wrapping one of the sentinels ([ErrNotSavedModel],
 // [ErrUnsupported], [ErrAmbiguous], [ErrUnsafePath]) or the bundle
@@ -40,8 +42,8 @@
 // that are absolute or contain "..", and symbolic links that leave the
 // directory, are ErrUnsafePath.
 //
-// [ReadWith] and [ReadFSWith] take [ReadOptions] for untrusted input: the
-// proto file's size is checked before it is read (MaxProtoBytes, default
+// [ReadOptions] also bounds what untrusted input may cost: the proto file's
+// size is checked before it is read (MaxProtoBytes, default
 // 2 GiB) and its node count right after parsing (MaxNodes, default 10M),
 // both [ErrTooLarge]; VerifyFingerprint checks saved_model.pb and the
 // checkpoint index against fingerprint.pb ([ErrFingerprintMismatch]), the
@@ -71,9 +73,9 @@
 //
 // Rewrite passes edit [Model.Proto] in place, and the output checkpoint
 // through the plan methods: [Model.DeleteVariable], [Model.RenameVariable],
-// [Model.SetVariable], [Model.ConcatVariable], [Model.SetCheckpointObjectGraph]; they inspect it with
-// [Model.CheckpointKeys], [Model.CheckpointEntry], [Model.ListVariables],
-// [Model.OpenCheckpointEntry] and [Model.CheckpointObjectGraph]. The plan
+// [Model.SetVariable], [Model.ConcatVariable], [Model.SetOutputObjectGraph]; they inspect it with
+// [Model.OutputKeys], [Model.OutputEntry], [Model.OutputVariables],
+// [Model.OpenOutputEntry] and [Model.OutputObjectGraph]. The plan
 // holds metadata only; the bytes of a supplied entry come from a stream
 // opened during Write. Keras metadata is edited through [Model.Keras].
 //
@@ -81,21 +83,21 @@
 // copied from an input key (possibly under a new name) or supplied by the
 // caller (entry metadata plus a function that opens its stored bytes, or
 // the input keys whose stored bytes, concatenated, are its own). It
-// starts as "the input checkpoint, unchanged" and [Model.CheckpointChanged]
+// starts as "the input checkpoint, unchanged" and [Model.OutputChanged]
 // reports whether any edit was made. A pass that renames or deletes
 // variables also updates the checkpoint's TrackableObjectGraph
-// ([Model.CheckpointObjectGraph], edit, [Model.SetCheckpointObjectGraph]),
+// ([Model.OutputObjectGraph], edit, [Model.SetOutputObjectGraph]),
 // because TensorFlow's loaders find variables by its checkpoint_key
 // attributes, and the restore function's RestoreV2 tensor_names in the
 // MetaGraph.
 //
 // A typical pass:
 //
-//	g, _ := m.CheckpointObjectGraph()
+//	g, _ := m.OutputObjectGraph()
 //	m.RenameVariable("v/.ATTRIBUTES/VARIABLE_VALUE", "w/.ATTRIBUTES/VARIABLE_VALUE")
 //	m.DeleteVariable("v_1/.ATTRIBUTES/VARIABLE_VALUE")
 //	// ... update g's attributes and children to match ...
-//	m.SetCheckpointObjectGraph(g)
+//	m.SetOutputObjectGraph(g)
 //	m.Write(ctx, out, savedmodel.WriteOptions{})
 //
 // # Writing

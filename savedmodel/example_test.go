@@ -21,7 +21,7 @@ func tfTestdata(name string) string {
 }
 
 func ExampleRead() {
-	m, err := savedmodel.Read(tfTestdata("half_plus_two_v2/00000123"))
+	m, err := savedmodel.Read(context.Background(), tfTestdata("half_plus_two_v2/00000123"), savedmodel.ReadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func ExampleRead() {
 	for _, sig := range savedmodel.Signatures(mg) {
 		fmt.Println(strings.TrimSpace(sig.Key + " " + sig.MethodName))
 	}
-	for _, v := range m.ListVariables() {
+	for _, v := range m.OutputVariables() {
 		fmt.Println(v.Key, v.DType, v.Shape, v.Size)
 	}
 	for _, a := range m.Assets {
@@ -54,13 +54,13 @@ func ExampleRead() {
 }
 
 func ExampleModel_Write() {
-	m, err := savedmodel.Read(tfTestdata("VarsAndArithmeticObjectGraph"))
+	m, err := savedmodel.Read(context.Background(), tfTestdata("VarsAndArithmeticObjectGraph"), savedmodel.ReadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer m.Close()
 	// Drop a variable from the output checkpoint (the input is not touched).
-	// A real pass would also update the graph and SetCheckpointObjectGraph.
+	// A real pass would also update the graph and SetOutputObjectGraph.
 	if err := m.DeleteVariable("child/z/.ATTRIBUTES/VARIABLE_VALUE"); err != nil {
 		log.Fatal(err)
 	}
@@ -73,12 +73,12 @@ func ExampleModel_Write() {
 	if err := m.Write(context.Background(), out, savedmodel.WriteOptions{}); err != nil {
 		log.Fatal(err)
 	}
-	w, err := savedmodel.Read(out)
+	w, err := savedmodel.Read(context.Background(), out, savedmodel.ReadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer w.Close()
-	fmt.Println(w.CheckpointKeys())
+	fmt.Println(w.OutputKeys())
 	fmt.Println(w.Fingerprint.GetSignatureDefHash())
 	// Output:
 	// [_CHECKPOINTABLE_OBJECT_GRAPH x/.ATTRIBUTES/VARIABLE_VALUE y/.ATTRIBUTES/VARIABLE_VALUE]

@@ -39,7 +39,7 @@ func TestFixtures(t *testing.T) {
 			m := mustRead(t, dir)
 			for _, rebuild := range []bool{false, true} {
 				if rebuild {
-					if m.Variables == nil {
+					if m.InputCheckpoint == nil {
 						continue
 					}
 					forcePlan(t, m)
@@ -49,12 +49,12 @@ func TestFixtures(t *testing.T) {
 					t.Fatal(err)
 				}
 				got := checkWritten(t, m, dir, out)
-				if m.Variables != nil {
-					for i := 0; i < m.Variables.NumShards(); i++ {
-						sameFile(t, filepath.Join(dir, m.Variables.DataFile(i)), filepath.Join(out, m.Variables.DataFile(i)))
+				if m.InputCheckpoint != nil {
+					for i := 0; i < m.InputCheckpoint.NumShards(); i++ {
+						sameFile(t, filepath.Join(dir, m.InputCheckpoint.DataFile(i)), filepath.Join(out, m.InputCheckpoint.DataFile(i)))
 					}
-					if !m.Variables.IndexCompressed() {
-						sameFile(t, filepath.Join(dir, m.Variables.IndexFile()), filepath.Join(out, m.Variables.IndexFile()))
+					if !m.InputCheckpoint.IndexCompressed() {
+						sameFile(t, filepath.Join(dir, m.InputCheckpoint.IndexFile()), filepath.Join(out, m.InputCheckpoint.IndexFile()))
 					}
 				}
 				if m.Fingerprint != nil && !proto.Equal(got.Fingerprint, m.Fingerprint) {
@@ -81,10 +81,10 @@ func TestFixtures(t *testing.T) {
 					}
 				}
 			}
-			if g, err := m.CheckpointObjectGraph(); err != nil {
+			if g, err := m.OutputObjectGraph(); err != nil {
 				t.Errorf("object graph: %v", err)
 			} else if g != nil {
-				keys := m.CheckpointKeys()
+				keys := m.OutputKeys()
 				for _, n := range g.GetNodes() {
 					for _, a := range n.GetAttributes() {
 						if !slices.Contains(keys, a.GetCheckpointKey()) {

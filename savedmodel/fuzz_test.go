@@ -1,6 +1,7 @@
 package savedmodel
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -37,7 +38,7 @@ func FuzzRead(f *testing.F) {
 		if extra&4 != 0 {
 			fsys["variables/variables.index"] = &fstest.MapFile{Data: data}
 		}
-		m, err := ReadFS(fsys)
+		m, err := Read(context.Background(), ".", ReadOptions{FS: fsys})
 		if err != nil {
 			return
 		}
@@ -48,6 +49,6 @@ func FuzzRead(f *testing.F) {
 		for _, mg := range m.Proto.GetMetaGraphs() {
 			Signatures(mg)
 		}
-		m.ListVariables()
+		m.OutputVariables()
 	})
 }

@@ -33,7 +33,7 @@ func (c *stuckCtx) Err() error {
 // Write succeeds and removes the leftover.
 func TestWriteAfterSIGKILL(t *testing.T) {
 	if out := os.Getenv("UNMIRROR_SIGKILL_CHILD"); out != "" {
-		m, err := Read(os.Getenv("UNMIRROR_SIGKILL_SRC"))
+		m, err := Read(context.Background(), os.Getenv("UNMIRROR_SIGKILL_SRC"), ReadOptions{})
 		if err != nil {
 			os.Exit(2)
 		}

@@ -32,7 +32,7 @@ var ErrTooLarge = errors.New("exceeds the read limit")
 // fingerprint.pb.
 var ErrFingerprintMismatch = errors.New("does not match fingerprint.pb")
 
-// ReadOptions configure ReadWith and ReadFSWith. The zero value applies the
+// ReadOptions configure Read. The zero value reads an OS directory with the
 // default limits.
 //
 // The limits bound the memory a hostile model can make Read use: the proto
@@ -40,6 +40,11 @@ var ErrFingerprintMismatch = errors.New("does not match fingerprint.pb")
 // after it is parsed. Every other size Read meets (checkpoint index
 // blocks, entries) is checked against the real size of its file.
 type ReadOptions struct {
+	// FS, when set, is the file system Read reads the directory from (the
+	// directory is then a slash-separated path in it, "." for its root);
+	// nil reads the OS directory. A model read from an fs.FS is written by
+	// streaming its files (no hard links, no kernel copy) and Model.Dir is "".
+	FS fs.FS
 	// MaxProtoBytes bounds the size of saved_model.pb or .pbtxt. Zero means
 	// DefaultMaxProtoBytes; a negative value means no limit.
 	MaxProtoBytes int64
@@ -131,8 +136,8 @@ func (m *Model) checkFingerprint(opts ReadOptions) error {
 				Reason: fmt.Sprintf("content hashes to %d, fingerprint.pb records saved_model_checksum %d (damaged, or edited after saving)", got, want)}
 		}
 	}
-	if want := fp.GetCheckpointHash(); want != 0 && m.Variables != nil {
-		index := m.Variables.IndexFile()
+	if want := fp.GetCheckpointHash(); want != 0 && m.InputCheckpoint != nil {
+		index := m.InputCheckpoint.IndexFile()
 		b, err := readFile(m.fsys, index)
 		if err != nil {
 			return err

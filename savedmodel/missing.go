@@ -26,7 +26,7 @@ var ErrMissingVariables = errors.New("the variables the model restores are missi
 // checkpoint, and calls RequireVariables so that the user reads what is
 // wrong instead of the restore keys that the checkpoint lacks.
 func (m *Model) RequireVariables() error {
-	if m.Variables != nil {
+	if m.InputCheckpoint != nil {
 		return nil
 	}
 	for i, mg := range m.Proto.GetMetaGraphs() {
@@ -44,7 +44,7 @@ func (m *Model) RequireVariables() error {
 
 // missingVariablesError is RequireVariables's error.
 type missingVariablesError struct {
-	dir       string // "" for a model read by ReadFS
+	dir       string // "" for a model read from ReadOptions.FS
 	what      string // "variables/" or "variables/variables.index"
 	metaGraph int
 }

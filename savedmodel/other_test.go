@@ -96,7 +96,7 @@ func TestOtherFilesUnsafeLink(t *testing.T) {
 	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "README.txt")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Read(dir); !errors.Is(err, ErrUnsafePath) {
+	if _, err := Read(context.Background(), dir, ReadOptions{}); !errors.Is(err, ErrUnsafePath) {
 		t.Errorf("err = %v, want ErrUnsafePath", err)
 	}
 }

@@ -45,8 +45,8 @@ func (m *Model) ensurePlan() *plan {
 		return m.plan
 	}
 	p := &plan{entries: map[string]*planned{}}
-	if m.Variables != nil {
-		for _, k := range m.Variables.Keys() {
+	if m.InputCheckpoint != nil {
+		for _, k := range m.InputCheckpoint.Keys() {
 			p.entries[k] = &planned{src: k}
 		}
 	}
@@ -54,16 +54,16 @@ func (m *Model) ensurePlan() *plan {
 	return p
 }
 
-// CheckpointChanged reports whether any checkpoint edit was made since Read.
-func (m *Model) CheckpointChanged() bool { return m.plan != nil }
+// OutputChanged reports whether any checkpoint edit was made since Read.
+func (m *Model) OutputChanged() bool { return m.plan != nil }
 
-// CheckpointKeys returns the keys of the planned output checkpoint, sorted.
-func (m *Model) CheckpointKeys() []string {
+// OutputKeys returns the keys of the planned output checkpoint, sorted.
+func (m *Model) OutputKeys() []string {
 	if m.plan == nil {
-		if m.Variables == nil {
+		if m.InputCheckpoint == nil {
 			return nil
 		}
-		return slices.Clone(m.Variables.Keys())
+		return slices.Clone(m.InputCheckpoint.Keys())
 	}
 	if m.plan.sorted == nil {
 		keys := make([]string, 0, len(m.plan.entries))
@@ -76,11 +76,11 @@ func (m *Model) CheckpointKeys() []string {
 	return slices.Clone(m.plan.sorted)
 }
 
-// CheckpointEntry returns the planned index entry of key: the input's entry
+// OutputEntry returns the planned index entry of key: the input's entry
 // for a copied key (with the input's shard, offset, size and checksum,
 // which Write recomputes), or the caller's entry for a supplied one. The
 // entry must not be modified.
-func (m *Model) CheckpointEntry(key string) (*tfpb.BundleEntryProto, bool) {
+func (m *Model) OutputEntry(key string) (*tfpb.BundleEntryProto, bool) {
 	p, ok := m.lookup(key)
 	if !ok {
 		return nil, false
@@ -88,7 +88,7 @@ func (m *Model) CheckpointEntry(key string) (*tfpb.BundleEntryProto, bool) {
 	if p.entry != nil {
 		return p.entry, true
 	}
-	return m.Variables.Entry(p.src)
+	return m.InputCheckpoint.Entry(p.src)
 }
 
 func (m *Model) lookup(key string) (*planned, bool) {
@@ -96,19 +96,19 @@ func (m *Model) lookup(key string) (*planned, bool) {
 		p, ok := m.plan.entries[key]
 		return p, ok
 	}
-	if m.Variables == nil {
+	if m.InputCheckpoint == nil {
 		return nil, false
 	}
-	if _, ok := m.Variables.Entry(key); !ok {
+	if _, ok := m.InputCheckpoint.Entry(key); !ok {
 		return nil, false
 	}
 	return &planned{src: key}, true
 }
 
-// OpenCheckpointEntry opens the stored bytes of the planned entry key: the
+// OpenOutputEntry opens the stored bytes of the planned entry key: the
 // input's bytes (checksum verified at EOF by the bundle reader) or the
 // caller's stream.
-func (m *Model) OpenCheckpointEntry(key string) (io.ReadCloser, error) {
+func (m *Model) OpenOutputEntry(key string) (io.ReadCloser, error) {
 	p, ok := m.lookup(key)
 	if !ok {
 		return nil, fmt.Errorf("savedmodel: checkpoint key %q: %w", key, ErrNoVariable)
@@ -125,7 +125,7 @@ func (m *Model) openPlanned(p *planned) (io.ReadCloser, error) {
 	case p.entry != nil:
 		return io.NopCloser(bytes.NewReader(nil)), nil
 	}
-	return m.Variables.OpenEntry(p.src)
+	return m.InputCheckpoint.OpenEntry(p.src)
 }
 
 // DeleteVariable removes key from the planned checkpoint.
@@ -203,7 +203,7 @@ func (m *Model) SetVariable(key string, entry *tfpb.BundleEntryProto, open func(
 // Unlike SetVariable's opaque stream, Write knows where these bytes are:
 // it copies them with bundle.Writer.Concat, verifying each source once as
 // it reads it and computing the entry's checksum from the sources' instead
-// of from the bytes a second time (see Write). OpenCheckpointEntry streams
+// of from the bytes a second time (see Write). OpenOutputEntry streams
 // the sources one after the other.
 func (m *Model) ConcatVariable(key string, entry *tfpb.BundleEntryProto, sources []string) error {
 	if key == "" {
@@ -224,9 +224,9 @@ func (m *Model) ConcatVariable(key string, entry *tfpb.BundleEntryProto, sources
 	var total int64
 	for _, src := range sources {
 		var e *tfpb.BundleEntryProto
-		ok := m.Variables != nil
+		ok := m.InputCheckpoint != nil
 		if ok {
-			e, ok = m.Variables.Entry(src)
+			e, ok = m.InputCheckpoint.Entry(src)
 		}
 		switch {
 		case !ok:
@@ -257,7 +257,7 @@ func (m *Model) openConcat(keys []string) (io.ReadCloser, error) {
 	rcs := make([]io.ReadCloser, 0, len(keys))
 	rs := make([]io.Reader, 0, len(keys))
 	for _, k := range keys {
-		rc, err := m.Variables.OpenEntry(k)
+		rc, err := m.InputCheckpoint.OpenEntry(k)
 		if err != nil {
 			closeAll(rcs)
 			return nil, err
@@ -282,11 +282,11 @@ func closeAll(rcs []io.ReadCloser) error {
 	return errors.Join(errs...)
 }
 
-// SetCheckpointObjectGraph replaces the checkpoint's object graph
+// SetOutputObjectGraph replaces the checkpoint's object graph
 // (ObjectGraphKey) with g, serialized deterministically. Call it after a
 // pass renames or deletes variables, so the graph's checkpoint_key
 // attributes name keys that exist.
-func (m *Model) SetCheckpointObjectGraph(g *tfpb.TrackableObjectGraph) error {
+func (m *Model) SetOutputObjectGraph(g *tfpb.TrackableObjectGraph) error {
 	data := encodeStringScalar(cppproto.Marshal(g))
 	entry := &tfpb.BundleEntryProto{Dtype: typespb.DataType_DT_STRING, Shape: &tsp.TensorShapeProto{}}
 	return m.SetVariable(ObjectGraphKey, entry, func() (io.ReadCloser, error) {
@@ -309,8 +309,8 @@ func (m *Model) writeOrder() []string {
 		}
 	}
 	out := make([]string, 0, len(p.entries))
-	if m.Variables != nil {
-		for _, src := range m.Variables.KeysInDataOrder() {
+	if m.InputCheckpoint != nil {
+		for _, src := range m.InputCheckpoint.KeysInDataOrder() {
 			if k, ok := bySrc[src]; ok {
 				out = append(out, k)
 			}

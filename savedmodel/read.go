@@ -1,6 +1,7 @@
 package savedmodel
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -70,24 +71,55 @@ type Model struct {
 	// DebugInfo is the content of debug/saved_model_debug_info.pb (a
 	// serialized GraphDebugInfo), nil if absent. Write copies it verbatim.
 	DebugInfo []byte
-	// Variables is the reader of variables/variables.{index,data-*}, nil
-	// when the model has no variables/variables.index. It reflects the
-	// input; the output checkpoint is described by the plan (see
-	// DeleteVariable and friends).
-	Variables *bundle.Reader
+	// InputCheckpoint is the reader of the input's
+	// variables/variables.{index,data-*}, nil when the model has no
+	// variables/variables.index. The checkpoint Write will write is the
+	// plan: the Output* methods read it, DeleteVariable and friends edit
+	// it.
+	InputCheckpoint *bundle.Reader
 
 	fsys fs.FS
 	raw  []byte // the bytes of File, for the fingerprint check (dropped after Read)
-	dir  string // the OS directory read by Read, "" for ReadFS
+	dir  string // the absolute OS directory read, "" when read from ReadOptions.FS
 	plan *plan
 }
 
-// Read reads the SavedModel in the OS directory dir with the default
-// ReadOptions. See ReadFS.
-func Read(dir string) (*Model, error) { return ReadWith(dir, ReadOptions{}) }
-
-// ReadWith is Read with options (limits for untrusted input).
-func ReadWith(dir string, opts ReadOptions) (*Model, error) {
+// Read reads the SavedModel in the directory dir: the OS directory, or
+// the directory dir of opts.FS when it is set ("." for its root). It
+// reads:
+//
+//   - saved_model.pb, or saved_model.pbtxt (both present is an
+//     ErrAmbiguous error; a saved_model.cpb is ErrUnsupported; neither is
+//     ErrNotSavedModel, or a *ServingBaseError for an OS directory that
+//     holds TF Serving version folders);
+//   - fingerprint.pb, keras_metadata.pb, debug/saved_model_debug_info.pb
+//     when present;
+//   - the names and sizes of the files under assets/ and assets.extra/,
+//     and of the other files of the directory (Model.OtherFiles);
+//   - the index of variables/variables, through bundle.Open (only the
+//     index; data files are only checked to exist).
+//
+// Asset names in the MetaGraphDefs must be relative and free of "..";
+// symbolic links must stay inside the directory (ErrUnsafePath). Malformed
+// files give a *FormatError naming the file and, where known, the offset.
+// opts bounds what an untrusted model may cost (see ReadOptions); its zero
+// value applies the default limits. Read stops with ctx's error when ctx
+// is done between the files it reads.
+func Read(ctx context.Context, dir string, opts ReadOptions) (*Model, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("savedmodel: read %s: %w", dir, err)
+	}
+	if opts.FS != nil {
+		fsys := opts.FS
+		if dir != "." {
+			sub, err := fs.Sub(fsys, dir)
+			if err != nil {
+				return nil, prefixed(err)
+			}
+			fsys = sub
+		}
+		return readFS(ctx, fsys, dir, opts)
+	}
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return nil, prefixed(err)
@@ -99,7 +131,7 @@ func ReadWith(dir string, opts ReadOptions) (*Model, error) {
 	if err != nil {
 		return nil, prefixed(err)
 	}
-	m, err := readFS(os.DirFS(abs), dir, opts)
+	m, err := readFS(ctx, os.DirFS(abs), dir, opts)
 	if errors.Is(err, ErrNotSavedModel) {
 		if vs, verr := Versions(dir); verr == nil && len(vs) > 0 {
 			return nil, &ServingBaseError{Base: dir, Versions: vs}
@@ -112,36 +144,13 @@ func ReadWith(dir string, opts ReadOptions) (*Model, error) {
 	return m, nil
 }
 
-// ReadFS reads the SavedModel at the root of fsys:
-//
-//   - saved_model.pb, or saved_model.pbtxt (both present is an
-//     ErrAmbiguous error; a saved_model.cpb is ErrUnsupported; neither is
-//     ErrNotSavedModel);
-//   - fingerprint.pb, keras_metadata.pb, debug/saved_model_debug_info.pb
-//     when present;
-//   - the names and sizes of the files under assets/ and assets.extra/,
-//     and of the other files of the directory (Model.OtherFiles);
-//   - the index of variables/variables, through bundle.Open (only the
-//     index; data files are only checked to exist).
-//
-// Asset names in the MetaGraphDefs must be relative and free of "..";
-// symbolic links must stay inside the directory (ErrUnsafePath). Malformed
-// files give a *FormatError naming the file and, where known, the offset.
-//
-// ReadFS applies the default ReadOptions; see ReadFSWith.
-func ReadFS(fsys fs.FS) (*Model, error) {
-	return readFS(fsys, ".", ReadOptions{})
-}
-
-// ReadFSWith is ReadFS with options (limits for untrusted input).
-func ReadFSWith(fsys fs.FS, opts ReadOptions) (*Model, error) {
-	return readFS(fsys, ".", opts)
-}
-
-func readFS(fsys fs.FS, name string, opts ReadOptions) (m *Model, err error) {
+func readFS(ctx context.Context, fsys fs.FS, name string, opts ReadOptions) (m *Model, err error) {
 	m = &Model{fsys: fsys}
 	if err := m.readProto(name, opts); err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("savedmodel: read %s: %w", name, err)
 	}
 	if err := m.checkAssetNames(); err != nil {
 		return nil, err
@@ -170,6 +179,9 @@ func readFS(fsys fs.FS, name string, opts ReadOptions) (m *Model, err error) {
 	}
 	if m.OtherFiles, err = walkOther(fsys); err != nil {
 		return nil, prefixed(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("savedmodel: read %s: %w", name, err)
 	}
 	if err := m.openVariables(); err != nil {
 		return nil, err
@@ -280,20 +292,20 @@ func (m *Model) openVariables() error {
 			return prefixed(err)
 		}
 	}
-	m.Variables = r
+	m.InputCheckpoint = r
 	return nil
 }
 
 // Dir returns the absolute OS directory the model was read from by Read, or
-// "" for a model read by ReadFS.
+// "" for a model read from ReadOptions.FS.
 func (m *Model) Dir() string { return m.dir }
 
 // Close releases the variables reader. The Model's protos stay usable.
 func (m *Model) Close() error {
-	if m.Variables == nil {
+	if m.InputCheckpoint == nil {
 		return nil
 	}
-	return m.Variables.Close()
+	return m.InputCheckpoint.Close()
 }
 
 // readFile reads a file of the model after checking that it stays inside.

@@ -1,6 +1,7 @@
 package savedmodel
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -18,7 +19,7 @@ import (
 func TestReadTensorFlowModels(t *testing.T) {
 	for _, dir := range tftree.SavedModels(t) {
 		t.Run(rel(t, dir), func(t *testing.T) {
-			m, err := Read(dir)
+			m, err := Read(context.Background(), dir, ReadOptions{})
 			if isChunked(dir) {
 				if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), SavedModelCPB) {
 					t.Fatalf("chunked model: err = %v, want ErrUnsupported naming %s", err, SavedModelCPB)
@@ -37,8 +38,8 @@ func TestReadTensorFlowModels(t *testing.T) {
 				t.Errorf("Format %v File %q, but saved_model.pb stat err = %v", m.Format, m.File, pbErr)
 			}
 			_, idxErr := os.Stat(filepath.Join(dir, "variables/variables.index"))
-			if (idxErr == nil) != (m.Variables != nil) {
-				t.Errorf("Variables = %v, but variables.index stat err = %v", m.Variables, idxErr)
+			if (idxErr == nil) != (m.InputCheckpoint != nil) {
+				t.Errorf("Variables = %v, but variables.index stat err = %v", m.InputCheckpoint, idxErr)
 			}
 			if _, err := os.Stat(filepath.Join(dir, FingerprintFile)); (err == nil) != (m.Fingerprint != nil) {
 				t.Errorf("Fingerprint = %v, but stat err = %v", m.Fingerprint, err)
@@ -57,7 +58,7 @@ func TestReadTensorFlowModels(t *testing.T) {
 }
 
 func TestReadAssetsAndExtras(t *testing.T) {
-	m, err := Read(tfModel(t, "half_plus_two_v2/00000123"))
+	m, err := Read(context.Background(), tfModel(t, "half_plus_two_v2/00000123"), ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestReadAssetsAndExtras(t *testing.T) {
 
 func TestReadTextModel(t *testing.T) {
 	dir := tfModel(t, "half_plus_two_pbtxt/00000123")
-	m, err := Read(dir)
+	m, err := Read(context.Background(), dir, ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestReadTextModel(t *testing.T) {
 }
 
 func TestMetaGraphByTags(t *testing.T) {
-	m, err := Read(tfModel(t, "half_plus_two/00000123"))
+	m, err := Read(context.Background(), tfModel(t, "half_plus_two/00000123"), ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func TestMetaGraphByTags(t *testing.T) {
 	if _, err := m.MetaGraph(); !errors.Is(err, ErrNoMetaGraph) {
 		t.Errorf("MetaGraph() err = %v, want ErrNoMetaGraph", err)
 	}
-	empty, err := Read(filepath.Join(tftree.Dir(t), "tensorflow/go/testdata/saved_model/half_plus_two_empty_tags/00000123"))
+	empty, err := Read(context.Background(), filepath.Join(tftree.Dir(t), "tensorflow/go/testdata/saved_model/half_plus_two_empty_tags/00000123"), ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func TestMetaGraphByTags(t *testing.T) {
 }
 
 func TestSignatures(t *testing.T) {
-	m, err := Read(tfModel(t, "VarsAndArithmeticObjectGraph"))
+	m, err := Read(context.Background(), tfModel(t, "VarsAndArithmeticObjectGraph"), ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func TestReadBadInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeFiles(t, tc.files)
-			m, err := Read(dir)
+			m, err := Read(context.Background(), dir, ReadOptions{})
 			if err == nil {
 				m.Close()
 				t.Fatal("Read succeeded")
@@ -219,13 +220,13 @@ func TestReadBadInput(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.substr) || !strings.HasPrefix(err.Error(), "savedmodel: ") {
 				t.Errorf("err = %q, want it to start with \"savedmodel: \" and contain %q", err, tc.substr)
 			}
-			// ReadFS over the same files must agree.
+			// Reading the same files from an fs.FS must agree.
 			mfs := fstest.MapFS{}
 			for n, b := range tc.files {
 				mfs[n] = &fstest.MapFile{Data: b}
 			}
-			if _, err2 := ReadFS(mfs); err2 == nil {
-				t.Errorf("ReadFS succeeded")
+			if _, err2 := Read(context.Background(), ".", ReadOptions{FS: mfs}); err2 == nil {
+				t.Errorf("read from an fs.FS succeeded")
 			}
 		})
 	}
@@ -233,11 +234,11 @@ func TestReadBadInput(t *testing.T) {
 
 func TestReadNotADirectory(t *testing.T) {
 	f := filepath.Join(tfModel(t, "half_plus_two/00000123"), SavedModelPB)
-	_, err := Read(f)
+	_, err := Read(context.Background(), f, ReadOptions{})
 	if !errors.Is(err, ErrNotSavedModel) || !strings.Contains(err.Error(), "not a directory") {
 		t.Errorf("err = %v, want ErrNotSavedModel saying not a directory", err)
 	}
-	if _, err := Read(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := Read(context.Background(), filepath.Join(t.TempDir(), "missing"), ReadOptions{}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing dir: err = %v, want ErrNotExist", err)
 	}
 }
@@ -264,7 +265,7 @@ func TestReadSymlinks(t *testing.T) {
 			if err := os.Symlink(tc.target, filepath.Join(dir, tc.link)); err != nil {
 				t.Fatal(err)
 			}
-			m, err := Read(dir)
+			m, err := Read(context.Background(), dir, ReadOptions{})
 			if tc.ok {
 				if err != nil {
 					t.Fatal(err)
@@ -332,7 +333,7 @@ func TestReadTextExpandedAny(t *testing.T) {
   }
 }`)
 	}
-	m, err := ReadFS(fstest.MapFS{SavedModelPBText: {Data: text("foo.txt")}})
+	m, err := Read(context.Background(), ".", ReadOptions{FS: fstest.MapFS{SavedModelPBText: {Data: text("foo.txt")}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +342,7 @@ func TestReadTextExpandedAny(t *testing.T) {
 	if len(anys) != 1 || anys[0].UnmarshalTo(&a) != nil || a.GetFilename() != "foo.txt" {
 		t.Errorf("expanded Any not decoded: %v", anys)
 	}
-	if _, err := ReadFS(fstest.MapFS{SavedModelPBText: {Data: text("../x")}}); !errors.Is(err, ErrUnsafePath) {
+	if _, err := Read(context.Background(), ".", ReadOptions{FS: fstest.MapFS{SavedModelPBText: {Data: text("../x")}}}); !errors.Is(err, ErrUnsafePath) {
 		t.Errorf("err = %v, want ErrUnsafePath", err)
 	}
 }

@@ -1,6 +1,7 @@
 package savedmodel
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ func TestReadLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := ReadWith(dir, ReadOptions{MaxProtoBytes: fi.Size()})
+	m, err := Read(context.Background(), dir, ReadOptions{MaxProtoBytes: fi.Size()})
 	if err != nil {
 		t.Fatalf("limit equal to the size: %v", err)
 	}
@@ -34,12 +35,12 @@ func TestReadLimits(t *testing.T) {
 		{ReadOptions{MaxProtoBytes: fi.Size() - 1}, "saved_model.pb: " + strconv.FormatInt(fi.Size(), 10) + " bytes"},
 		{ReadOptions{MaxNodes: nodes - 1}, "saved_model.pb: " + strconv.Itoa(nodes) + " nodes"},
 	} {
-		_, err := ReadWith(dir, tc.opts)
+		_, err := Read(context.Background(), dir, tc.opts)
 		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: err = %v, want ErrTooLarge saying %q", tc.opts, err, tc.want)
 		}
 	}
-	if m, err := ReadWith(dir, ReadOptions{MaxNodes: nodes, MaxProtoBytes: -1}); err != nil {
+	if m, err := Read(context.Background(), dir, ReadOptions{MaxNodes: nodes, MaxProtoBytes: -1}); err != nil {
 		t.Errorf("limits met exactly: %v", err)
 	} else {
 		m.Close()
@@ -55,7 +56,7 @@ func TestReadVerifyFingerprint(t *testing.T) {
 		t.Fatal("no fixture has a fingerprint.pb")
 	}
 	for _, fp := range fps {
-		m, err := ReadWith(filepath.Dir(fp), ReadOptions{VerifyFingerprint: true})
+		m, err := Read(context.Background(), filepath.Dir(fp), ReadOptions{VerifyFingerprint: true})
 		if err != nil {
 			t.Errorf("%s: %v", filepath.Dir(fp), err)
 			continue
@@ -75,12 +76,12 @@ func TestReadVerifyFingerprint(t *testing.T) {
 	if err := os.WriteFile(pb, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if m, err := Read(dir); err != nil {
+	if m, err := Read(context.Background(), dir, ReadOptions{}); err != nil {
 		t.Fatalf("the flipped file no longer parses (%v): pick another byte", err)
 	} else {
 		m.Close()
 	}
-	_, err = ReadWith(dir, ReadOptions{VerifyFingerprint: true})
+	_, err = Read(context.Background(), dir, ReadOptions{VerifyFingerprint: true})
 	var fe *FormatError
 	if !errors.Is(err, ErrFingerprintMismatch) || !errors.As(err, &fe) || fe.File != SavedModelPB {
 		t.Errorf("err = %v, want a *FormatError for saved_model.pb wrapping ErrFingerprintMismatch", err)

@@ -1,6 +1,7 @@
 package savedmodel
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -35,7 +36,7 @@ func TestReadTruncatedProto(t *testing.T) {
 				if err := os.WriteFile(filepath.Join(dir, file), full[:tc.cut], 0o644); err != nil {
 					t.Fatal(err)
 				}
-				m, err := Read(dir)
+				m, err := Read(context.Background(), dir, ReadOptions{})
 				if err == nil {
 					m.Close()
 					t.Fatal("Read succeeded")
@@ -59,7 +60,7 @@ func TestReadMalformedProtoOffset(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, SavedModelPB), []byte("\x08\x01\x12\x02\x00\x00\x12\x00"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Read(dir)
+	_, err := Read(context.Background(), dir, ReadOptions{})
 	var fe *FormatError
 	if !errors.As(err, &fe) || fe.Truncated || fe.Offset != 4 {
 		t.Fatalf("err = %v, want a *FormatError at offset 4 (a zero tag inside the meta graph)", err)

@@ -31,14 +31,14 @@ type Variable struct {
 	Slices []*tslpb.TensorSliceProto
 }
 
-// ListVariables lists the entries of the planned output checkpoint (the
+// OutputVariables lists the entries of the planned output checkpoint (the
 // input's until edited), sorted by key. The object graph entry
 // (ObjectGraphKey) is included like any other.
-func (m *Model) ListVariables() []Variable {
-	keys := m.CheckpointKeys()
+func (m *Model) OutputVariables() []Variable {
+	keys := m.OutputKeys()
 	out := make([]Variable, 0, len(keys))
 	for _, k := range keys {
-		e, _ := m.CheckpointEntry(k)
+		e, _ := m.OutputEntry(k)
 		v := Variable{Key: k, DType: e.GetDtype(), Shard: int(e.GetShardId()), Size: e.GetSize(), Slices: e.GetSlices()}
 		if p, _ := m.lookup(k); p.entry != nil {
 			v.Shard, v.Size = 0, -1
@@ -57,11 +57,11 @@ func (m *Model) ListVariables() []Variable {
 // maxObjectGraphBytes bounds the object graph read into memory.
 const maxObjectGraphBytes = 1 << 30
 
-// CheckpointObjectGraph reads and decodes the planned checkpoint's
+// OutputObjectGraph reads and decodes the planned checkpoint's
 // TrackableObjectGraph (the DT_STRING scalar ObjectGraphKey). It returns
 // nil, nil when the checkpoint has no such entry (TF1 checkpoints).
-func (m *Model) CheckpointObjectGraph() (*tfpb.TrackableObjectGraph, error) {
-	e, ok := m.CheckpointEntry(ObjectGraphKey)
+func (m *Model) OutputObjectGraph() (*tfpb.TrackableObjectGraph, error) {
+	e, ok := m.OutputEntry(ObjectGraphKey)
 	if !ok {
 		return nil, nil
 	}
@@ -69,7 +69,7 @@ func (m *Model) CheckpointObjectGraph() (*tfpb.TrackableObjectGraph, error) {
 	if e.GetDtype() != typespb.DataType_DT_STRING || len(e.GetShape().GetDim()) != 0 {
 		return nil, &FormatError{File: file, Key: ObjectGraphKey, Offset: -1, Reason: "object graph entry is not a DT_STRING scalar"}
 	}
-	rc, err := m.OpenCheckpointEntry(ObjectGraphKey)
+	rc, err := m.OpenOutputEntry(ObjectGraphKey)
 	if err != nil {
 		return nil, fmt.Errorf("savedmodel: %w", err)
 	}

@@ -1,6 +1,7 @@
 package savedmodel
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -47,7 +48,7 @@ func TestReadServingBase(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err := Read(base)
+	_, err := Read(context.Background(), base, ReadOptions{})
 	var be *ServingBaseError
 	if !errors.As(err, &be) || !errors.Is(err, ErrServingBase) || !errors.Is(err, ErrNotSavedModel) || len(be.Versions) != 2 {
 		t.Fatalf("err = %v, want a *ServingBaseError with 2 versions", err)
@@ -57,7 +58,7 @@ func TestReadServingBase(t *testing.T) {
 			t.Errorf("err = %v, want it to say %q", err, want)
 		}
 	}
-	_, err = Read(t.TempDir())
+	_, err = Read(context.Background(), t.TempDir(), ReadOptions{})
 	if !errors.Is(err, ErrNotSavedModel) || errors.Is(err, ErrServingBase) {
 		t.Errorf("empty folder: err = %v, want ErrNotSavedModel only", err)
 	}

@@ -371,21 +371,21 @@ func (m *Model) writeContents(w *dirWriter, opts WriteOptions) error {
 // writeVariables writes variables/ and returns the bytes of the written
 // index (nil when there is none), which the fingerprint hashes.
 func (m *Model) writeVariables(w *dirWriter, opts WriteOptions) ([]byte, error) {
-	if ok, _ := exists(m.fsys, VariablesDir); ok || m.Variables != nil || m.plan != nil {
+	if ok, _ := exists(m.fsys, VariablesDir); ok || m.InputCheckpoint != nil || m.plan != nil {
 		if err := w.mkdir(VariablesDir); err != nil {
 			return nil, err
 		}
 	}
 	if m.plan == nil {
-		if m.Variables == nil {
+		if m.InputCheckpoint == nil {
 			return nil, nil
 		}
-		for i := 0; i < m.Variables.NumShards(); i++ {
+		for i := 0; i < m.InputCheckpoint.NumShards(); i++ {
 			if err := w.copyShard(m, i, opts.HardLink); err != nil {
 				return nil, err
 			}
 		}
-		f := m.Variables.IndexFile()
+		f := m.InputCheckpoint.IndexFile()
 		if err := w.copyFile(m, f, f, opts.HardLink); err != nil {
 			return nil, err
 		}
@@ -397,8 +397,8 @@ func (m *Model) writeVariables(w *dirWriter, opts WriteOptions) ([]byte, error) 
 // rewriteBundle writes the planned checkpoint through bundle.Writer.
 func (m *Model) rewriteBundle(w *dirWriter) ([]byte, error) {
 	shards := 1
-	if m.Variables != nil && m.Variables.NumShards() > 1 {
-		shards = m.Variables.NumShards()
+	if m.InputCheckpoint != nil && m.InputCheckpoint.NumShards() > 1 {
+		shards = m.InputCheckpoint.NumShards()
 	}
 	// A durable bundle.Writer starts the writeback of its shards as it
 	// writes them and fsyncs them on Close. The dirWriter fsyncs the files
@@ -437,8 +437,8 @@ func (m *Model) addPlanned(ctx context.Context, bw *bundle.Writer, key string, c
 	// Add), as Write did before bundle.Writer.Concat, so that tests can
 	// compare the two byte for byte.
 	if mode == byStream && p.entry == nil && p.src == key {
-		e, _ := m.Variables.Entry(key)
-		if err := bw.Copy(m.Variables, key); err != nil {
+		e, _ := m.InputCheckpoint.Entry(key)
+		if err := bw.Copy(m.InputCheckpoint, key); err != nil {
 			return err
 		}
 		c.add(e.GetSize())
@@ -449,9 +449,9 @@ func (m *Model) addPlanned(ctx context.Context, bw *bundle.Writer, key string, c
 	case p.entry != nil:
 		e = p.entry
 	case p.src == key:
-		e, _ = m.Variables.Entry(key) // kept as stored, checksum included
+		e, _ = m.InputCheckpoint.Entry(key) // kept as stored, checksum included
 	default:
-		src, _ := m.Variables.Entry(p.src)
+		src, _ := m.InputCheckpoint.Entry(p.src)
 		e = &tfpb.BundleEntryProto{Dtype: src.GetDtype(), Shape: src.GetShape(), Slices: src.GetSlices(), ShardId: src.GetShardId()}
 	}
 	if len(e.GetSlices()) > 0 {
@@ -462,7 +462,7 @@ func (m *Model) addPlanned(ctx context.Context, bw *bundle.Writer, key string, c
 		if p.entry == nil {
 			sources = []string{p.src}
 		}
-		if err := bw.Concat(ctx, m.Variables, key, e, sources); err != nil {
+		if err := bw.Concat(ctx, m.InputCheckpoint, key, e, sources); err != nil {
 			return err
 		}
 		c.add(e.GetSize())

@@ -113,8 +113,8 @@ func concatEdits(t *testing.T, m *Model, stored map[string][]byte, seed uint64) 
 		want[k] = b
 	}
 	byDtype := map[typespb.DataType][]string{}
-	for _, k := range m.Variables.Keys() {
-		e, _ := m.Variables.Entry(k)
+	for _, k := range m.InputCheckpoint.Keys() {
+		e, _ := m.InputCheckpoint.Entry(k)
 		if _, fixed := bundle.DTypeSize(e.GetDtype()); fixed && len(e.GetSlices()) == 0 && k[0] == 'v' {
 			byDtype[e.GetDtype()] = append(byDtype[e.GetDtype()], k)
 		}
@@ -158,8 +158,8 @@ func concatEdits(t *testing.T, m *Model, stored map[string][]byte, seed uint64) 
 		}
 	}
 	// Replace a kept input key by a concatenation of others of its dtype.
-	for _, k := range m.CheckpointKeys() {
-		e, _ := m.CheckpointEntry(k)
+	for _, k := range m.OutputKeys() {
+		e, _ := m.OutputEntry(k)
 		if p, _ := m.lookup(k); p.entry == nil && p.src == k && e.GetDtype() == typespb.DataType_DT_INT64 {
 			var srcs []string
 			for _, s := range byDtype[typespb.DataType_DT_INT64] {
@@ -172,7 +172,7 @@ func concatEdits(t *testing.T, m *Model, stored map[string][]byte, seed uint64) 
 		}
 	}
 	// The sliced tensor: its slices are along axis 0.
-	full, _ := m.Variables.Entry("sliced")
+	full, _ := m.InputCheckpoint.Entry("sliced")
 	var parts []string
 	var data []byte
 	for _, s := range full.GetSlices() {
@@ -185,7 +185,7 @@ func concatEdits(t *testing.T, m *Model, stored map[string][]byte, seed uint64) 
 		must(m.DeleteVariable(p))
 		delete(want, p)
 	}
-	// A stream entry, as SetCheckpointObjectGraph adds.
+	// A stream entry, as SetOutputObjectGraph adds.
 	str := encodeStringScalar([]byte("opaque"))
 	must(m.SetVariable("opaque", &tfpb.BundleEntryProto{Dtype: typespb.DataType_DT_STRING, Shape: &tsp.TensorShapeProto{}},
 		func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(str)), nil }))
@@ -227,7 +227,7 @@ func TestWriteConcatMatchesStream(t *testing.T) {
 				}
 			}
 			got := mustRead(t, writeWith(t, m, byConcat, WriteOptions{NoSync: true}))
-			if keys := got.CheckpointKeys(); !slices.Equal(keys, slices.Sorted(maps.Keys(want))) {
+			if keys := got.OutputKeys(); !slices.Equal(keys, slices.Sorted(maps.Keys(want))) {
 				t.Fatalf("keys %v, want %v", keys, slices.Sorted(maps.Keys(want)))
 			}
 			for k, b := range want {
@@ -248,7 +248,7 @@ func TestWriteConcatFixtures(t *testing.T) {
 	for _, dir := range fixtureModels(t) {
 		m := mustRead(t, dir)
 		var sliced []string
-		for _, v := range m.ListVariables() {
+		for _, v := range m.OutputVariables() {
 			if len(v.Slices) > 0 {
 				sliced = append(sliced, v.Key)
 			}
@@ -259,7 +259,7 @@ func TestWriteConcatFixtures(t *testing.T) {
 		tested++
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			for _, key := range sliced {
-				full, _ := m.CheckpointEntry(key)
+				full, _ := m.OutputEntry(key)
 				var parts []string
 				for _, s := range full.GetSlices() { // TF lists them along axis 0
 					parts = append(parts, bundle.SliceKey(key, s))
@@ -299,7 +299,7 @@ func TestWriteConcatDetectsDamage(t *testing.T) {
 		{"kept", func(m *Model, victim string) error { return m.DeleteVariable("v0000") }},
 		{"renamed", func(m *Model, victim string) error { return m.RenameVariable(victim, "renamed") }},
 		{"concat part", func(m *Model, victim string) error {
-			e, _ := m.Variables.Entry(victim)
+			e, _ := m.InputCheckpoint.Entry(victim)
 			if err := m.ConcatVariable("cat", e, []string{victim}); err != nil {
 				return err
 			}
@@ -310,14 +310,14 @@ func TestWriteConcatDetectsDamage(t *testing.T) {
 			dir, _ := genModel(t, 9, 40)
 			m := mustRead(t, dir)
 			victim := ""
-			for _, k := range m.Variables.Keys() {
-				e, _ := m.Variables.Entry(k)
+			for _, k := range m.InputCheckpoint.Keys() {
+				e, _ := m.InputCheckpoint.Entry(k)
 				if e.GetDtype() == typespb.DataType_DT_FLOAT && e.GetSize() > 100 && k != "v0000" {
 					victim = k
 					break
 				}
 			}
-			e, _ := m.Variables.Entry(victim)
+			e, _ := m.InputCheckpoint.Entry(victim)
 			m.Close()
 			data := filepath.Join(dir, VariablesDir, bundle.DataName("variables", int(e.GetShardId()), 3))
 			b, err := os.ReadFile(data)
@@ -369,7 +369,7 @@ func (n noOSFiles) Open(name string) (fs.File, error) {
 	return f, nil
 }
 
-// A model read through ReadFS (no OS files for the kernel to copy from,
+// A model read from an fs.FS (ReadOptions.FS) (no OS files for the kernel to copy from,
 // so streamed even with KernelCopy) writes the same tree.
 func TestWriteConcatReadFS(t *testing.T) {
 	t.Parallel() // Write's test settings are per Write (WriteOptions), not globals
@@ -377,7 +377,7 @@ func TestWriteConcatReadFS(t *testing.T) {
 	m := mustRead(t, dir)
 	concatEdits(t, m, stored, 5)
 	ref := treeHashes(t, writeWith(t, m, byConcat, WriteOptions{NoSync: true}))
-	mfs, err := ReadFS(noOSFiles{os.DirFS(dir)})
+	mfs, err := Read(context.Background(), ".", ReadOptions{FS: noOSFiles{os.DirFS(dir)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +385,7 @@ func TestWriteConcatReadFS(t *testing.T) {
 	concatEdits(t, mfs, stored, 5)
 	for _, mode := range []rebuildMode{byConcat, byKernel} {
 		if got := treeHashes(t, writeWith(t, mfs, mode, WriteOptions{NoSync: true})); !maps.Equal(got, ref) {
-			t.Fatalf("%v: ReadFS output differs:\n got  %v\n want %v", mode, got, ref)
+			t.Fatalf("%v: fs.FS output differs:\n got  %v\n want %v", mode, got, ref)
 		}
 	}
 }
@@ -394,14 +394,14 @@ func TestConcatVariableRejects(t *testing.T) {
 	dir, _ := genModel(t, 4, 60)
 	m := mustRead(t, dir)
 	byDtype := map[typespb.DataType]string{}
-	for _, k := range m.Variables.Keys() {
-		e, _ := m.Variables.Entry(k)
+	for _, k := range m.InputCheckpoint.Keys() {
+		e, _ := m.InputCheckpoint.Entry(k)
 		if e.GetSize() > 0 && len(e.GetSlices()) == 0 {
 			byDtype[e.GetDtype()] = k
 		}
 	}
 	f32 := byDtype[typespb.DataType_DT_FLOAT]
-	fe, _ := m.Variables.Entry(f32)
+	fe, _ := m.InputCheckpoint.Entry(f32)
 	vec := func(dt typespb.DataType, n int64) *tfpb.BundleEntryProto {
 		return &tfpb.BundleEntryProto{Dtype: dt, Shape: &tsp.TensorShapeProto{Dim: []*tsp.TensorShapeProto_Dim{{Size: n}}}}
 	}
@@ -424,7 +424,7 @@ func TestConcatVariableRejects(t *testing.T) {
 			if err := m.ConcatVariable(tc.key, tc.entry, tc.srcs); err == nil {
 				t.Fatal("no error")
 			}
-			if _, ok := m.CheckpointEntry("k"); ok {
+			if _, ok := m.OutputEntry("k"); ok {
 				t.Error("a rejected ConcatVariable added the key")
 			}
 		})
@@ -436,7 +436,7 @@ func TestConcatVariableRejects(t *testing.T) {
 
 func entryOf(t *testing.T, m *Model, key string) *tfpb.BundleEntryProto {
 	t.Helper()
-	e, ok := m.Variables.Entry(key)
+	e, ok := m.InputCheckpoint.Entry(key)
 	if !ok {
 		t.Fatalf("no key %q", key)
 	}

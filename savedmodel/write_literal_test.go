@@ -35,7 +35,7 @@ func TestWriteModelLiteral(t *testing.T) {
 		require.NoError(t, m.Write(context.Background(), out, WriteOptions{}))
 		back := mustRead(t, out)
 		assert.True(t, proto.Equal(m.Proto, back.Proto))
-		assert.Nil(t, back.Variables)
+		assert.Nil(t, back.InputCheckpoint)
 	})
 
 	t.Run("with a variable", func(t *testing.T) {
@@ -46,8 +46,8 @@ func TestWriteModelLiteral(t *testing.T) {
 		out := outDir(t)
 		require.NoError(t, m.Write(context.Background(), out, WriteOptions{}))
 		back := mustRead(t, out)
-		require.NotNil(t, back.Variables)
-		rc, err := back.Variables.OpenEntry("v")
+		require.NotNil(t, back.InputCheckpoint)
+		rc, err := back.InputCheckpoint.OpenEntry("v")
 		require.NoError(t, err)
 		got, err := io.ReadAll(rc)
 		require.NoError(t, err)

@@ -40,16 +40,16 @@ func (cw countingWriter) Write(p []byte) (int, error) {
 func (m *Model) dataBytesToWrite() int64 {
 	var n int64
 	if m.plan == nil {
-		if m.Variables == nil {
+		if m.InputCheckpoint == nil {
 			return 0
 		}
-		for i := 0; i < m.Variables.NumShards(); i++ {
-			n += m.Variables.ShardSize(i)
+		for i := 0; i < m.InputCheckpoint.NumShards(); i++ {
+			n += m.InputCheckpoint.ShardSize(i)
 		}
 		return n
 	}
 	for _, key := range m.writeOrder() {
-		if e, ok := m.CheckpointEntry(key); ok && len(e.GetSlices()) == 0 {
+		if e, ok := m.OutputEntry(key); ok && len(e.GetSlices()) == 0 {
 			n += e.GetSize()
 		}
 	}

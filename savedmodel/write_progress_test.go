@@ -21,26 +21,26 @@ func TestWriteProgress(t *testing.T) {
 		{"copied, one shard", "plain", nil, false},
 		{"copied, two shards", "tf1_towers", nil, false},
 		{"hard-linked", "tf1_towers", nil, true},
-		{"rebuilt", "tf1_towers", func(m *Model) error { return m.DeleteVariable(m.CheckpointKeys()[0]) }, false},
+		{"rebuilt", "tf1_towers", func(m *Model) error { return m.DeleteVariable(m.OutputKeys()[0]) }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := Read(filepath.Join("..", "testdata", "models", tt.fixture))
+			m, err := Read(context.Background(), filepath.Join("..", "testdata", "models", tt.fixture), ReadOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer m.Close()
 			want := int64(0)
 			if tt.edit == nil {
-				for i := 0; i < m.Variables.NumShards(); i++ {
-					want += m.Variables.ShardSize(i)
+				for i := 0; i < m.InputCheckpoint.NumShards(); i++ {
+					want += m.InputCheckpoint.ShardSize(i)
 				}
 			} else {
 				if err := tt.edit(m); err != nil {
 					t.Fatal(err)
 				}
-				for _, k := range m.CheckpointKeys() {
-					e, _ := m.CheckpointEntry(k)
+				for _, k := range m.OutputKeys() {
+					e, _ := m.OutputEntry(k)
 					want += e.GetSize()
 				}
 			}

@@ -34,7 +34,7 @@ func readableModels(t testing.TB) []string {
 
 func mustRead(t testing.TB, dir string) *Model {
 	t.Helper()
-	m, err := Read(dir)
+	m, err := Read(context.Background(), dir, ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,10 +104,10 @@ func TestWriteNoOpRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkWritten(t, m, dir, out)
-			if m.Variables != nil {
-				sameFile(t, filepath.Join(dir, m.Variables.IndexFile()), filepath.Join(out, m.Variables.IndexFile()))
-				for i := 0; i < m.Variables.NumShards(); i++ {
-					sameFile(t, filepath.Join(dir, m.Variables.DataFile(i)), filepath.Join(out, m.Variables.DataFile(i)))
+			if m.InputCheckpoint != nil {
+				sameFile(t, filepath.Join(dir, m.InputCheckpoint.IndexFile()), filepath.Join(out, m.InputCheckpoint.IndexFile()))
+				for i := 0; i < m.InputCheckpoint.NumShards(); i++ {
+					sameFile(t, filepath.Join(dir, m.InputCheckpoint.DataFile(i)), filepath.Join(out, m.InputCheckpoint.DataFile(i)))
 				}
 			}
 		})
@@ -132,7 +132,7 @@ func TestWriteByteIdenticalSavedModel(t *testing.T) {
 // forcePlan makes the checkpoint plan "changed" without changing its
 // content, so Write rebuilds the bundle through bundle.Writer.
 func forcePlan(t *testing.T, m *Model) {
-	keys := m.CheckpointKeys()
+	keys := m.OutputKeys()
 	if len(keys) == 0 {
 		t.Skip("no variables")
 	}
@@ -142,8 +142,8 @@ func forcePlan(t *testing.T, m *Model) {
 	if err := m.RenameVariable(keys[0]+"~tmp", keys[0]); err != nil {
 		t.Fatal(err)
 	}
-	if !m.CheckpointChanged() {
-		t.Fatal("CheckpointChanged false after edits")
+	if !m.OutputChanged() {
+		t.Fatal("OutputChanged false after edits")
 	}
 }
 
@@ -160,29 +160,29 @@ func TestWriteRebuiltCheckpointIsByteIdentical(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkWritten(t, m, dir, out)
-			for i := 0; i < m.Variables.NumShards(); i++ {
-				sameFile(t, filepath.Join(dir, m.Variables.DataFile(i)), filepath.Join(out, m.Variables.DataFile(i)))
+			for i := 0; i < m.InputCheckpoint.NumShards(); i++ {
+				sameFile(t, filepath.Join(dir, m.InputCheckpoint.DataFile(i)), filepath.Join(out, m.InputCheckpoint.DataFile(i)))
 			}
-			if m.Variables.IndexCompressed() {
+			if m.InputCheckpoint.IndexCompressed() {
 				t.Logf("index has snappy blocks; TF's writer never compresses, so only the content is compared")
 				got := mustRead(t, out)
-				for _, k := range m.Variables.Keys() {
-					a, _ := m.Variables.Entry(k)
-					b, ok := got.Variables.Entry(k)
+				for _, k := range m.InputCheckpoint.Keys() {
+					a, _ := m.InputCheckpoint.Entry(k)
+					b, ok := got.InputCheckpoint.Entry(k)
 					if !ok || !proto.Equal(a, b) {
 						t.Errorf("key %q: entry %v, want %v", k, b, a)
 					}
 				}
 				return
 			}
-			sameFile(t, filepath.Join(dir, m.Variables.IndexFile()), filepath.Join(out, m.Variables.IndexFile()))
+			sameFile(t, filepath.Join(dir, m.InputCheckpoint.IndexFile()), filepath.Join(out, m.InputCheckpoint.IndexFile()))
 		})
 	}
 }
 
 func readAll(t *testing.T, m *Model, key string) []byte {
 	t.Helper()
-	rc, err := m.OpenCheckpointEntry(key)
+	rc, err := m.OpenOutputEntry(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func readAll(t *testing.T, m *Model, key string) []byte {
 func TestCheckpointEdits(t *testing.T) {
 	dir := tfModel(t, "VarsAndArithmeticObjectGraph")
 	m := mustRead(t, dir)
-	g, err := m.CheckpointObjectGraph()
+	g, err := m.OutputObjectGraph()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestCheckpointEdits(t *testing.T) {
 			attrKeys = append(attrKeys, a.GetCheckpointKey())
 		}
 	}
-	keys := m.CheckpointKeys()
+	keys := m.OutputKeys()
 	for _, k := range attrKeys {
 		if !slices.Contains(keys, k) {
 			t.Errorf("object graph names %q, not in the checkpoint %q", k, keys)
@@ -250,7 +250,7 @@ func TestCheckpointEdits(t *testing.T) {
 			}
 		}
 	}
-	if err := m.SetCheckpointObjectGraph(g); err != nil {
+	if err := m.SetOutputObjectGraph(g); err != nil {
 		t.Fatal(err)
 	}
 	out := outDir(t)
@@ -262,8 +262,8 @@ func TestCheckpointEdits(t *testing.T) {
 	wantKeys = slices.DeleteFunc(wantKeys, func(k string) bool { return k == old || k == deleted })
 	wantKeys = append(wantKeys, renamed, "new/.ATTRIBUTES/VARIABLE_VALUE")
 	slices.Sort(wantKeys)
-	if !slices.Equal(got.CheckpointKeys(), wantKeys) {
-		t.Errorf("keys %q, want %q", got.CheckpointKeys(), wantKeys)
+	if !slices.Equal(got.OutputKeys(), wantKeys) {
+		t.Errorf("keys %q, want %q", got.OutputKeys(), wantKeys)
 	}
 	if !bytes.Equal(readAll(t, got, renamed), oldData) {
 		t.Errorf("renamed variable's bytes changed")
@@ -271,7 +271,7 @@ func TestCheckpointEdits(t *testing.T) {
 	if !bytes.Equal(readAll(t, got, "new/.ATTRIBUTES/VARIABLE_VALUE"), newData) {
 		t.Errorf("new variable's bytes differ")
 	}
-	g2, err := got.CheckpointObjectGraph()
+	g2, err := got.OutputObjectGraph()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestCheckpointEdits(t *testing.T) {
 		t.Errorf("object graph read back differs")
 	}
 	// The input is untouched by the edits.
-	if in := mustRead(t, dir); !slices.Equal(in.CheckpointKeys(), keys) {
+	if in := mustRead(t, dir); !slices.Equal(in.OutputKeys(), keys) {
 		t.Errorf("input keys changed")
 	}
 }
@@ -441,8 +441,8 @@ func TestWriteHardLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkWritten(t, m, src, out)
-	a, _ := os.Stat(filepath.Join(src, m.Variables.DataFile(0)))
-	b, _ := os.Stat(filepath.Join(out, m.Variables.DataFile(0)))
+	a, _ := os.Stat(filepath.Join(src, m.InputCheckpoint.DataFile(0)))
+	b, _ := os.Stat(filepath.Join(out, m.InputCheckpoint.DataFile(0)))
 	if !os.SameFile(a, b) {
 		t.Errorf("data file not hard-linked")
 	}
@@ -450,7 +450,7 @@ func TestWriteHardLink(t *testing.T) {
 
 func TestFailedEditsLeavePlanUnchanged(t *testing.T) {
 	m := mustRead(t, tfModel(t, "VarsAndArithmeticObjectGraph"))
-	keys := m.CheckpointKeys()
+	keys := m.OutputKeys()
 	if err := m.DeleteVariable("nope"); !errors.Is(err, ErrNoVariable) {
 		t.Errorf("err = %v", err)
 	}
@@ -463,7 +463,7 @@ func TestFailedEditsLeavePlanUnchanged(t *testing.T) {
 	if err := m.SetVariable("", &tfpb.BundleEntryProto{}, nil); err == nil {
 		t.Errorf("SetVariable of the header key succeeded")
 	}
-	if m.CheckpointChanged() {
+	if m.OutputChanged() {
 		t.Errorf("failed edits marked the checkpoint changed")
 	}
 }

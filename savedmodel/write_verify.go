@@ -23,13 +23,13 @@ import (
 // both succeed. A user-space write of every byte made the copy 2.5-5.6
 // times slower than cp + fsync on a shared disk (BENCHMARKS.md, section 1).
 func (w *dirWriter) copyShard(m *Model, i int, link bool) error {
-	f := m.Variables.DataFile(i)
+	f := m.InputCheckpoint.DataFile(i)
 	if m.dir != "" && !link {
 		ctx, cancel := context.WithCancel(w.ctx)
 		defer cancel()
 		verified := make(chan error, 1)
 		go func() {
-			_, err := m.Variables.CopyShard(ctx, io.Discard, i)
+			_, err := m.InputCheckpoint.CopyShard(ctx, io.Discard, i)
 			verified <- err
 		}()
 		cerr := w.copyFileCounted(m, f, f, false, w.prog)
@@ -47,22 +47,22 @@ func (w *dirWriter) copyShard(m *Model, i int, link bool) error {
 			return err
 		}
 		if ok {
-			if _, err := m.Variables.CopyShard(w.ctx, io.Discard, i); err != nil {
+			if _, err := m.InputCheckpoint.CopyShard(w.ctx, io.Discard, i); err != nil {
 				return fmt.Errorf("savedmodel: write %s: %w", f, err)
 			}
-			w.prog.add(m.Variables.ShardSize(i))
+			w.prog.add(m.InputCheckpoint.ShardSize(i))
 			return nil
 		}
 	}
 	return w.create(f, func(out io.Writer) error {
-		_, err := m.Variables.CopyShard(w.ctx, countingWriter{out, w.prog}, i)
+		_, err := m.InputCheckpoint.CopyShard(w.ctx, countingWriter{out, w.prog}, i)
 		return err
 	})
 }
 
 // link hard-links src (a path in m.fsys) to rel when the model was read from
 // an OS directory. It reports false, with no error, when linking is not
-// possible (ReadFS model, another file system); the caller then copies.
+// possible (a model read from ReadOptions.FS, another file system); the caller then copies.
 func (w *dirWriter) link(m *Model, src, rel string) (bool, error) {
 	if m.dir == "" {
 		return false, nil

@@ -22,7 +22,7 @@ func TestWriteVerifiesCopiedShards(t *testing.T) {
 			dir := flippedDataModel(t)
 			before := treeHashes(t, dir)
 			m := mustRead(t, dir)
-			if m.CheckpointChanged() {
+			if m.OutputChanged() {
 				t.Fatal("plan changed without edits")
 			}
 			out := outDir(t)

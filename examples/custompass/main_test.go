@@ -26,7 +26,7 @@ func TestPipelineEndsWithVerify(t *testing.T) {
 func TestStripDebugNameOnFixture(t *testing.T) {
 	fx := fixtures.ByName(t, "mirrored_expand")
 	count := func(dir string) int {
-		m, err := savedmodel.Read(dir)
+		m, err := savedmodel.Read(context.Background(), dir, savedmodel.ReadOptions{})
 		require.NoError(t, err)
 		defer m.Close()
 		n := 0

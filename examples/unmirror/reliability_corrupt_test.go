@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"maps"
 	"os"
 	"path/filepath"
@@ -82,7 +83,7 @@ func cliCorruptCase(t *testing.T, name string, c corrupt.Case) {
 			continue
 		}
 		if r.code == exitOK {
-			m, err := savedmodel.Read(dst)
+			m, err := savedmodel.Read(context.Background(), dst, savedmodel.ReadOptions{})
 			if err != nil {
 				t.Errorf("rewrite exit 0 but DST does not read back: %v", err)
 			} else {

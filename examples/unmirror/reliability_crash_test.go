@@ -103,12 +103,12 @@ func checkComplete(t *testing.T, dir string, want map[string]int64) {
 	if got := fileSizes(t, dir); !maps.Equal(got, want) {
 		t.Fatalf("%s holds %v, want %v", dir, got, want)
 	}
-	m, err := savedmodel.Read(dir)
+	m, err := savedmodel.Read(context.Background(), dir, savedmodel.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	r := m.Variables
+	r := m.InputCheckpoint
 	for i := 0; i < r.NumShards(); i++ {
 		if _, err := r.CopyShard(context.Background(), io.Discard, i); err != nil {
 			t.Fatalf("%s: %v", dir, err)

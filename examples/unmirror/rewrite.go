@@ -237,7 +237,7 @@ func rewriteExit(ctx context.Context, e *env, f rewriteFlags, src, dst string, r
 	var fe *unmirror.FindingsError
 	var pe *rewrite.PassError
 	switch {
-	case rep == nil:
+	case rep == nil && ctx.Err() == nil:
 		return failRead(e, "rewrite", "cannot read "+src, err)
 	case errors.As(err, &fe):
 		fmt.Fprintf(e.stderr, "unmirror rewrite: %s is not strategy-free for one %s after the rewrite: %s; nothing written\n",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,20 +52,20 @@ func TestVerifyCorruptData(t *testing.T) {
 // loader reads first).
 func overwriteLargestEntry(t *testing.T, dir string) {
 	t.Helper()
-	m, err := savedmodel.Read(dir)
+	m, err := savedmodel.Read(context.Background(), dir, savedmodel.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
 	var key string
 	var size int64
-	for _, k := range m.Variables.Keys() {
-		if e, _ := m.Variables.Entry(k); e.GetSize() > size && k != savedmodel.ObjectGraphKey {
+	for _, k := range m.InputCheckpoint.Keys() {
+		if e, _ := m.InputCheckpoint.Entry(k); e.GetSize() > size && k != savedmodel.ObjectGraphKey {
 			key, size = k, e.GetSize()
 		}
 	}
-	e, _ := m.Variables.Entry(key)
-	f, err := os.OpenFile(filepath.Join(dir, m.Variables.DataFile(int(e.GetShardId()))), os.O_WRONLY, 0)
+	e, _ := m.InputCheckpoint.Entry(key)
+	f, err := os.OpenFile(filepath.Join(dir, m.InputCheckpoint.DataFile(int(e.GetShardId()))), os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -50,7 +51,7 @@ func TestServingBaseFolder(t *testing.T) {
 		golden(t, tt.golden, strings.ReplaceAll(got, tmp, "$TMP"))
 	}
 	for _, v := range []string{"1", "2"} {
-		m, err := savedmodel.Read(filepath.Join(out, v))
+		m, err := savedmodel.Read(context.Background(), filepath.Join(out, v), savedmodel.ReadOptions{})
 		if err != nil {
 			t.Errorf("out/%s: %v", v, err)
 			continue
