@@ -95,6 +95,7 @@ func verifyModel(m *savedmodel.Model, opts Options, graph func(int) (*graphdef.G
 		})
 		checkDistributionOps(mg, meta, g, kind(FindingDistributionOp))
 		checkRestore(m, mg, meta, g, kind(FindingCheckpoint))
+		checkTables(mg, meta, g, kind(FindingCheckpoint))
 		var ve *graphdef.ValidationError
 		if errors.As(verr, &ve) {
 			graph := kind(FindingGraph)
@@ -313,6 +314,12 @@ func verifyRestoreOutputs(b *graphdef.Body, n *nodepb.NodeDef) map[int][]verifyA
 // (body, reference) is followed once, so recursive or much-called
 // functions cost time linear in the references visited.
 func verifyResolveHandle(g *graphdef.Graph, reach *graphdef.Reach, b *graphdef.Body, ref string) []string {
+	return verifyResolveTo(g, reach, b, ref, devHandleOps)
+}
+
+// verifyResolveTo is verifyResolveHandle for the main-graph ops whose type
+// is in ops (variables, lookup tables).
+func verifyResolveTo(g *graphdef.Graph, reach *graphdef.Reach, b *graphdef.Body, ref string, ops map[string]bool) []string {
 	type key struct{ fn, ref string }
 	seen := map[key]bool{}
 	var out []string
@@ -347,7 +354,7 @@ func verifyResolveHandle(g *graphdef.Graph, reach *graphdef.Reach, b *graphdef.B
 		n := b.Node(in.Node)
 		switch {
 		case n == nil:
-		case devHandleOps[n.GetOp()]:
+		case ops[n.GetOp()]:
 			if !b.IsFunction() && !slices.Contains(out, n.GetName()) {
 				out = append(out, n.GetName())
 			}
