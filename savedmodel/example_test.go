@@ -2,6 +2,7 @@ package savedmodel_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -83,4 +84,38 @@ func ExampleModel_Write() {
 	// Output:
 	// [_CHECKPOINTABLE_OBJECT_GRAPH x/.ATTRIBUTES/VARIABLE_VALUE y/.ATTRIBUTES/VARIABLE_VALUE]
 	// 15570736222402453744
+}
+
+// TensorFlow's own half_plus_two test model is laid out as TF Serving reads
+// it: a base folder with one version folder.
+func ExampleVersions() {
+	base := tfTestdata("half_plus_two")
+	_, err := savedmodel.Read(context.Background(), base, savedmodel.ReadOptions{})
+	fmt.Println(errors.Is(err, savedmodel.ErrServingBase))
+	vs, err := savedmodel.Versions(base)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, v := range vs {
+		fmt.Println(v.Number, v.Name)
+	}
+	// Output:
+	// true
+	// 123 00000123
+}
+
+func ExampleModel_VerifyChecksums() {
+	m, err := savedmodel.Read(context.Background(), tfTestdata("half_plus_two_v2/00000123"), savedmodel.ReadOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	// Read checks the checkpoint's index; this reads every tensor and
+	// checks its CRC-32C, as TensorFlow's restore does.
+	if err := m.VerifyChecksums(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("checksums ok:", len(m.InputCheckpoint.Keys()), "entries")
+	// Output:
+	// checksums ok: 3 entries
 }
