@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/unmirror/unmirror/savedmodel"
 )
@@ -54,7 +58,17 @@ func forEachVersion(e *env, cmd string, fs *flag.FlagSet, base, out string, run 
 	doc := versionsDoc{Base: base, Versions: []versionRun{}}
 	worst := exitOK
 	var failed []string
-	for _, v := range vs {
+	// Ctrl-C stops the version being run (its own handler) and the rest.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for i, v := range vs {
+		if ctx.Err() != nil {
+			for _, rest := range vs[i:] {
+				failed = append(failed, rest.Name+" (not run: interrupted)")
+			}
+			worst = max(worst, exitIO)
+			break
+		}
 		args := append(append([]string{}, flags...), "--", v.Dir)
 		if out != "" {
 			args = append(args, filepath.Join(out, v.Name))
