@@ -89,3 +89,16 @@ def test_installed_package_is_typed(tmp_path: pathlib.Path) -> None:
     user_check = run([*mypy, str(user)])
     errors = [ln for ln in user_check.stdout.splitlines() if ": error:" in ln]
     assert len(errors) == 1 and "user.py:5:" in errors[0] and 'type "str"' in errors[0], user_check.stdout
+
+
+def test_works_without_go(tmp_path: pathlib.Path) -> None:
+    """The two lines of the README, with nothing but the venv on PATH: no Go
+    toolchain, no repository tools."""
+    scripts = sysconfig.get_path("scripts")
+    env = {"PATH": scripts, "HOME": str(tmp_path)}
+    assert shutil.which("go", path=scripts) is None
+    code = ("import unmirror\n"
+            f"unmirror.rewrite({str(MODELS / 'mirrored_expand')!r}, {str(tmp_path / 'out')!r})\n")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert unmirror.verify(tmp_path / "out").ok
