@@ -90,6 +90,16 @@ import (
 //
 // Every edited node gets one change record saying what its device (and
 // colocation) was and what it became.
+//
+// # Plan, then apply
+//
+// The pass first plans (planDevices: one walk over the devices of a meta
+// graph, editing nothing), then applies the plan. The verify pass turns the
+// same plan into its device findings, as go/analysis pairs a Diagnostic
+// with a SuggestedFix: every device it reports is one this pass changes,
+// at the same place (TestVerifyReportsWhatDevicesChanges). Verify reports
+// only the planned changes TensorFlow needs: "/device:CPU:0" in a model
+// saved on one CPU is cleared by the pass but loads as it is.
 var Devices = &Pass{
 	Name: "devices",
 	Doc: "Devices remaps every device name (NodeDef.device in the main graph and every function, " +
@@ -100,15 +110,21 @@ var Devices = &Pass{
 }
 
 func runDevices(c *Context) error {
-	pol := c.Options.DevicePolicy()
+	pl := newDevPlanner(c.Options.DevicePolicy())
 	for mg, meta := range c.MetaGraphs() {
 		if err := c.Ctx.Err(); err != nil {
 			return err
 		}
-		if err := remapGraphDevices(c, mg, pol); err != nil {
-			return err
+		for _, b := range c.Graph(mg).Bodies() {
+			bp, err := pl.body(c.Ctx, b)
+			if err != nil {
+				return err
+			}
+			if err := applyBodyDevices(c, mg, bp); err != nil {
+				return err
+			}
 		}
-		if err := remapObjectDevices(c, mg, meta.GetObjectGraphDef(), pol); err != nil {
+		if err := applyObjectDevices(c, mg, meta.GetObjectGraphDef(), planObjectDevices(meta.GetObjectGraphDef(), pl.pol)); err != nil {
 			return err
 		}
 	}
@@ -157,67 +173,54 @@ func (e *devBodyEdits) indexed() *devBodyEdits {
 	return e
 }
 
-func remapGraphDevices(c *Context, mg int, pol device.Policy) error {
-	g := c.Graph(mg)
-	// Saved graphs use a handful of device names: format each edit once.
-	type devEdit struct{ from, to, op string }
-	msgs := map[devEdit]string{}
-	for _, b := range g.Bodies() {
-		var edits devBodyEdits
-		fn := b.Name()
-		for i, n := range b.Nodes() {
-			if i&0xffff == 0 {
-				if err := c.Ctx.Err(); err != nil {
-					return err
-				}
+// applyBodyDevices applies bp, the plan of one body of meta graph mg,
+// recording one change per edited node.
+func applyBodyDevices(c *Context, mg int, bp devBodyPlan) error {
+	var edits devBodyEdits
+	fn := bp.b.Name()
+	for _, s := range bp.steps {
+		if d := s.dev; d != nil {
+			if d.err != nil {
+				return c.Errorf(Node(mg, fn, s.n.GetName()), "device %q: %w", d.from, d.err)
 			}
-			if n.Device != "" {
-				nd, err := pol.Apply(n.Device)
-				if err != nil {
-					return c.Errorf(Node(mg, fn, n.GetName()), "device %q: %w", n.Device, err)
-				}
-				key := devEdit{from: n.Device, to: nd}
-				if devCPUOnly(n, nd) {
-					key = devEdit{from: n.Device, op: n.GetOp()}
-				}
-				if key.to != n.Device {
-					msg, ok := msgs[key]
-					if !ok {
-						msg = fmt.Sprintf("device %q -> %q", key.from, key.to)
-						if key.op != "" {
-							msg += fmt.Sprintf(" (%s has no GPU kernel)", key.op)
-						}
-						msgs[key] = msg
-					}
-					edits.add(n, msg)
-					n.Device = key.to
-				}
-			}
-			if msg, err := cleanConfigProto(n); err != nil {
-				return c.Errorf(Node(mg, fn, n.GetName()), "%w", err)
-			} else if msg != "" {
-				edits.add(n, msg)
+			edits.add(s.n, d.msg)
+			s.n.Device = d.to
+		}
+		if s.cfg == nil {
+			continue
+		}
+		if s.cfg.err != nil {
+			return c.Errorf(Node(mg, fn, s.n.GetName()), "%w", s.cfg.err)
+		}
+		msg, err := cleanConfigProto(s.n, s.cfg.cfg)
+		if err != nil {
+			return c.Errorf(Node(mg, fn, s.n.GetName()), "%w", err)
+		}
+		edits.add(s.n, msg)
+	}
+	if err := devPruneColocation(bp.b, func(n *nodepb.NodeDef, dropped []string) {
+		edits.indexed().add(n, fmt.Sprintf("colocation with missing node(s) %s dropped", strings.Join(dropped, ", ")))
+	}); err != nil {
+		return c.Errorf(Node(mg, fn, ""), "%w", err)
+	}
+	if bp.conflictErr != nil {
+		return c.Errorf(Node(mg, fn, ""), "%w", bp.conflictErr)
+	}
+	nodes := bp.b.Nodes()
+	for _, cf := range bp.conflicts {
+		for _, i := range cf.members {
+			if was := nodes[i].Device; was != "" {
+				nodes[i].Device = ""
+				edits.indexed().add(nodes[i], fmt.Sprintf("device %q -> \"\" (%s)", was, cf.why))
 			}
 		}
-		if err := devPruneColocation(b, func(n *nodepb.NodeDef, dropped []string) {
-			edits.indexed().add(n, fmt.Sprintf("colocation with missing node(s) %s dropped", strings.Join(dropped, ", ")))
-		}); err != nil {
-			return c.Errorf(Node(mg, fn, ""), "%w", err)
+	}
+	for _, e := range edits.list {
+		what := e.what[0]
+		if len(e.what) > 1 {
+			what = strings.Join(e.what, "; ")
 		}
-		if pol.EffectiveMode() == device.Remap {
-			if err := resolveColocationConflicts(b, func(n *nodepb.NodeDef, was, why string) {
-				edits.indexed().add(n, fmt.Sprintf("device %q -> \"\" (%s)", was, why))
-			}); err != nil {
-				return c.Errorf(Node(mg, fn, ""), "%w", err)
-			}
-		}
-		for _, e := range edits.list {
-			what := e.what[0]
-			if len(e.what) > 1 {
-				what = strings.Join(e.what, "; ")
-			}
-			c.Changef(Node(mg, fn, e.node.GetName()), "%s", what)
-		}
+		c.Changef(Node(mg, fn, e.node.GetName()), "%s", what)
 	}
 	return nil
 }
@@ -417,26 +420,6 @@ func devGroupConflicts(b *graphdef.Body, devOf func(*nodepb.NodeDef) (string, er
 	return out, nil
 }
 
-// resolveColocationConflicts clears the devices of every colocation group
-// of b whose members' devices cannot be placed together.
-func resolveColocationConflicts(b *graphdef.Body, report func(n *nodepb.NodeDef, was, why string)) error {
-	conflicts, err := devGroupConflicts(b, func(n *nodepb.NodeDef) (string, error) { return n.GetDevice(), nil })
-	if err != nil {
-		return err
-	}
-	nodes := b.Nodes()
-	for _, c := range conflicts {
-		for _, i := range c.members {
-			if nodes[i].Device != "" {
-				was := nodes[i].Device
-				nodes[i].Device = ""
-				report(nodes[i], was, c.why)
-			}
-		}
-	}
-	return nil
-}
-
 // devCPUOnly reports whether node n, whose device becomes dev, is pinned to
 // a GPU although its op has no GPU kernel (devCPUOnlyOps): TensorFlow placed
 // it on the CPU only because soft placement was on when the model was
@@ -450,18 +433,10 @@ func devCPUOnly(n *nodepb.NodeDef, dev string) bool {
 	return err == nil && s.Kind() == device.KindGPU
 }
 
-// cleanConfigProto removes device_filters and cluster_def from the
-// serialized ConfigProto in n's "config_proto" attr, returning a description
-// of what it removed ("" when nothing).
-func cleanConfigProto(n *nodepb.NodeDef) (string, error) {
-	a := n.GetAttr()["config_proto"]
-	if a == nil || len(a.GetS()) == 0 {
-		return "", nil
-	}
-	var cfg tfpb.ConfigProto
-	if err := proto.Unmarshal(a.GetS(), &cfg); err != nil {
-		return "", fmt.Errorf("config_proto attr is not a ConfigProto: %w", err)
-	}
+// cleanConfigProto removes device_filters and cluster_def from cfg, the
+// parsed ConfigProto of n's "config_proto" attr (devConfigProto), stores it
+// back in the attr and returns a description of what it removed.
+func cleanConfigProto(n *nodepb.NodeDef, cfg *tfpb.ConfigProto) (string, error) {
 	var parts []string
 	if len(cfg.DeviceFilters) > 0 {
 		parts = append(parts, fmt.Sprintf("config_proto device_filters %q removed", cfg.DeviceFilters))
@@ -475,14 +450,11 @@ func cleanConfigProto(n *nodepb.NodeDef) (string, error) {
 		parts = append(parts, fmt.Sprintf("config_proto cluster_def (jobs %s) removed", strings.Join(jobs, ", ")))
 		cfg.ClusterDef = nil
 	}
-	if len(parts) == 0 {
-		return "", nil
-	}
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&cfg)
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(cfg)
 	if err != nil {
 		return "", fmt.Errorf("config_proto attr: %w", err)
 	}
-	a.Value = &attrpb.AttrValue_S{S: b}
+	n.Attr["config_proto"].Value = &attrpb.AttrValue_S{S: b}
 	return strings.Join(parts, "; "), nil
 }
 
@@ -522,129 +494,39 @@ func devSoftPlaceable(s string, t device.Target) bool {
 	return err == nil && t.SoftUnplaceable(spec) == ""
 }
 
-func remapObjectDevices(c *Context, mg int, og *tfpb.SavedObjectGraph, pol device.Policy) error {
-	for id, obj := range og.GetNodes() {
-		switch k := obj.GetKind().(type) {
-		case *tfpb.SavedObject_Variable:
-			v := k.Variable
-			var what []string
-			if v.Device != "" {
-				nd, err := applyObjectDevice(pol, v.Device)
-				if err != nil {
-					return c.Errorf(Object(mg, id), "variable %s device %q: %w", v.GetName(), v.Device, err)
+// applyObjectDevices applies steps, the object-graph part of a device plan,
+// to og: one change per variable (with its components) or resource.
+func applyObjectDevices(c *Context, mg int, og *tfpb.SavedObjectGraph, steps []devObjectStep) error {
+	for i := 0; i < len(steps); {
+		id := steps[i].id
+		obj := og.GetNodes()[id]
+		var what []string
+		for ; i < len(steps) && steps[i].id == id; i++ {
+			s := steps[i]
+			switch s.kind {
+			case "variable":
+				if s.err != nil {
+					return c.Errorf(Object(mg, id), "variable %s device %q: %w", s.name, s.from, s.err)
 				}
-				if nd != v.Device {
-					what = append(what, fmt.Sprintf("variable %s device %q -> %q", v.GetName(), v.Device, nd))
-					v.Device = nd
+				what = append(what, fmt.Sprintf("variable %s device %q -> %q", s.name, s.from, s.to))
+				obj.GetVariable().Device = s.to
+			case "component":
+				if s.err != nil {
+					return c.Errorf(Object(mg, id), "variable component %s device %q: %w", s.name, s.from, s.err)
 				}
-			}
-			for _, comp := range v.GetExperimentalDistributedVariableComponents() {
-				if comp.Device == "" {
-					continue
+				what = append(what, fmt.Sprintf("component %s device %q -> %q", s.name, s.from, s.to))
+				obj.GetVariable().GetExperimentalDistributedVariableComponents()[s.index].Device = s.to
+			case "resource":
+				if s.err != nil {
+					return c.Errorf(Object(mg, id), "resource device %q: %w", s.from, s.err)
 				}
-				nd, err := applyObjectDevice(pol, comp.Device)
-				if err != nil {
-					return c.Errorf(Object(mg, id), "variable component %s device %q: %w", comp.GetName(), comp.Device, err)
-				}
-				if nd != comp.Device {
-					what = append(what, fmt.Sprintf("component %s device %q -> %q", comp.GetName(), comp.Device, nd))
-					comp.Device = nd
-				}
-			}
-			if len(what) > 0 {
-				c.Changef(Object(mg, id), "%s", strings.Join(what, "; "))
-			}
-		case *tfpb.SavedObject_Resource:
-			r := k.Resource
-			if r.Device == "" {
-				continue
-			}
-			nd, err := applyObjectDevice(pol, r.Device)
-			if err != nil {
-				return c.Errorf(Object(mg, id), "resource device %q: %w", r.Device, err)
-			}
-			if nd != r.Device {
-				c.Changef(Object(mg, id), "resource device %q -> %q", r.Device, nd)
-				r.Device = nd
+				what = append(what, fmt.Sprintf("resource device %q -> %q", s.from, s.to))
+				obj.GetResource().Device = s.to
 			}
 		}
+		c.Changef(Object(mg, id), "%s", strings.Join(what, "; "))
 	}
 	return nil
-}
-
-// deviceProblems lists what pol would change in the device names of meta
-// graph mg: the checks of the verify pass, in the order Devices edits. find
-// gets where, the device name concerned ("" when the finding is about no
-// single name) and the text, without the "device:" category.
-func deviceProblems(mg int, meta *tfpb.MetaGraphDef, g *graphdef.Graph, pol device.Policy, find func(w Where, dev, what string)) {
-	// TF soft-places these bodies in every runtime: only a device's job,
-	// replica and task must exist (graphdef.SoftPlacedFunctions).
-	soft := g.SoftPlacedFunctions()
-	for loc, n := range g.All() {
-		if n.GetDevice() != "" {
-			nd, err := pol.Apply(n.GetDevice())
-			isSoft := soft[loc.Function]
-			switch {
-			case err != nil:
-				find(Node(mg, loc.Function, loc.Node), n.GetDevice(), fmt.Sprintf("%q: %v", n.GetDevice(), err))
-			case nd != n.GetDevice() && !devPlaceable(n.GetDevice(), pol.Target) && !(isSoft && devSoftPlaceable(n.GetDevice(), pol.Target)):
-				find(Node(mg, loc.Function, loc.Node), n.GetDevice(), fmt.Sprintf("%q names no device of a one-%s process (the policy makes it %s)", n.GetDevice(), pol.Target, devDescribeTarget(nd)))
-			case !isSoft && devCPUOnly(n, nd):
-				find(Node(mg, loc.Function, loc.Node), n.GetDevice(), fmt.Sprintf("%q pins %s, which has no GPU kernel, to a GPU", n.GetDevice(), n.GetOp()))
-			}
-		}
-		if a := n.GetAttr()["config_proto"]; a != nil && len(a.GetS()) > 0 {
-			var cfg tfpb.ConfigProto
-			if err := proto.Unmarshal(a.GetS(), &cfg); err == nil && (len(cfg.DeviceFilters) > 0 || cfg.ClusterDef != nil) {
-				find(Node(mg, loc.Function, loc.Node), "", fmt.Sprintf("config_proto names devices: device_filters %q, cluster_def %v", cfg.DeviceFilters, cfg.ClusterDef != nil))
-			}
-		}
-	}
-	if pol.EffectiveMode() == device.Remap {
-		for _, b := range g.Bodies() {
-			conflicts, err := devGroupConflicts(b, func(n *nodepb.NodeDef) (string, error) {
-				if n.GetDevice() == "" {
-					return "", nil
-				}
-				d, err := pol.Apply(n.GetDevice())
-				if devCPUOnly(n, d) {
-					d = ""
-				}
-				return d, err
-			})
-			if err != nil {
-				continue // the parse error is a finding above
-			}
-			for _, c := range conflicts {
-				n := b.Nodes()[c.members[0]]
-				find(Node(mg, b.Name(), n.GetName()), "", fmt.Sprintf("the colocation group of %s (%d nodes) cannot be placed: %s", n.GetName(), len(c.members), c.why))
-			}
-		}
-	}
-	for id, obj := range meta.GetObjectGraphDef().GetNodes() {
-		var devs []string
-		if v := obj.GetVariable(); v != nil {
-			devs = append(devs, v.GetDevice())
-			for _, comp := range v.GetExperimentalDistributedVariableComponents() {
-				devs = append(devs, comp.GetDevice())
-			}
-		}
-		if r := obj.GetResource(); r != nil {
-			devs = append(devs, r.GetDevice())
-		}
-		for _, d := range devs {
-			if d == "" {
-				continue
-			}
-			nd, err := applyObjectDevice(pol, d)
-			switch {
-			case err != nil:
-				find(Object(mg, id), d, fmt.Sprintf("%q: %v", d, err))
-			case nd != d && !devPlaceable(devObjectName(d), pol.Target):
-				find(Object(mg, id), d, fmt.Sprintf("%q names no device of a one-%s process (the policy makes it %s)", d, pol.Target, devDescribeTarget(nd)))
-			}
-		}
-	}
 }
 
 func devDescribeTarget(nd string) string {

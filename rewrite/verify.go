@@ -23,10 +23,12 @@ import (
 // Verify is the pass that checks, without editing anything, that the model
 // is strategy-free for the target. It records a finding for each of:
 //
-//   - a device name the device policy would change (what the devices pass
-//     would edit), in any node of the main graph or of a function, in a
+//   - a device name the device policy would change and TensorFlow could not
+//     place, in any node of the main graph or of a function, in a
 //     SavedVariable, a variable component or a SavedResource, and a call
-//     node's config_proto that still filters devices or names a cluster;
+//     node's config_proto that still filters devices or names a cluster,
+//     all from the plan the devices pass applies, so that verify reports
+//     only what that pass would change;
 //   - an NCCL, collective, Horovod or TPU replication op, or a node with a
 //     _tpu_replicate attr, in a main-graph node reachable from the model's
 //     roots (graphdef.SavedModelRoots, which include every concrete function
@@ -61,7 +63,7 @@ var Verify = &Pass{
 		"outside the target, communication and TPU ops reachable from the roots, checkpoint and restore " +
 		"mismatches, unresolved inputs and functions, and object graph ids out of range.",
 	Run: func(c *Context) error {
-		return verifyModel(c.Model, c.Options, c.checkedGraph, c.Find)
+		return verifyModel(c.Ctx, c.Model, c.Options, c.checkedGraph, c.Find)
 	},
 }
 
@@ -71,13 +73,13 @@ var Verify = &Pass{
 func Check(m *savedmodel.Model, opts Options) []Finding {
 	// A Context of no pipeline: it indexes each graph on first use.
 	c := &Context{Ctx: context.Background(), Model: m, Options: opts, report: &PassReport{}, graphs: map[int]*graphdef.Graph{}}
-	_ = verifyModel(m, opts, c.checkedGraph, c.Find)
+	_ = verifyModel(c.Ctx, m, opts, c.checkedGraph, c.Find)
 	return c.report.Findings
 }
 
 // verifyModel checks m; graph returns the index of a meta graph and its
 // Validate result, both true to the protos as they are.
-func verifyModel(m *savedmodel.Model, opts Options, graph func(int) (*graphdef.Graph, error), find func(Finding)) error {
+func verifyModel(ctx context.Context, m *savedmodel.Model, opts Options, graph func(int) (*graphdef.Graph, error), find func(Finding)) error {
 	pol := opts.DevicePolicy()
 	// kind returns a find function for one category of findings.
 	kind := func(k string) verifyFindFunc {
@@ -90,9 +92,11 @@ func verifyModel(m *savedmodel.Model, opts Options, graph func(int) (*graphdef.G
 			continue
 		}
 		g, verr := graph(mg)
-		deviceProblems(mg, meta, g, pol, func(w Where, dev, what string) {
+		if err := deviceProblems(ctx, mg, meta, g, pol, func(w Where, dev, what string) {
 			find(Finding{Where: w, Kind: FindingDevice, Device: dev, What: FindingDevice + ": " + what})
-		})
+		}); err != nil {
+			return err
+		}
 		checkDistributionOps(mg, meta, g, kind(FindingDistributionOp))
 		checkRestore(m, mg, meta, g, kind(FindingCheckpoint))
 		checkTables(mg, meta, g, kind(FindingCheckpoint))
