@@ -41,9 +41,8 @@ var silentRemove = &rewrite.Pass{
 // custom pass left without recording it stops the rewrite (issue 16 item 3).
 func TestRewriteVerifiesUnrecordedEdits(t *testing.T) {
 	fx := fixtures.ByName(t, "mirrored_expand")
-	passes := rewrite.Default().Passes
-	last := len(passes) - 1
-	p := rewrite.NewPipeline(slices.Concat(passes[:last], []*rewrite.Pass{silentRemove}, passes[last:])...)
+	p := rewrite.Default()
+	require.NoError(t, p.InsertBefore(rewrite.Verify.Name, silentRemove))
 	out := filepath.Join(t.TempDir(), "out")
 	rep, err := unmirror.Rewrite(context.Background(), fx.Dir, out, unmirror.Options{Pipeline: p})
 	var fe *unmirror.FindingsError
