@@ -128,12 +128,13 @@ def build_cell(cell, py):
     return b
 
 
-def before(cell, py):
-    """What TF's loaders of the writer's version do with the original (cached)."""
+def before(cell, py, version=None):
+    """What TF's loaders of the writer's version (or of version) do with the
+    original (cached)."""
     d = os.path.join(CACHE, "models", axes.key(cell))
     out = {}
     for rt in runtimes(cell):
-        p = os.path.join(d, "before-%s.json" % rt)
+        p = os.path.join(d, "before-%s.json" % rt if version is None else "original-%s-%s.json" % (version, rt))
         if not os.path.exists(p):
             r = check(py, os.path.join(d, "model"), os.path.join(d, "build.json"), rt)
             with open(p, "w") as f:
@@ -232,6 +233,10 @@ def run_cell(cell, pys, binary, work):
     if not b.get("ok"):
         return rec
     rec["before"] = before(cell, pys[cell["version"]])
+    if cell["version"] != AFTER_VERSION and AFTER_VERSION in pys:
+        # What TF 2.21 itself computes from the original: a rewritten model
+        # checked in 2.21 is held to it where 2.21's kernels differ.
+        rec["original_in_after_version"] = before(cell, pys[AFTER_VERSION], AFTER_VERSION)
     rec.update(verdicts(binary, os.path.join(CACHE, "models", axes.key(cell), "model")))
     rec.update(after(cell, binary, pys, work))
     return rec
@@ -255,10 +260,11 @@ def judge(rec):
     # CPU (a replica-local read of a sync-on-read variable whose checkpoint
     # holds the aggregate), exactly what TF computes with the original.
     for k, r in aft.items():
-        rt = k.split("/")[1]
-        orig = rec["before"].get(rt, {})
-        r["as_original"] = bool(not r.get("ok") and r.get("loads") and orig.get("loads")
-                                and check_mod.same_outputs(orig.get("outputs", {}), r.get("outputs", {})))
+        ver = k.split("/")[0]
+        origs = rec["before"] if ver == rec["cell"]["version"] else rec.get("original_in_after_version", {})
+        r["as_original"] = bool(not r.get("ok") and r.get("loads") and any(
+            o.get("loads") and check_mod.same_outputs(o.get("outputs", {}), r.get("outputs", {}))
+            for o in origs.values()))
     rec["after_ok"] = rec.get("rewrite_exit") == 0 and bool(aft) and all(
         r.get("ok") or r.get("as_original") for r in aft.values())
     rec["after_as_strategy"] = rec.get("rewrite_exit") == 0 and bool(aft) and all(r.get("ok") for r in aft.values())
@@ -374,6 +380,30 @@ def write_readme(results):
         f.write(text)
 
 
+def save_results(path, results, recs):
+    """Merges recs into the results file and returns the merged results:
+    results.json keeps every cell ever run (this run's replace earlier
+    ones), so that runs per version, or interrupted runs, add up to the
+    whole matrix. Two runs may save at once: the file is locked."""
+    import fcntl
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged, commands = {}, []
+        if os.path.exists(path):
+            with open(path) as f:
+                old = json.load(f)
+            merged = {r["key"]: r for r in old.get("records", [])}
+            commands = [c for c in old.get("commands", []) if c != results["command"]]
+        merged.update({r["key"]: r for r in recs})
+        plan = {axes.key(c) for c in axes.covering_array()}
+        out = dict(results, records=[merged[k] for k in sorted(merged) if k in plan],
+                   commands=commands + [results["command"]])
+        with open(path + ".tmp", "w") as f:
+            json.dump(out, f, indent=1)
+        os.replace(path + ".tmp", path)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--versions", nargs="*", help="TF versions to run (default: all)")
@@ -398,7 +428,20 @@ def main():
         return 0
     if args.table:
         with open(results_path) as f:
-            write_readme(json.load(f))
+            results = json.load(f)
+        for r in results["records"]:
+            d = os.path.join(CACHE, "models", r["key"])
+            if r["build"]["ok"] and "original_in_after_version" not in r:
+                orig = {}
+                for rt in r["before"]:
+                    p = os.path.join(d, "original-%s-%s.json" % (AFTER_VERSION, rt))
+                    if os.path.exists(p):
+                        with open(p) as f:
+                            orig[rt] = json.load(f)
+                if orig:
+                    r["original_in_after_version"] = orig
+            judge(r)
+        write_readme(results)
         return 0
     cells = select(cells, args)
     need = {c["version"] for c in cells} | {AFTER_VERSION}
@@ -408,36 +451,25 @@ def main():
     work = tempfile.mkdtemp(prefix="matrix-rewrite-")
     start = time.time()
     recs = []
+    command = ("bash testdata/tf/matrix/run.sh " + " ".join(sys.argv[1:])).strip()
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
         futs = {ex.submit(run_cell, c, pys, binary, work): c for c in cells}
         for i, fut in enumerate(concurrent.futures.as_completed(futs), 1):
             r = fut.result()
             judge(r)
             recs.append(r)
+            save_results(results_path, {"command": command, "date": time.strftime("%Y-%m-%d", time.gmtime()),
+                                        "seconds": round(time.time() - start)}, [r])
             log("[%d/%d] %s build=%s tf_loads=%s verify=%s after=%s" % (
                 i, len(cells), r["key"], r["build"]["ok"] or r["build"]["error"][:80],
                 r.get("tf_loads_everywhere"), r.get("verify_portable"), r.get("after_ok")))
     shutil.rmtree(work, ignore_errors=True)
     recs.sort(key=lambda r: r["key"])
-    command = "bash testdata/tf/matrix/run.sh " + " ".join(sys.argv[1:])
-    results = {"command": command.strip(), "date": time.strftime("%Y-%m-%d", time.gmtime()),
+    results = {"command": command, "date": time.strftime("%Y-%m-%d", time.gmtime()),
                "seconds": round(time.time() - start), "records": recs,
                "invalid_pairs": [dict(zip(("axis_a", "value_a", "axis_b", "value_b", "reason"), p))
                                  for p in axes.invalid_pairs()]}
-    # results.json keeps every cell ever run (this run's replace earlier
-    # ones), so that runs per version add up to the whole matrix.
-    merged = {}
-    if os.path.exists(results_path):
-        with open(results_path) as f:
-            old = json.load(f)
-        merged = {r["key"]: r for r in old.get("records", [])}
-        results["commands"] = [c for c in old.get("commands", [old.get("command", "")]) if c != command.strip()]
-    merged.update({r["key"]: r for r in recs})
-    plan = {axes.key(c) for c in axes.covering_array()}
-    all_results = dict(results, records=[merged[k] for k in sorted(merged) if k in plan])
-    all_results["commands"] = results.get("commands", []) + [command.strip()]
-    with open(results_path, "w") as f:
-        json.dump(all_results, f, indent=1)
+    all_results = save_results(results_path, results, recs)
     lines = agreement(recs)
     print("\n".join(lines))
     for d in disagreements(recs):
