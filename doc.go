@@ -49,9 +49,10 @@
 //   - savedmodel/bundle and savedmodel/table: the TensorBundle checkpoint under
 //     variables/ and the LevelDB-style table its index is stored in, read and
 //     written as streams with CRC32C checks.
-//   - [github.com/unmirror/unmirror/ops]: TensorFlow op facts in one place.
-//     Where do I add a new collective op? In the one table of distribution
-//     ops, ops/distribution.go.
+//   - [github.com/unmirror/unmirror/ops]: TensorFlow op facts in one place:
+//     OpDefs and GPU kernels generated from TensorFlow 2.18's registries, and
+//     the table of distribution ops. Where do I add a new collective op? In
+//     that table, ops/distribution.go.
 //   - savedmodel/cppproto: C++ protobuf's deterministic encoding, in which
 //     saved_model.pb is written and fingerprints are hashed.
 //   - [github.com/unmirror/unmirror/graphdef]: an indexed, editable view of a

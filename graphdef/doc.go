@@ -74,8 +74,8 @@
 // function, [Reach.Node] is true for the nodes TF keeps when it
 // instantiates the body: those a ret or control_ret value depends on, plus
 // stateful and control-flow ops and unknown custom ops, with what they
-// depend on ([Graph.KeptByTF], from a table of the ops TF 2.18 registers,
-// [OpStateful]). [ServingRoots] gives what the C++/Go loader and a serving caller
+// depend on ([Graph.KeptByTF]; statefulness is the OpDef's is_stateful in
+// TF 2.18's registry, ops.Stateful). [ServingRoots] gives what the C++/Go loader and a serving caller
 // touch (signatures including __saved_model_init_op, the main-op and
 // legacy-init collections, SaverDef tensors, asset placeholders);
 // [SavedModelRoots] adds the concrete functions of the SavedObjectGraph,
@@ -133,10 +133,11 @@
 // [Validate] (or [Graph.Validate]) returns a [*ValidationError] listing
 // every [Problem], each naming its function and node: dangling inputs,
 // ret/control_ret that do not resolve, duplicate names, missing functions
-// (func attrs, gradients), outputs that a library function or a common op
-// does not have, Const nodes without a value and self-recursive functions
-// (the C++ loader rejects the last two). Op types that are neither library
-// functions nor in a small table of common ops are not checked: there is no
-// op registry here. [Dump] prints a stable, sorted text form for debugging
+// (func attrs, gradients), outputs that a library function or a registered
+// op does not have (the op's output arguments and their lengths, from the
+// OpDefs of TF 2.18's registry in package ops), Const nodes without a value
+// and self-recursive functions (the C++ loader rejects the last two). Op
+// types that are neither library functions nor registered by TF 2.18
+// (custom ops) are not checked. [Dump] prints a stable, sorted text form for debugging
 // and golden tests.
 package graphdef

@@ -78,7 +78,7 @@ func (b *Body) stale() bool {
 	}
 	for _, n := range nodes {
 		e := b.nodes[n.GetName()]
-		if e == nil || e.def != n || e.op != n.GetOp() || len(e.refs) != len(n.Input) {
+		if e == nil || e.def != n || e.opName() != n.GetOp() || len(e.refs) != len(n.Input) {
 			return true
 		}
 		for i, in := range n.Input {

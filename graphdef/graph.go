@@ -9,6 +9,8 @@ import (
 	fnpb "github.com/wamuir/graft/tensorflow/core/framework/function_go_proto"
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
+
+	"github.com/unmirror/unmirror/ops"
 )
 
 // Graph is an index over a GraphDef and its function library. It points
@@ -26,9 +28,10 @@ type Graph struct {
 	unnamed  int               // functions without a signature name (not indexed)
 	gen      uint64            // edits made through the index; see Generation
 	grads    map[string]string // function -> gradient function
-	// byOp maps an op type to its nodes; entry.opIdx is the position. The
-	// slice is behind a pointer so that adding a node is one map read.
-	byOp map[string]*[]*entry
+	// byOp maps an op type to its nodes; entry.opIdx is the position in
+	// the group's entries. Each entry points to its group, so that adding a
+	// node is one map read and removing one none.
+	byOp map[string]*opGroup
 	// attrCallers maps a function name to the nodes naming it in a func
 	// or list(func) attr. Calls by op type are found through byOp.
 	attrCallers map[string]map[*nodepb.NodeDef]*Body
@@ -55,17 +58,27 @@ type Body struct {
 // unindexed exactly even after the caller changed the NodeDef. It is kept
 // small (88 bytes): New makes one per node.
 type entry struct {
-	body *Body
-	def  *nodepb.NodeDef
-	name string   // name as indexed
-	op   string   // op as indexed
-	refs []string // producer name of each input, in input order
+	body  *Body
+	def   *nodepb.NodeDef
+	name  string   // name as indexed
+	group *opGroup // the nodes of its op as indexed
+	refs  []string // producer name of each input, in input order
 	// attrs holds the names found in func attrs and _class; nil when
 	// there are none, as for most nodes.
 	attrs *attrNames
 	opIdx int32 // position in Graph.byOp[op]
 	pos   int32 // position in the node list when last known (a hint)
 }
+
+// opGroup is the nodes of one op type in a Graph.
+type opGroup struct {
+	op      string
+	def     *ops.OpDef // the op's OpDef in TensorFlow's registry; nil for functions and unregistered ops
+	entries []*entry
+}
+
+// opName returns e's op type as indexed.
+func (e *entry) opName() string { return e.group.op }
 
 // attrNames are the names an entry's attrs refer to.
 type attrNames struct {
@@ -136,7 +149,7 @@ func New(gd *graphpb.GraphDef) *Graph {
 		def:         gd,
 		funcs:       map[string]*Body{},
 		grads:       map[string]string{},
-		byOp:        map[string]*[]*entry{},
+		byOp:        map[string]*opGroup{},
 		attrCallers: map[string]map[*nodepb.NodeDef]*Body{},
 	}
 	x := &bulk{} // scratch shared by all bodies
@@ -226,7 +239,7 @@ func (b *Body) fill(e *entry, n *nodepb.NodeDef, pos int) {
 // enter sets e's fields other than refs and indexes its op and func
 // attrs; the caller indexes its inputs and colocation.
 func (b *Body) enter(e *entry, n *nodepb.NodeDef, pos int, a *attrNames) {
-	e.body, e.def, e.name, e.op, e.pos, e.attrs = b, n, n.GetName(), n.GetOp(), int32(pos), a
+	e.body, e.def, e.name, e.pos, e.attrs = b, n, n.GetName(), int32(pos), a
 	for _, f := range e.calls() {
 		m := b.g.attrCallers[f]
 		if m == nil {
@@ -235,13 +248,16 @@ func (b *Body) enter(e *entry, n *nodepb.NodeDef, pos int, a *attrNames) {
 		}
 		m[n] = b
 	}
-	ops := b.g.byOp[e.op]
-	if ops == nil {
-		ops = new([]*entry)
-		b.g.byOp[e.op] = ops
+	op := n.GetOp()
+	grp := b.g.byOp[op]
+	if grp == nil {
+		grp = &opGroup{op: op}
+		grp.def, _ = ops.Op(op)
+		b.g.byOp[op] = grp
 	}
-	e.opIdx = int32(len(*ops))
-	*ops = append(*ops, e)
+	e.group = grp
+	e.opIdx = int32(len(grp.entries))
+	grp.entries = append(grp.entries, e)
 }
 
 // unindex removes what index recorded for e.
@@ -265,16 +281,16 @@ func (b *Body) unindex(e *entry) {
 			delete(b.coloc, c)
 		}
 	}
-	p := b.g.byOp[e.op]
-	ops := *p
-	last := len(ops) - 1
-	ops[e.opIdx] = ops[last]
-	ops[e.opIdx].opIdx = e.opIdx
-	ops[last] = nil
+	grp := e.group
+	same := grp.entries
+	last := len(same) - 1
+	same[e.opIdx] = same[last]
+	same[e.opIdx].opIdx = e.opIdx
+	same[last] = nil
 	if last == 0 {
-		delete(b.g.byOp, e.op)
+		delete(b.g.byOp, grp.op)
 	} else {
-		*p = ops[:last]
+		grp.entries = same[:last]
 	}
 	delete(b.nodes, e.name)
 }
@@ -384,8 +400,8 @@ func (g *Graph) Ops(op string) []NodeRef {
 
 // opEntries returns the nodes whose op is op, in no particular order.
 func (g *Graph) opEntries(op string) []*entry {
-	if p := g.byOp[op]; p != nil {
-		return *p
+	if grp := g.byOp[op]; grp != nil {
+		return grp.entries
 	}
 	return nil
 }

@@ -94,7 +94,7 @@ func diffIndexes(got, want *Graph) string {
 		}
 		for name, we := range wb.nodes {
 			ge := gb.nodes[name]
-			if ge.body != gb || ge.def != we.def || ge.name != we.name || ge.op != we.op || ge.pos != we.pos ||
+			if ge.body != gb || ge.def != we.def || ge.name != we.name || ge.opName() != we.opName() || ge.pos != we.pos ||
 				!slices.Equal(ge.refs, we.refs) || !slices.Equal(ge.calls(), we.calls()) || !slices.Equal(ge.coloc(), we.coloc()) {
 				add("%s: entry %q: %+v, want %+v", wb.where(), name, *ge, *we)
 			}

@@ -1,73 +1,82 @@
 package graphdef
 
-// opOutputs describes the outputs of an op Validate knows without an op
-// registry: the output argument name ("" = the op has no outputs) and, for
-// a list output, the attr whose list length is the number of tensors.
-type opOutputs struct {
-	name    string
-	listLen string
-}
+import (
+	"strconv"
+	"strings"
 
-// knownOutputs returns, for ops common in strategy-saved graphs and in the
-// edits made to them, their OpDef outputs (tensorflow/core/ops/*.cc). It
-// is a switch rather than a map: Validate asks once per data input, and a
-// switch on a string costs no hashing.
-func knownOutputs(op string) (opOutputs, bool) {
-	switch op {
-	case "Identity", "Const", "Placeholder":
-		return opOutputs{name: "output"}, true
-	case "ReadVariableOp":
-		return opOutputs{name: "value"}, true
-	case "VarHandleOp":
-		return opOutputs{name: "resource"}, true
-	case "NcclAllReduce", "CollectiveReduceV2", "CollectiveGatherV2":
-		return opOutputs{name: "data"}, true
-	case "PartitionedCall", "StatefulPartitionedCall":
-		return opOutputs{name: "output", listLen: "Tout"}, true
-	case "IdentityN":
-		return opOutputs{name: "output", listLen: "T"}, true
-	case "NoOp", "AssignVariableOp":
-		return opOutputs{}, true
-	}
-	return opOutputs{}, false
-}
+	"github.com/unmirror/unmirror/ops"
+)
 
 // checkKnownOutput returns "" if in may read an output of e according to
-// knownOutputs (or the op is not known), else why not.
+// the op's OpDef in TensorFlow 2.18's registry (ops.Op), or the op is not
+// registered, else why not. In a function body a named output ("n:out:N")
+// must be an output argument of the op and N within its length; in a graph
+// ("n:N") N must be within the op's output count. A list output whose
+// length attr the node does not set is not checked.
 func (b *Body) checkKnownOutput(in Input, e *entry) string {
-	spec, ok := knownOutputs(e.op)
-	if !ok || in.Control {
+	if in.Control {
 		return ""
 	}
-	if spec.name == "" {
-		return e.op + " has no outputs"
+	def, op := e.group.def, e.group.op
+	if def == nil {
+		return ""
 	}
-	if b.fn != nil && in.Output != "" && in.Output != spec.name {
-		return e.op + " has no output " + quote(in.Output) + " (its output is " + quote(spec.name) + ")"
+	if len(def.Outputs) == 0 {
+		return op + " has no outputs"
 	}
-	n := 1
-	if spec.listLen != "" {
-		l := e.def.GetAttr()[spec.listLen].GetList()
-		if l == nil {
+	if b.fn != nil && in.Output != "" {
+		_, arg, ok := def.Output(in.Output)
+		if !ok {
+			return op + " has no output " + strconv.Quote(in.Output) + " (" + outputNames(def) + ")"
+		}
+		n, ok := argLen(arg, e)
+		if ok && in.Index >= n {
+			return op + " output " + strconv.Quote(in.Output) + " has " + strconv.Itoa(n) + " tensor(s); index " + strconv.Itoa(in.Index) + " is out of range"
+		}
+		return ""
+	}
+	total := 0
+	for i := range def.Outputs {
+		n, ok := argLen(&def.Outputs[i], e)
+		if !ok {
 			return ""
 		}
-		n = len(l.GetType())
+		total += n
 	}
-	if in.Index >= n {
-		return e.op + " has " + itoaSmall(n) + " output(s); index " + itoaSmall(in.Index) + " is out of range"
+	if in.Index >= total {
+		return op + " has " + strconv.Itoa(total) + " output(s); index " + strconv.Itoa(in.Index) + " is out of range"
 	}
 	return ""
 }
 
-func quote(s string) string { return `"` + s + `"` }
+// argLen returns how many tensors output argument a of node e holds, and
+// false when the node does not say (its length attr is not set).
+func argLen(a *ops.ArgDef, e *entry) (int, bool) {
+	switch {
+	case a.NumberAttr != "":
+		v, ok := e.def.GetAttr()[a.NumberAttr]
+		if !ok {
+			return 0, false
+		}
+		return int(v.GetI()), true
+	case a.TypeListAttr != "":
+		l := e.def.GetAttr()[a.TypeListAttr].GetList()
+		if l == nil {
+			return 0, false
+		}
+		return len(l.GetType()), true
+	}
+	return 1, true
+}
 
-func itoaSmall(i int) string {
-	if i == 0 {
-		return "0"
+// outputNames describes the output arguments of def for an error message.
+func outputNames(def *ops.OpDef) string {
+	if len(def.Outputs) == 1 {
+		return "its output is " + strconv.Quote(def.Outputs[0].Name)
 	}
-	var b []byte
-	for ; i > 0; i /= 10 {
-		b = append([]byte{byte('0' + i%10)}, b...)
+	names := make([]string, len(def.Outputs))
+	for i, a := range def.Outputs {
+		names[i] = strconv.Quote(a.Name)
 	}
-	return string(b)
+	return "its outputs are " + strings.Join(names, ", ")
 }

@@ -39,6 +39,8 @@ func callSample() *Graph {
 			node("rand", "RandomUniform", "shape"),
 			node("shape", "Const"),
 			node("custom", "HorovodAllreduce", "i"),
+			node("leftover", "Const"),
+			node("negated", "Neg", "leftover"),
 		),
 		function("b1", []string{"i"}, []string{"o"}, map[string]string{"o": "i"}),
 		function("outer", nil, nil, nil),
@@ -90,10 +92,12 @@ func TestReachable(t *testing.T) {
 	if r.Function("orphan") || r.Node(Location{Node: "dead"}) {
 		t.Errorf("the unreached call and its function are reported reachable")
 	}
-	// TF keeps ret producers, stateful ops (RandomUniform and its inputs)
-	// and unknown custom ops; it prunes stateless leftovers, and
-	// AssignVariableOp, which is not registered as stateful.
-	for node, want := range map[string]bool{"n": true, "rand": true, "shape": true, "custom": true, "unused": false, "assign": false} {
+	// TF keeps ret producers, stateful ops (RandomUniform, and
+	// AssignVariableOp, whose OpDef is stateful through SetDoNotOptimize,
+	// with their inputs) and unknown custom ops; it prunes stateless
+	// leftovers.
+	for node, want := range map[string]bool{"n": true, "rand": true, "shape": true, "custom": true, "unused": true, "assign": true,
+		"leftover": false, "negated": false} {
 		if got := r.Node(Location{"b0", node}); got != want {
 			t.Errorf("b0::%s reachable = %v, want %v", node, got, want)
 		}

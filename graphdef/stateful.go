@@ -1,13 +1,6 @@
 package graphdef
 
-// OpStateful reports whether op is registered by TensorFlow 2.18's standard
-// op libraries (core, TPU, XLA; see optable.go) and, if so, whether it is
-// registered as stateful. Library functions are not ops; see
-// Graph.KeptByTF.
-func OpStateful(op string) (stateful, known bool) {
-	stateful, known = tfOps[op]
-	return stateful, known
-}
+import "github.com/unmirror/unmirror/ops"
 
 // controlFlowOps are the ops TF's Node::IsControlFlow is true for
 // (tensorflow/core/graph/graph.cc node classes).
@@ -26,9 +19,11 @@ var prunableStateful = map[string]bool{"_Arg": true, "ResourceGather": true, "Re
 // KeptByTF reports whether TF keeps a function-body node with this op even
 // when no ret or control_ret depends on it (PruneFunctionBody): control-flow
 // ops, stateful ops other than a few readers, and calls to library
-// functions whose signature is stateful. An op that is neither a library
-// function nor a registered TF op (a custom op) counts as kept, since its
-// statefulness cannot be known.
+// functions whose signature is stateful. Statefulness is the OpDef's
+// is_stateful in TensorFlow 2.18's registry (ops.Stateful), which also
+// covers ops registered with SetDoNotOptimize. An op that is neither a
+// library function nor a registered TF op (a custom op) counts as kept,
+// since its statefulness cannot be known.
 func (g *Graph) KeptByTF(op string) bool {
 	if controlFlowOps[op] {
 		return true
@@ -36,7 +31,7 @@ func (g *Graph) KeptByTF(op string) bool {
 	if b := g.funcs[op]; b != nil {
 		return b.fn.GetSignature().GetIsStateful()
 	}
-	stateful, known := tfOps[op]
+	stateful, known := ops.Stateful(op)
 	if !known {
 		return true
 	}

@@ -272,13 +272,13 @@ func (v *validator) resolve(b *Body, in Input) string {
 		if msg := b.checkKnownOutput(in, e); msg != "" {
 			return msg
 		}
-		if callee := v.function(e.op); callee != nil {
+		if callee := v.function(e.opName()); callee != nil {
 			for _, a := range callee.fn.GetSignature().GetOutputArg() {
 				if a.GetName() == in.Output {
 					return ""
 				}
 			}
-			return fmt.Sprintf("function %s has no output %q", e.op, in.Output)
+			return fmt.Sprintf("function %s has no output %q", e.opName(), in.Output)
 		}
 	}
 	return ""

@@ -12,6 +12,7 @@ import (
 
 	"github.com/unmirror/unmirror/device"
 	"github.com/unmirror/unmirror/graphdef"
+	"github.com/unmirror/unmirror/ops"
 )
 
 // Devices is the pass that makes every device name of the model name only
@@ -81,10 +82,11 @@ import (
 // that have no GPU kernel (lookup tables, string ops, the saver); it ran
 // because the building session had soft placement on, which the C++ loader
 // does not. When the policy maps such a node to a GPU, the pass clears its
-// device instead, so the placer puts it on the CPU. The ops are those whose
-// kernels TensorFlow v2.18.0 registers for no GPU (devCPUOnlyOps, generated
-// from the kernel registrations in TensorFlow's source by
-// TestCPUOnlyKernelTable). A colocation group holding such an op and a GPU
+// device instead, so the placer puts it on the CPU. Such a node is one for
+// which TensorFlow v2.18.0's GPU build registers no kernel that fits its
+// attrs (ops.HasGPUKernel: the KernelDefs of device type GPU or DEFAULT, per
+// dtype, generated from the GPU-enabled wheel's kernel registry). A
+// colocation group holding such an op and a GPU
 // pin is cleared whole, as for a CPU/GPU conflict: otherwise the op would
 // fail with tfgo#16's error.
 //
@@ -386,7 +388,7 @@ func devGroupConflicts(b *graphdef.Body, devOf func(*nodepb.NodeDef) (string, er
 		var first, cpuOnly string
 		conflict := ""
 		for _, i := range group {
-			if devCPUOnlyOps[nodes[i].GetOp()] && cpuOnly == "" {
+			if cpuOnly == "" && devNoGPUKernel(nodes[i]) {
 				cpuOnly = nodes[i].GetName()
 			}
 			d, err := devOf(nodes[i])
@@ -420,13 +422,20 @@ func devGroupConflicts(b *graphdef.Body, devOf func(*nodepb.NodeDef) (string, er
 	return out, nil
 }
 
+// devNoGPUKernel reports whether TensorFlow has kernels for n's op but none
+// that runs n on a GPU (ops.HasGPUKernel).
+func devNoGPUKernel(n *nodepb.NodeDef) bool {
+	has, known := ops.HasGPUKernel(n)
+	return known && !has
+}
+
 // devCPUOnly reports whether node n, whose device becomes dev, is pinned to
-// a GPU although its op has no GPU kernel (devCPUOnlyOps): TensorFlow placed
+// a GPU although it has no GPU kernel (devNoGPUKernel): TensorFlow placed
 // it on the CPU only because soft placement was on when the model was
 // built. Such a node gets no device, so the placer puts it where its kernel
 // is.
 func devCPUOnly(n *nodepb.NodeDef, dev string) bool {
-	if dev == "" || !devCPUOnlyOps[n.GetOp()] {
+	if dev == "" || !devNoGPUKernel(n) {
 		return false
 	}
 	s, err := device.Parse(dev)
