@@ -51,7 +51,11 @@ import (
 //     buffer; DT_STRING tensors, only along axis 0, are re-encoded in
 //     memory), and the slice entries are deleted. Slices that do not tile
 //     the tensor exactly are an error (bundle.Open finds them); so are
-//     string slices along several axes;
+//     string slices along several axes. A tensor stays sliced, with a note,
+//     when a saver slot reads a part of it (a TF1 partitioned variable)
+//     that TensorFlow reads as stored but could not copy out of one whole
+//     entry: its GetSliceValue copies slices only of some dtypes (not
+//     string, float16, uint16/32/64; bundle.TensorFlowReadsSlice);
 //   - every saver slot (RestoreV2 and SaveV2, through RetargetSaver) that
 //     reads or writes the whole tensor by a slice spec gets the empty spec
 //     of a full tensor. A slot that reads a true part of the tensor (a TF1
@@ -104,15 +108,23 @@ func runShards(c *Context) error {
 	if len(sliced) == 0 {
 		return nil
 	}
+	var assembled []string
 	for _, key := range sliced {
 		if err := c.Ctx.Err(); err != nil {
 			return err
 		}
+		if keep, err := partsNeedSlices(c, key); err != nil || keep {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if err := assembleSliced(c, key); err != nil {
 			return err
 		}
+		assembled = append(assembled, key)
 	}
-	for _, key := range sliced {
+	for _, key := range assembled {
 		if err := fullSpecSlots(c, key); err != nil {
 			return err
 		}
@@ -175,6 +187,40 @@ func assembleSliced(c *Context, key string) error {
 	}
 	c.Changef(Key(key), "assembled the full %v tensor %v from %d slices along %s; deleted the slice entries", full.GetDtype(), dims, len(layout.parts), along)
 	return nil
+}
+
+// partsNeedSlices reports whether key must stay sliced: a saver slot reads
+// a part of it (a TF1 partitioned variable restores each part so) that
+// TensorFlow reads from the stored slices as they are, but could not copy
+// out of one whole entry, since its GetSliceValue copies no slices of the
+// tensor's dtype (uint16, string, ...). The slices are then kept, with a
+// note.
+func partsNeedSlices(c *Context, key string) (bool, error) {
+	e, _ := c.Model.OutputEntry(key)
+	whole := &tfpb.BundleEntryProto{Dtype: e.GetDtype(), Shape: e.GetShape()}
+	for mg, meta := range c.MetaGraphs() {
+		if meta.GetSaverDef() == nil || meta.GetGraphDef() == nil {
+			continue
+		}
+		ops, err := saverOps(c, mg)
+		if err != nil {
+			return false, err
+		}
+		for _, op := range ops {
+			for i, name := range op.names {
+				if name != key {
+					continue
+				}
+				part := specSlice(op.specs[i])
+				if bundle.TensorFlowReadsSlice(e, part) && !bundle.TensorFlowReadsSlice(whole, part) {
+					c.Notef(Key(key), "kept as %d slices: slot %d of %s reads part %q, which TensorFlow reads as stored but could not copy out of one whole %v entry (GetSliceValue: \"Dtype %s not supported\")",
+						len(e.GetSlices()), i, op.node.GetName(), part, e.GetDtype(), dtypeName(e.GetDtype()))
+					return true, nil
+				}
+			}
+		}
+	}
+	return false, nil
 }
 
 // fullSpecSlots gives every saver slot that names key with a slice spec

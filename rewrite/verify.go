@@ -241,9 +241,12 @@ func checkRestoreV2(m *savedmodel.Model, mg int, g *graphdef.Graph, reach *graph
 			}
 			want = nil // the assigned value is a slice; its shape is checked by TF
 		}
-		if dtypeOK && !bundle.TensorFlowReadsSlice(e, specSlice(specs[i])) {
-			f(w, "restores key %q, a %v tensor saved in %d slices, by assembling slices, which TensorFlow cannot do for %v (TensorFlow: \"Dtype %s not supported\")",
-				key, e.GetDtype(), len(e.GetSlices()), e.GetDtype(), dtypeName(e.GetDtype()))
+		if part := specSlice(specs[i]); dtypeOK && !bundle.TensorFlowReadsSlice(e, part) {
+			if part == "" {
+				part = "the whole tensor"
+			}
+			f(w, "restores %s of key %q (%v, %d slices in the checkpoint), which TensorFlow must copy out of other stored slices, and it copies none of dtype %v (TensorFlow: \"Dtype %s not supported\")",
+				part, key, e.GetDtype(), len(e.GetSlices()), e.GetDtype(), dtypeName(e.GetDtype()))
 		}
 		for _, v := range outputs[i] {
 			for _, varName := range verifyResolveHandle(g, reach, v.b, v.handle) {

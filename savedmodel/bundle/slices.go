@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	tsp "github.com/wamuir/graft/tensorflow/core/framework/tensor_shape_go_proto"
 	tslp "github.com/wamuir/graft/tensorflow/core/framework/tensor_slice_go_proto"
 	"github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	tfpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
@@ -180,20 +181,22 @@ var sliceCopyable = map[types_go_proto.DataType]bool{
 
 // TensorFlowReadsSlice reports whether TensorFlow's reader (RestoreV2,
 // load_checkpoint) can read the part slice (in TensorFlow's notation, as
-// SliceString writes it; "" for the whole tensor) of the sliced tensor
-// entry e: always when part is exactly one of e's slices, else only for
-// the dtypes whose slices GetSliceValue copies (not float16, uint16,
-// uint32, uint64, string, variant, ...). An unsliced entry always reads.
+// SliceString writes it; "" for the whole tensor) of entry e. Its
+// GetSliceValue reads a slice without copying only when it is exactly one
+// stored slice, or when both the stored slice and the part cover the whole
+// tensor (an unsliced entry read whole); any other read copies slices, which
+// it does only for the dtypes in its HANDLE_COPY list (not float16, uint16,
+// uint32, uint64, string, variant, ...: "Dtype ... not supported").
 func TensorFlowReadsSlice(e *tfpb.BundleEntryProto, part string) bool {
-	if len(e.GetSlices()) == 0 || sliceCopyable[e.GetDtype()] {
+	if sliceCopyable[e.GetDtype()] {
 		return true
 	}
+	dims := e.GetShape().GetDim()
+	if len(e.GetSlices()) == 0 {
+		return part == "" || coversWhole(part, dims)
+	}
 	if part == "" {
-		full := make([]string, len(e.GetShape().GetDim()))
-		for i := range full {
-			full[i] = "-"
-		}
-		part = strings.Join(full, ":")
+		part = strings.TrimSuffix(strings.Repeat("-:", len(dims)), ":")
 	}
 	for _, s := range e.GetSlices() {
 		if SliceString(s) == part {
@@ -201,4 +204,20 @@ func TensorFlowReadsSlice(e *tfpb.BundleEntryProto, part string) bool {
 		}
 	}
 	return false
+}
+
+// coversWhole reports whether a slice in TensorFlow's notation covers every
+// element of a tensor with dims (IsFullSlice: each extent "-" or 0 to the
+// dimension's size).
+func coversWhole(part string, dims []*tsp.TensorShapeProto_Dim) bool {
+	ext := strings.Split(part, ":")
+	if len(ext) != len(dims) {
+		return false
+	}
+	for d, x := range ext {
+		if x != "-" && x != fmt.Sprintf("0,%d", dims[d].GetSize()) {
+			return false
+		}
+	}
+	return true
 }

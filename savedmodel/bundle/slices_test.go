@@ -136,3 +136,43 @@ func TestWholeSliceReadAsEntry(t *testing.T) {
 		t.Errorf("entry = %v", e)
 	}
 }
+
+// TestTensorFlowReadsSlice follows GetSliceValue: an exact stored slice or
+// a whole unsliced entry reads for every dtype; anything that copies slices
+// reads only for HANDLE_COPY's dtypes.
+func TestTensorFlowReadsSlice(t *testing.T) {
+	ext := func(s, l int64) *tslp.TensorSliceProto_Extent {
+		return &tslp.TensorSliceProto_Extent{Start: s, HasLength: &tslp.TensorSliceProto_Extent_Length{Length: l}}
+	}
+	sliced := func(dt types_go_proto.DataType) *tfpb.BundleEntryProto {
+		e := entryOfShape([]int64{6, 4})
+		e.Dtype = dt
+		e.Slices = []*tslp.TensorSliceProto{{Extent: []*tslp.TensorSliceProto_Extent{ext(0, 3), {}}}, {Extent: []*tslp.TensorSliceProto_Extent{ext(3, 3), {}}}}
+		return e
+	}
+	whole := func(dt types_go_proto.DataType) *tfpb.BundleEntryProto {
+		e := entryOfShape([]int64{6, 4})
+		e.Dtype = dt
+		return e
+	}
+	u16, f32, str := types_go_proto.DataType_DT_UINT16, types_go_proto.DataType_DT_FLOAT, types_go_proto.DataType_DT_STRING
+	for _, tc := range []struct {
+		name string
+		e    *tfpb.BundleEntryProto
+		part string
+		want bool
+	}{
+		{"sliced float whole", sliced(f32), "", true},
+		{"sliced uint16 whole", sliced(u16), "", false},
+		{"sliced uint16 stored slice", sliced(u16), "3,3:-", true},
+		{"sliced string other part", sliced(str), "0,2:-", false},
+		{"whole uint16 whole", whole(u16), "", true},
+		{"whole uint16 explicit whole", whole(u16), "0,6:0,4", true},
+		{"whole string part", whole(str), "0,3:-", false},
+		{"whole float part", whole(f32), "0,3:-", true},
+	} {
+		if got := TensorFlowReadsSlice(tc.e, tc.part); got != tc.want {
+			t.Errorf("%s: TensorFlowReadsSlice(%q) = %v, want %v", tc.name, tc.part, got, tc.want)
+		}
+	}
+}

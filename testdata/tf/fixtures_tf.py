@@ -1047,6 +1047,49 @@ BUILDERS["layout_tf1_minmax_4"] = lambda name, out, result: build_layout_tf1_sav
     "min_max_variable_partitioner(max_partitions=4, min_slice_size=64)")
 
 
+@builder("layout_tf1_nocopy")
+def build_layout_tf1_nocopy(name, out, result):
+    # TF1 partitioned variables of dtypes whose slices TensorFlow's
+    # GetSliceValue cannot copy (DT_STRING, DT_UINT16): each part restores
+    # its own stored slice as it is, which works; a rewrite that assembled
+    # them into one whole entry would make every part restore a copy out of
+    # it ("Dtype string not supported"), so the slices must stay.
+    tf1_mode()
+    words = np.array([b"zero", b"", b"two", b"L" * 300, b"four", b"five", b"six", b"seven"], dtype=object)
+    codes = (np.arange(24, dtype=np.uint16) * 7).reshape(6, 4)
+    ids = np.array([3, 5], dtype=np.int32)
+    g = tf.Graph()
+    with g.as_default():
+        placed = [0]
+
+        def round_robin(op):
+            if op.type in ("VariableV2", "VarHandleOp"):
+                placed[0] += 1
+                return "/device:CPU:%d" % ((placed[0] - 1) % 2)
+            return op.device
+
+        ids_ph = tf.compat.v1.placeholder(tf.int32, [2], name="ids")
+        part = tf.compat.v1.fixed_size_partitioner(2)
+        with g.device(round_robin):
+            vocab = tf.compat.v1.get_variable("vocab", initializer=tf.constant(words), partitioner=part)
+            table = tf.compat.v1.get_variable("codes", initializer=tf.constant(codes), partitioner=part)
+        word = tf.identity(tf.gather(tf.concat(list(vocab), 0), ids_ph), name="word")
+        # (CPU has no uint16 GatherV2 kernel: cast each part first.)
+        code = tf.identity(tf.gather(tf.concat([tf.cast(p, tf.int32) for p in table], 0), ids_ph), name="code")
+        saver = tf.compat.v1.train.Saver(sharded=True)
+        config = tf.compat.v1.ConfigProto(device_count={"CPU": 2})
+        with tf.compat.v1.Session(graph=g, config=config) as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            wv, cv = sess.run([word, code], {ids_ph: ids})
+            tf1_export(sess, out, {"ids": ids_ph}, {"word": word, "code": code}, saver=saver)
+    finish(name, out, result,
+           "TF1 graph, partitioned DT_STRING [8] and DT_UINT16 [6,4] variables "
+           "(fixed_size_partitioner(2)) round-robin on 2 CPUs, Saver(sharded=True) passed to "
+           "SavedModelBuilder: slices TensorFlow restores as stored but cannot copy",
+           "TF1 partitioned variables", "", ["tf2", "tf1"],
+           {"serving_default": sig_entry({"ids": ids}, {"word": wv, "code": cv})})
+
+
 @builder("layout_dtypes")
 def build_layout_dtypes(name, out, result):
     # Every dtype a checkpoint holds, as [6,4] variables (sliced by the

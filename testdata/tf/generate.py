@@ -76,6 +76,7 @@ FIXTURES = [
     "layout_ps_by_task",
     "layout_tf1_fixed_2",
     "layout_tf1_minmax_4",
+    "layout_tf1_nocopy",
     "layout_dtypes",
 ]
 
