@@ -16,9 +16,11 @@ import (
 	"github.com/unmirror/unmirror/savedmodel/bundle"
 )
 
-// ErrSliceLayout is wrapped by the shards pass's errors for slices that do
-// not tile their tensor along one axis.
-var ErrSliceLayout = errors.New("slices do not tile the tensor along one axis")
+// ErrSliceLayout is wrapped by the shards pass's errors for slices that it
+// cannot assemble into their tensor (bundle.Open rejects those that do not
+// tile it exactly; this is left for the cases bundle.Open cannot know:
+// string slices off axis 0 or along several axes, and a sliced scalar).
+var ErrSliceLayout = errors.New("slices cannot be assembled into the tensor")
 
 // slicePart is one slice entry of a sliced checkpoint tensor.
 type slicePart struct {
@@ -40,7 +42,8 @@ type sliceLayout struct {
 }
 
 // planAssembly checks that parts tile a tensor of shape dims along one axis
-// (every other extent full) without gap or overlap, and orders them.
+// (every other extent full) without gap or overlap, and orders them; slices
+// along several axes give a multiAxis layout (bundle.Open checked them).
 func planAssembly(dims []int64, parts []slicePart) (sliceLayout, error) {
 	if len(dims) == 0 {
 		// TensorFlow never partitions a scalar; a checkpoint that slices one
