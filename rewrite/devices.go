@@ -30,8 +30,12 @@ import (
 //   - the device_filters and cluster_def of the serialized ConfigProto in the
 //     "config_proto" attr of call nodes: a filter such as "/job:worker/task:0"
 //     hides every device of a local process from the function runtime, so
-//     both are removed; the rest of the ConfigProto (allow_soft_placement,
-//     thread and optimizer options) is kept byte for byte when nothing changes.
+//     both are removed; so are the experimental collective_group_leader and
+//     coordination_config a multi-worker strategy writes, which name the
+//     training cluster ("/job:worker/replica:0/task:0") and have nothing to
+//     coordinate on one device; the rest of the ConfigProto
+//     (allow_soft_placement, thread and optimizer options) is kept byte for
+//     byte when nothing changes.
 //
 // NodeDef.experimental_debug_info holds only original node and function
 // names (no device; checked on the fixtures) and is kept. The _tpu_replicate
@@ -442,7 +446,8 @@ func devCPUOnly(n *nodepb.NodeDef, dev string) bool {
 	return err == nil && s.Kind() == device.KindGPU
 }
 
-// cleanConfigProto removes device_filters and cluster_def from cfg, the
+// cleanConfigProto removes device_filters, cluster_def and the experimental
+// collective_group_leader and coordination_config from cfg, the
 // parsed ConfigProto of n's "config_proto" attr (devConfigProto), stores it
 // back in the attr and returns a description of what it removed.
 func cleanConfigProto(n *nodepb.NodeDef, cfg *tfpb.ConfigProto) (string, error) {
@@ -458,6 +463,14 @@ func cleanConfigProto(n *nodepb.NodeDef, cfg *tfpb.ConfigProto) (string, error) 
 		}
 		parts = append(parts, fmt.Sprintf("config_proto cluster_def (jobs %s) removed", strings.Join(jobs, ", ")))
 		cfg.ClusterDef = nil
+	}
+	if x := cfg.GetExperimental(); x.GetCollectiveGroupLeader() != "" {
+		parts = append(parts, fmt.Sprintf("config_proto collective_group_leader %q removed", x.CollectiveGroupLeader))
+		x.CollectiveGroupLeader = ""
+	}
+	if x := cfg.GetExperimental(); x.GetCoordinationConfig() != nil {
+		parts = append(parts, fmt.Sprintf("config_proto coordination_config (service leader %q) removed", x.CoordinationConfig.GetServiceLeader()))
+		x.CoordinationConfig = nil
 	}
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(cfg)
 	if err != nil {

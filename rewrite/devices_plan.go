@@ -153,8 +153,22 @@ func (pl *devPlanner) change(n *nodepb.NodeDef) *devChange {
 	return ch
 }
 
+// devConfigNames describes what of cfg names devices or the cluster.
+func devConfigNames(cfg *tfpb.ConfigProto) string {
+	out := fmt.Sprintf("device_filters %q, cluster_def %v", cfg.DeviceFilters, cfg.ClusterDef != nil)
+	if l := cfg.GetExperimental().GetCollectiveGroupLeader(); l != "" {
+		out += fmt.Sprintf(", collective_group_leader %q", l)
+	}
+	if c := cfg.GetExperimental().GetCoordinationConfig(); c != nil {
+		out += fmt.Sprintf(", coordination_config (service leader %q)", c.GetServiceLeader())
+	}
+	return out
+}
+
 // devConfigProto returns n's config_proto attr, parsed, if it filters
-// devices or names a cluster (what cleanConfigProto removes).
+// devices or names a cluster: device_filters, cluster_def, or the
+// experimental collective_group_leader or coordination_config of a
+// multi-worker strategy (what cleanConfigProto removes).
 func devConfigProto(n *nodepb.NodeDef) (*tfpb.ConfigProto, error) {
 	a := n.GetAttr()["config_proto"]
 	if a == nil || len(a.GetS()) == 0 {
@@ -164,7 +178,8 @@ func devConfigProto(n *nodepb.NodeDef) (*tfpb.ConfigProto, error) {
 	if err := proto.Unmarshal(a.GetS(), &cfg); err != nil {
 		return nil, fmt.Errorf("config_proto attr is not a ConfigProto: %w", err)
 	}
-	if len(cfg.DeviceFilters) == 0 && cfg.ClusterDef == nil {
+	x := cfg.GetExperimental()
+	if len(cfg.DeviceFilters) == 0 && cfg.ClusterDef == nil && x.GetCollectiveGroupLeader() == "" && x.GetCoordinationConfig() == nil {
 		return nil, nil
 	}
 	return &cfg, nil
@@ -231,7 +246,7 @@ func deviceProblems(ctx context.Context, mg int, meta *tfpb.MetaGraphDef, g *gra
 				}
 			}
 			if s.cfg != nil && s.cfg.cfg != nil {
-				find(w, "", fmt.Sprintf("config_proto names devices: device_filters %q, cluster_def %v", s.cfg.cfg.DeviceFilters, s.cfg.cfg.ClusterDef != nil))
+				find(w, "", "config_proto names devices: "+devConfigNames(s.cfg.cfg))
 			}
 		}
 		for _, c := range bp.conflicts {

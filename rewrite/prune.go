@@ -83,6 +83,11 @@ import (
 // object graph) is left as it is, with a finding: what its user runs is
 // unknown.
 //
+// Last, meta_info_def.stripped_op_list keeps only the ops some node of the
+// output still uses, as TensorFlow lists them for a graph it saves
+// (pruneStrippedOps): a rewritten model no longer announces NcclAllReduce or
+// the training step's ops.
+//
 // Every removed node, function and collection entry is reported.
 var Prune = &Pass{
 	Name: "prune",
@@ -116,6 +121,7 @@ func runPrune(c *Context) error {
 		if err := pruneGraph(c, mg); err != nil {
 			return err
 		}
+		pruneStrippedOps(c, mg)
 	}
 	return nil
 }

@@ -130,7 +130,9 @@
 // (bundle.Reader.CopyShard for a copy), so a damaged input fails the Write
 // instead of reaching the output. fingerprint.pb is never copied: a fresh one is computed from
 // the written files exactly as TensorFlow computes it (package fingerprint),
-// so it is never stale. saved_model.pbtxt output is produced by prototext,
+// so it is never stale; it keeps the input's version (the producer its
+// writer recorded: 4 for TensorFlow 2.21) and, where the input had a uuid
+// (TensorFlow 2.19 and later), gets a fresh one (fingerprint.Inherit). saved_model.pbtxt output is produced by prototext,
 // one field per line, with the separator after each field name normalised
 // to one space (prototext picks one or two per binary), so the same input
 // gives the same bytes whatever build writes it; it gets no fingerprint.pb

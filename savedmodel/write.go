@@ -365,6 +365,10 @@ func (m *Model) writeContents(w *dirWriter, opts WriteOptions) error {
 		}
 		return fmt.Errorf("savedmodel: write %s: %w", FingerprintFile, err)
 	}
+	// The writer's version and, where the input had one, a fresh uuid.
+	if err := fingerprint.Inherit(fp, m.Fingerprint, nil); err != nil {
+		return fmt.Errorf("savedmodel: write %s: %w", FingerprintFile, err)
+	}
 	return w.writeBytes(FingerprintFile, cppproto.Marshal(fp))
 }
 
