@@ -20,6 +20,10 @@ import (
 // Collectives is the pass that replaces cross-replica communication by what
 // one replica computes.
 //
+// The ops it handles, their kinds and which inputs carry the group size and
+// keys are the rows of ops.Distribution (ops/distribution.go), the one table
+// of distribution ops; a new collective op is added there, not here.
+//
 // On one device a group has one member, and TensorFlow's collectives with
 // group size 1 return their input (collective_ops_test.py checks
 // reduce and gather of a group of one against the input); an NCCL reduction
