@@ -201,9 +201,6 @@ func replaceable(out string, overwrite bool) (bool, error) {
 	} else if err != nil {
 		return false, err
 	}
-	if !overwrite {
-		return false, ErrOutputExists
-	}
 	if !fi.IsDir() {
 		return false, fmt.Errorf("not a directory, refusing to replace it: %w", ErrOutputExists)
 	}
@@ -214,11 +211,22 @@ func replaceable(out string, overwrite bool) (bool, error) {
 	for _, e := range ents {
 		switch e.Name() {
 		case SavedModelPB, SavedModelPBText, SavedModelCPB:
-			return true, nil
+			return replace(overwrite)
 		}
 	}
 	if len(ents) > 0 {
 		return false, fmt.Errorf("not a SavedModel directory and not empty, refusing to replace it: %w", ErrOutputExists)
+	}
+	return replace(overwrite)
+}
+
+// replace is replaceable's answer for an output that overwrite may replace:
+// without overwrite the bare ErrOutputExists, which alone means that
+// overwriting would be allowed (a file or a directory of other data is
+// refused with its reason, overwrite or not).
+func replace(overwrite bool) (bool, error) {
+	if !overwrite {
+		return false, ErrOutputExists
 	}
 	return true, nil
 }

@@ -257,7 +257,7 @@ func TestExitCodes(t *testing.T) {
 		{"corrupt saved_model.pb", 3, "cannot read " + corrupt, []string{"inspect", corrupt}},
 		{"rewrite unreadable input", 3, "cannot read " + notModel, []string{"rewrite", notModel, filepath.Join(tmp, "out1")}},
 		{"diff unreadable input", 3, "cannot read " + notModel, []string{"diff", fixture("plain"), notModel}},
-		{"existing output", 3, "use --force", []string{"rewrite", fixture("plain"), existing}},
+		{"existing output, not a model", 3, "not a SavedModel directory and not empty", []string{"rewrite", fixture("plain"), existing}},
 		{"existing output, force, not a model", 3, "output exists", []string{"rewrite", "--force", fixture("plain"), existing}},
 		{"verify findings", 1, "", []string{"verify", fixture("collective_fn")}},
 		{"diff differs", 1, "", []string{"diff", fixture("tf1_towers"), fixture("plain")}},

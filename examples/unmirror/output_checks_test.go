@@ -24,6 +24,8 @@ func TestRewriteOutputChecks(t *testing.T) {
 	}
 	junk := filepath.Join(tmp, "junk")
 	dirWithFile(t, junk, "notes.txt", []byte("mine"))
+	saved := filepath.Join(tmp, "saved")
+	dirWithFile(t, saved, "saved_model.pb", nil)
 	tests := []struct {
 		name   string
 		args   []string
@@ -35,7 +37,9 @@ func TestRewriteOutputChecks(t *testing.T) {
 		{"same through a link", []string{"--force", in, filepath.Join(tmp, "link")}, "same directory (through a symbolic link)"},
 		{"inside", []string{in, filepath.Join(in, "variables", "out")}, "output lies inside the input directory"},
 		{"contains", []string{"--force", in, tmp}, "output contains the input directory"},
-		{"exists", []string{in, junk}, "output exists (use --force to replace it)"},
+		{"exists, not a SavedModel", []string{in, junk}, "not a SavedModel directory and not empty"},
+		{"exists, a file", []string{in, filepath.Join(junk, "notes.txt")}, "not a directory, refusing to replace it"},
+		{"exists, a SavedModel", []string{in, saved}, "output exists (use --force to replace it)"},
 		{"exists, force, not a SavedModel", []string{"--force", in, junk}, "not a SavedModel directory and not empty"},
 	}
 	for _, tt := range tests {
@@ -59,7 +63,7 @@ func TestRewriteOutputChecks(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(junk, "notes.txt")); err != nil || string(b) != "mine" {
 		t.Errorf("existing output changed: %q, %v", b, err)
 	}
-	if ents, _ := os.ReadDir(tmp); len(ents) != 3 {
+	if ents, _ := os.ReadDir(tmp); len(ents) != 4 {
 		t.Errorf("left in %s: %v", tmp, ents)
 	}
 

@@ -152,7 +152,11 @@ func runRewrite(e *env, args []string) int {
 	// Write checks again.
 	if dst != "" && !f.dryRun {
 		if err := savedmodel.CheckOutput(src, dst, f.writeOptions()); err != nil {
-			if errors.Is(err, savedmodel.ErrOutputExists) && !f.force {
+			// Invite --force only where it would work (never for a file or
+			// a directory of other data, which --force refuses too).
+			forced := f.writeOptions()
+			forced.Overwrite = true
+			if errors.Is(err, savedmodel.ErrOutputExists) && !f.force && savedmodel.CheckOutput(src, dst, forced) == nil {
 				err = fmt.Errorf("%w (use --force to replace it)", err)
 			}
 			return fail(e, "rewrite", exitIO, "cannot write "+dst, err)
